@@ -1,0 +1,126 @@
+import * as oauth from "oauth4webapi";
+import * as v from "valibot";
+import { assertSecureUrl, createHttpFetch } from "../api/http.ts";
+import type { Context } from "../context.ts";
+import { CliError, sanitize } from "../errors.ts";
+
+export const DEFAULT_API_URL = "https://api.pipeops.io";
+export const DEFAULT_CLIENT_ID = "pipeops-cli";
+
+/** Everything needed to talk OAuth to one server: its metadata, our client, and the HTTP options. */
+export interface ServerConnection {
+  readonly apiUrl: URL;
+  readonly as: oauth.AuthorizationServer;
+  readonly client: oauth.Client;
+  readonly clientAuth: oauth.ClientAuth;
+  readonly http: oauth.HttpRequestOptions<"GET" | "POST", unknown>;
+}
+
+/** PIPEOPS_API_URL, else the server the stored token belongs to, else production. */
+export function resolveApiUrl(ctx: Context, storedApiUrl?: string): URL {
+  const raw = ctx.env.PIPEOPS_API_URL?.trim() || storedApiUrl || DEFAULT_API_URL;
+  if (!URL.canParse(raw)) {
+    throw new CliError("usage", `PIPEOPS_API_URL is not a valid URL: '${sanitize(raw, 100)}'`, "Set it to e.g. https://api.pipeops.io");
+  }
+  const url = new URL(raw);
+  assertSecureUrl(url);
+  return url;
+}
+
+/** The origin (plus path, when there is one) used to name a server in messages. */
+export function serverName(url: URL): string {
+  return url.pathname === "/" ? url.origin : `${url.origin}${url.pathname.replace(/\/$/, "")}`;
+}
+
+const endpoint = v.optional(v.pipe(v.string(), v.url()));
+const MetadataSchema = v.looseObject({
+  issuer: v.pipe(v.string(), v.url()),
+  authorization_endpoint: endpoint,
+  token_endpoint: endpoint,
+  userinfo_endpoint: endpoint,
+  device_authorization_endpoint: endpoint,
+  revocation_endpoint: endpoint,
+  code_challenge_methods_supported: v.optional(v.array(v.string())),
+  authorization_response_iss_parameter_supported: v.optional(v.boolean()),
+});
+
+/** Production endpoints, for a server that publishes no metadata. */
+function builtInMetadata(apiUrl: URL): oauth.AuthorizationServer {
+  const at = (path: string) => new URL(path, apiUrl.href.endsWith("/") ? apiUrl : `${apiUrl.href}/`).href;
+  return {
+    issuer: apiUrl.href,
+    authorization_endpoint: at("oauth/authorize"),
+    token_endpoint: at("oauth/token"),
+    userinfo_endpoint: at("oauth/userinfo"),
+    device_authorization_endpoint: at("oauth/device/code"),
+    revocation_endpoint: at("oauth/revoke"),
+    code_challenge_methods_supported: ["S256"],
+  };
+}
+
+export function clientId(ctx: Context): string {
+  return ctx.env.PIPEOPS_CLIENT_ID?.trim() || DEFAULT_CLIENT_ID;
+}
+
+/** Discovers the server's endpoints: RFC 8414 metadata first, then OpenID Connect Discovery. */
+export async function connect(ctx: Context, apiUrl: URL): Promise<ServerConnection> {
+  const http = {
+    [oauth.customFetch]: createHttpFetch(ctx),
+    // Our fetch already refuses plain http:// to anything but loopback (assertSecureUrl).
+    [oauth.allowInsecureRequests]: true,
+  } as oauth.HttpRequestOptions<"GET" | "POST", unknown>;
+  const name = serverName(apiUrl);
+  let as: oauth.AuthorizationServer | undefined;
+  for (const algorithm of ["oauth2", "oidc"] as const) {
+    const response = await oauth.discoveryRequest(apiUrl, { ...http, algorithm } as oauth.DiscoveryRequestOptions);
+    if (response.status === 404 || response.status === 405 || response.status === 410) continue;
+    try {
+      as = await oauth.processDiscoveryResponse(apiUrl, response);
+    } catch (error) {
+      throw oauthError(error, name);
+    }
+    break;
+  }
+  as ??= builtInMetadata(apiUrl);
+  const checked = v.safeParse(MetadataSchema, as);
+  if (!checked.success) {
+    throw new CliError("server", `${name} sent invalid server metadata: ${checked.issues[0]?.message ?? "unknown problem"}`);
+  }
+  for (const key of ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "device_authorization_endpoint", "revocation_endpoint"] as const) {
+    const value = checked.output[key];
+    if (value) assertSecureUrl(new URL(value));
+  }
+  return { apiUrl, as, client: { client_id: clientId(ctx) }, clientAuth: oauth.None(), http };
+}
+
+/** Maps oauth4webapi's errors to one-line CliErrors; CliErrors pass through unchanged. */
+export function oauthError(error: unknown, server: string): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof oauth.ResponseBodyError) {
+    const detail = error.error_description ? `: ${sanitize(error.error_description)}` : "";
+    return new CliError("server", `${server} rejected the request (${sanitize(error.error, 60)}${detail})`, undefined, { cause: error });
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    return new CliError("server", `${server} refused the request (HTTP ${error.status})`, undefined, { cause: error });
+  }
+  if (error instanceof oauth.OperationProcessingError) {
+    const status = error.cause instanceof Response ? ` (HTTP ${error.cause.status})` : "";
+    return new CliError("server", `${server} sent an unexpected response${status}: ${describeProcessingError(error)}`, undefined, { cause: error });
+  }
+  return new CliError("server", `unexpected failure talking to ${server}`, undefined, { cause: error });
+}
+
+function describeProcessingError(error: oauth.OperationProcessingError): string {
+  switch (error.code) {
+    case oauth.RESPONSE_IS_NOT_JSON:
+      return "expected JSON";
+    case oauth.PARSE_ERROR:
+      return "the body is not valid JSON";
+    case oauth.RESPONSE_IS_NOT_CONFORM:
+      return "unexpected status code";
+    case oauth.JSON_ATTRIBUTE_COMPARISON:
+      return "the issuer does not match the server URL";
+    default:
+      return sanitize(error.message.replace(/"response" /g, ""), 120);
+  }
+}

@@ -1,0 +1,9 @@
+import { requireSession, usableAccessToken } from "../../auth/session.ts";
+import type { Context } from "../../context.ts";
+import type { TokenResult } from "../../results.ts";
+
+/** The access token alone, for `$(pipeops auth token)`; the only command that prints a secret. */
+export async function token(ctx: Context): Promise<TokenResult> {
+  const session = await requireSession(ctx);
+  return { kind: "token", token: await usableAccessToken(ctx, session) };
+}

@@ -1,0 +1,18 @@
+import type { Env } from "../context.ts";
+
+/** PIPEOPS_CONFIG_PATH, else ~/.pipeops.json (shared with the Go CLI). */
+export function configPath(env: Env, homedir: string): string {
+  const configured = env.PIPEOPS_CONFIG_PATH?.trim();
+  if (configured) return expandHome(configured, homedir);
+  return joinPath(homedir, ".pipeops.json");
+}
+
+function expandHome(path: string, homedir: string): string {
+  if (path === "~") return homedir;
+  if (path.startsWith("~/")) return joinPath(homedir, path.slice(2));
+  return path;
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith("/") || dir.endsWith("\\") ? dir + name : `${dir}/${name}`;
+}

@@ -1,0 +1,48 @@
+import * as v from "valibot";
+import { parseRfc3339 } from "./time.ts";
+
+const rfc3339 = v.pipe(
+  v.string(),
+  v.check((text) => parseRfc3339(text) !== undefined, "must be an RFC 3339 date-time"),
+);
+
+const httpUrl = v.pipe(
+  v.string(),
+  v.check((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http(s) URL"),
+);
+
+/** The keys pipeops owns; every other key is kept as it was. */
+export const ConfigFileSchema = v.looseObject({
+  auth_token: v.optional(v.string()),
+  refresh_token: v.optional(v.string()),
+  expires_at: v.optional(rfc3339),
+  api_url: v.optional(httpUrl),
+  // The Go CLI's nested credentials, read when ours are absent.
+  oauth: v.optional(
+    v.looseObject({
+      access_token: v.optional(v.string()),
+      refresh_token: v.optional(v.string()),
+      expires_at: v.optional(rfc3339),
+    }),
+  ),
+});
+
+export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
+
+/** "auth_token: must be a string" from the first issue valibot found. */
+export function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  if (!issue) return "unknown problem";
+  const key = v.getDotPath(issue);
+  const reason =
+    issue.kind === "schema" && issue.expected
+      ? `must be ${article(issue.expected)}`
+      : issue.message;
+  return key ? `${key} ${reason}` : reason;
+}
+
+function article(expected: string): string {
+  if (expected === "string") return "a string";
+  if (expected === "Object") return "an object";
+  return expected;
+}

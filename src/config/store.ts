@@ -1,0 +1,173 @@
+import * as v from "valibot";
+import { CliError } from "../errors.ts";
+import { errorCode, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
+import { formatRfc3339, parseRfc3339 } from "./time.ts";
+
+/** Credentials as pipeops uses them, whichever keys of the file they came from. */
+export interface StoredCredentials {
+  accessToken: string;
+  refreshToken?: string;
+  expiresAt?: Date;
+  /** Where they were read: our own keys, or the Go CLI's nested `oauth` object. */
+  source: "file" | "go-cli";
+}
+
+export interface CredentialUpdate {
+  accessToken: string;
+  refreshToken?: string;
+  expiresAt?: Date;
+  apiUrl?: string;
+}
+
+export interface ConfigSnapshot {
+  /** The whole file as read (an empty object when the file is missing or empty). */
+  data: ConfigFile;
+  credentials: StoredCredentials | null;
+  apiUrl?: string;
+}
+
+const SESSION_KEYS = ["auth_token", "refresh_token", "expires_at", "token_type", "id_token", "user"] as const;
+const GO_CLI_SESSION_KEYS = ["access_token", "refresh_token", "expires_at"] as const;
+
+/** The JSON credential file: validated reads, atomic 0600 writes, every unknown key kept. */
+export class CredentialStore {
+  private warnedAboutMode = false;
+
+  constructor(
+    readonly path: string,
+    private readonly warn: (message: string, hint?: string) => void,
+  ) {}
+
+  async read(): Promise<ConfigSnapshot> {
+    let file;
+    try {
+      file = await readFileIfExists(this.path);
+    } catch (error) {
+      throw this.readError(error);
+    }
+    if (!file || file.text.trim() === "") return { data: {}, credentials: null };
+    if ((file.mode & 0o077) !== 0 && !this.warnedAboutMode) {
+      this.warnedAboutMode = true;
+      this.warn(`config file ${this.path} is readable by other users`, `Run 'chmod 600 ${this.path}' to protect it`);
+    }
+    const data = this.parse(file.text);
+    return { data, credentials: credentialsOf(data), apiUrl: data.api_url };
+  }
+
+  /** Stores new credentials; every other key, the Go CLI's included, stays as it was. */
+  async save(update: CredentialUpdate): Promise<void> {
+    const { data } = await this.read();
+    const next: Record<string, unknown> = { ...data, auth_token: update.accessToken };
+    setOrDelete(next, "refresh_token", update.refreshToken);
+    setOrDelete(next, "expires_at", update.expiresAt && formatRfc3339(update.expiresAt));
+    if (update.apiUrl) next.api_url = update.apiUrl;
+    await this.write(next);
+  }
+
+  /** Removes our session keys and the Go CLI's; returns false when there was nothing to remove. */
+  async clear(): Promise<boolean> {
+    const { data } = await this.read();
+    const next: Record<string, unknown> = { ...data };
+    let removed = false;
+    for (const key of SESSION_KEYS) {
+      if (key in next) {
+        delete next[key];
+        removed = true;
+      }
+    }
+    if (isRecord(next.oauth)) {
+      const oauth: Record<string, unknown> = { ...next.oauth };
+      for (const key of GO_CLI_SESSION_KEYS) {
+        if (key in oauth) {
+          delete oauth[key];
+          removed = true;
+        }
+      }
+      next.oauth = oauth;
+    }
+    if (removed) await this.write(next);
+    return removed;
+  }
+
+  private parse(text: string): ConfigFile {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw this.invalid(error instanceof SyntaxError ? `invalid JSON (${error.message})` : "invalid JSON");
+    }
+    if (!isRecord(json)) throw this.invalid("expected a JSON object");
+    const result = v.safeParse(ConfigFileSchema, json);
+    if (!result.success) throw this.invalid(describeIssue(result.issues));
+    return result.output;
+  }
+
+  private async write(data: Record<string, unknown>): Promise<void> {
+    try {
+      await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
+    } catch (error) {
+      const code = errorCode(error);
+      const reason =
+        code === "EACCES" || code === "EPERM" || code === "EROFS"
+          ? "permission denied"
+          : code === "ENOSPC"
+            ? "no space left on device"
+            : (code ?? "unknown error");
+      throw new CliError("config_write", `failed to write config file: ${reason}`, undefined, { cause: error });
+    }
+  }
+
+  private invalid(reason: string): CliError {
+    return new CliError(
+      "config_invalid",
+      `config file ${this.path} is not valid: ${reason}`,
+      "Fix the file by hand, or move it away and run 'pipeops auth login'",
+    );
+  }
+
+  private readError(error: unknown): CliError {
+    const code = errorCode(error);
+    if (code === "EACCES" || code === "EPERM") {
+      return new CliError("config_invalid", `cannot read config file ${this.path}: permission denied`, `Check its permissions: chmod 600 ${this.path}`);
+    }
+    if (code === "EISDIR") return this.invalid("it is not a regular file");
+    return new CliError("config_invalid", `cannot read config file ${this.path}: ${code ?? "unknown error"}`);
+  }
+}
+
+function credentialsOf(data: ConfigFile): StoredCredentials | null {
+  if (data.auth_token) {
+    return {
+      accessToken: data.auth_token,
+      refreshToken: data.refresh_token || undefined,
+      expiresAt: expiryOf(data.expires_at),
+      source: "file",
+    };
+  }
+  const oauth = data.oauth;
+  if (oauth?.access_token) {
+    return {
+      accessToken: oauth.access_token,
+      refreshToken: oauth.refresh_token || undefined,
+      expiresAt: expiryOf(oauth.expires_at),
+      source: "go-cli",
+    };
+  }
+  return null;
+}
+
+/** Go writes its zero time (year 1) for "no expiry"; anything before 1970 means unknown. */
+function expiryOf(text: string | undefined): Date | undefined {
+  const date = text ? parseRfc3339(text) : undefined;
+  return date && date.getTime() > 0 ? date : undefined;
+}
+
+function setOrDelete(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value === undefined) delete target[key];
+  else target[key] = value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,29 @@
+/** Parses an RFC 3339 date-time (any fraction length, Z or offset), as Go and we write them. */
+export function parseRfc3339(text: string): Date | undefined {
+  const match =
+    /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, fraction = "", zone = "Z"] = match;
+  const millis = Number(fraction.slice(0, 3).padEnd(3, "0"));
+  let time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
+  if (zone.toUpperCase() !== "Z") {
+    const sign = zone.startsWith("-") ? -1 : 1;
+    time -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+  }
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** RFC 3339 in UTC without fractional seconds: 2024-12-31T23:59:59Z. */
+export function formatRfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** YYYY-MM-DD HH:MM:SS in the local time zone (TZ respected). */
+export function formatLocal(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  );
+}

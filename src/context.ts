@@ -1,0 +1,147 @@
+import { configPath } from "./config/path.ts";
+import { CredentialStore } from "./config/store.ts";
+import { printWarning } from "./output.ts";
+import type { Runtime } from "./runtime/index.ts";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface OutputStream {
+  write(text: string): void;
+  readonly isTTY: boolean;
+  /** Whether this stream may receive ANSI colour (NO_COLOR, FORCE_COLOR, TTY). */
+  readonly color: boolean;
+}
+
+export interface InputStream {
+  readonly isTTY: boolean;
+  /** One line without its terminator; null at end of input. */
+  readLine(): Promise<string | null>;
+  /** Everything up to end of input. */
+  readAll(): Promise<string>;
+}
+
+/** Everything a command may touch. Only systemContext() reaches for process or the runtime globals. */
+export interface Context {
+  readonly env: Env;
+  readonly platform: string;
+  readonly homedir: string;
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  readonly fetch: typeof fetch;
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly stdin: InputStream;
+  /** Opens a URL in the user's browser; false when no browser could be started. */
+  openBrowser(url: string): Promise<boolean>;
+  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "pid" | "processAlive">;
+  /** The credential file; built on first use so `--help` never touches the disk. */
+  store(): CredentialStore;
+}
+
+/** NO_COLOR wins, then FORCE_COLOR, then whether the stream is a terminal (https://no-color.org). */
+export function colorEnabled(env: Env, isTTY: boolean): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  return isTTY && env.TERM !== "dumb";
+}
+
+export function outputStream(write: (text: string) => void, isTTY: boolean, env: Env): OutputStream {
+  return { write, isTTY, color: colorEnabled(env, isTTY) };
+}
+
+/** Splits a byte stream into lines on demand; unread input stays unread. */
+export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean): InputStream {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let ended = false;
+
+  async function fill(): Promise<boolean> {
+    if (ended) return false;
+    reader ??= open().getReader();
+    const { value, done } = await reader.read();
+    if (done) {
+      ended = true;
+      buffered += decoder.decode();
+      reader.releaseLock();
+      return false;
+    }
+    buffered += decoder.decode(value, { stream: true });
+    return true;
+  }
+
+  return {
+    isTTY,
+    async readLine() {
+      for (;;) {
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          return line.endsWith("\r") ? line.slice(0, -1) : line;
+        }
+        if (!(await fill())) {
+          if (buffered === "") return null;
+          const rest = buffered;
+          buffered = "";
+          return rest;
+        }
+      }
+    },
+    async readAll() {
+      while (await fill());
+      const all = buffered;
+      buffered = "";
+      return all;
+    },
+  };
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The browser command for this platform: $BROWSER when set, else the desktop's opener. */
+export function browserCommand(env: Env, platform: string, url: string): string[] {
+  const configured = env.BROWSER?.trim();
+  if (configured) return [configured, url];
+  if (platform === "darwin") return ["open", url];
+  if (platform === "win32") return ["cmd", "/c", "start", '""', url.replace(/&/g, "^&")];
+  return ["xdg-open", url];
+}
+
+export function systemContext(runtime: Runtime): Context {
+  const env = runtime.env();
+  let store: CredentialStore | undefined;
+  const stderr = outputStream((text) => runtime.write(2, text), runtime.isTerminal(2), env);
+  return {
+    env,
+    platform: runtime.platform,
+    homedir: runtime.homedir(),
+    now: () => Date.now(),
+    sleep,
+    fetch: globalThis.fetch.bind(globalThis),
+    stdout: outputStream((text) => runtime.write(1, text), runtime.isTerminal(1), env),
+    stderr,
+    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0)),
+    openBrowser: (url) => runtime.spawnDetached(browserCommand(env, runtime.platform, url)),
+    runtime,
+    store() {
+      store ??= new CredentialStore(configPath(env, runtime.homedir()), (message, hint) =>
+        printWarning(stderr, message, hint),
+      );
+      return store;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/** Stable error codes; the runner maps them to exit codes in one place (exitCodeFor). */
+export type ErrorCode =
+  | "not_authenticated"
+  | "token_expired"
+  | "invalid_token"
+  | "config_invalid"
+  | "config_write"
+  | "network"
+  | "timeout"
+  | "server"
+  | "insecure_url"
+  | "auth_denied"
+  | "auth_timeout"
+  | "usage"
+  | "interrupted";
+
+export const LOGIN_HINT = "Run 'pipeops auth login' to authenticate";
+export const RELOGIN_HINT = "Run 'pipeops auth login' to re-authenticate";
+
+/** The one error type commands throw: a code, a one-line message and an optional hint line. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const notAuthenticated = () => new CliError("not_authenticated", "not authenticated", LOGIN_HINT);
+export const tokenExpired = () =>
+  new CliError("token_expired", "authentication token has expired", RELOGIN_HINT);
+export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);
+export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") =>
+  new CliError("usage", message, hint);
+
+/** Strips control characters (terminal escapes included) from text that came from a server or a file. */
+export function sanitize(text: string, maxLength = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ").trim();
+  return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
+}

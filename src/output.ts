@@ -1,0 +1,134 @@
+import { createColors } from "picocolors";
+import { formatLocal, formatRfc3339 } from "./config/time.ts";
+import type { OutputStream } from "./context.ts";
+import type { CliError } from "./errors.ts";
+import type { CommandResult, MeResult, StatusResult } from "./results.ts";
+
+type Colors = ReturnType<typeof createColors>;
+
+export function colors(stream: OutputStream): Colors {
+  return createColors(stream.color);
+}
+
+export const SYMBOL_OK = "✓";
+export const SYMBOL_FAIL = "✗";
+
+export interface Streams {
+  stdout: OutputStream;
+  stderr: OutputStream;
+}
+
+/** Renders a command's result: human text, or exactly one JSON document with --json. */
+export function render(streams: Streams, result: CommandResult, json: boolean): void {
+  if (json) {
+    const document = toJson(result);
+    if (document !== undefined) {
+      streams.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      return;
+    }
+  }
+  const { stdout, stderr } = streams;
+  const c = colors(stdout);
+  switch (result.kind) {
+    case "help":
+      stdout.write(result.text);
+      return;
+    case "status":
+      return renderStatus(streams, result);
+    case "me":
+      stdout.write(formatMe(result));
+      return;
+    case "token":
+      stdout.write(`${result.token}\n`);
+      return;
+    case "login":
+      stdout.write(`${c.green(SYMBOL_OK)} Successfully authenticated as ${result.email}\n`);
+      return;
+    case "logout":
+      if (result.outcome === "logged_out") stdout.write(`${c.green(SYMBOL_OK)} Successfully logged out\n`);
+      else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
+      else stderr.write("Logout cancelled\n");
+      if (result.envTokenStillSet && result.outcome !== "cancelled") {
+        printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it", "Run 'unset PIPEOPS_AUTH_TOKEN'");
+      }
+      return;
+  }
+}
+
+function renderStatus(streams: Streams, result: StatusResult): void {
+  const c = colors(streams.stdout);
+  if (!result.authenticated) {
+    streams.stdout.write(`${c.red(SYMBOL_FAIL)} Not authenticated\nRun 'pipeops auth login' to authenticate\n`);
+    return;
+  }
+  if (result.problem) {
+    printError(streams.stderr, result.problem);
+    return;
+  }
+  let text = `${c.green(SYMBOL_OK)} Authenticated as ${result.email ?? "unknown user"}\n`;
+  if (result.expiresAt) text += `Token expires: ${formatLocal(result.expiresAt)}\n`;
+  streams.stdout.write(text);
+}
+
+const ME_FIELDS = [
+  ["Email", "email"],
+  ["Name", "name"],
+  ["Organization", "organization"],
+  ["Role", "role"],
+  ["Account ID", "id"],
+] as const;
+
+function formatMe({ user }: MeResult): string {
+  const width = Math.max(...ME_FIELDS.map(([label]) => label.length)) + 2;
+  let text = "";
+  for (const [label, key] of ME_FIELDS) {
+    const raw = user[key];
+    if (!raw) continue;
+    const value = key === "role" ? capitalize(raw) : raw;
+    text += `${`${label}:`.padEnd(width)}${value}\n`;
+  }
+  return text;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The JSON document of a result, with the spec's keys and order; undefined when it has none. */
+export function toJson(result: CommandResult): unknown {
+  switch (result.kind) {
+    case "status":
+      if (!result.authenticated) return { authenticated: false, email: null, expires_at: null, token_valid: false };
+      return {
+        authenticated: true,
+        email: result.email,
+        expires_at: result.expiresAt ? formatRfc3339(result.expiresAt) : null,
+        token_valid: result.problem === null,
+        ...(result.problem ? { error: result.problem.message } : {}),
+      };
+    case "me": {
+      const { user } = result;
+      return {
+        id: user.id,
+        email: user.email ?? null,
+        name: user.name ?? null,
+        organization: user.organization ?? null,
+        role: user.role ?? null,
+        created_at: user.created_at ?? null,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `Error: <message>` and the hint line: the only way errors reach the user. */
+export function printError(stderr: OutputStream, error: CliError): void {
+  const c = colors(stderr);
+  stderr.write(`${c.red("Error:")} ${error.message}\n${error.hint ? `${error.hint}\n` : ""}`);
+}
+
+export function printWarning(stderr: OutputStream, message: string, hint?: string): void {
+  const c = colors(stderr);
+  stderr.write(`${c.yellow("Warning:")} ${message}\n${hint ? `${hint}\n` : ""}`);
+}

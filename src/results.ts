@@ -1,0 +1,43 @@
+import type { UserInfo } from "./api/userinfo.ts";
+import type { CliError } from "./errors.ts";
+
+/** What each command returns; src/output.ts is the only place that turns these into text. */
+export type CommandResult = StatusResult | MeResult | LogoutResult | TokenResult | LoginResult | HelpResult;
+
+export type StatusResult =
+  | { kind: "status"; authenticated: false }
+  | {
+      kind: "status";
+      authenticated: true;
+      email: string | null;
+      expiresAt: Date | null;
+      /** Set when the token is expired or rejected; the status is then a failure (exit 1). */
+      problem: CliError | null;
+    };
+
+export interface MeResult {
+  kind: "me";
+  user: UserInfo;
+}
+
+export interface LogoutResult {
+  kind: "logout";
+  outcome: "logged_out" | "not_logged_in" | "cancelled";
+  /** PIPEOPS_AUTH_TOKEN is set and keeps authenticating after the file's credentials are gone. */
+  envTokenStillSet: boolean;
+}
+
+export interface TokenResult {
+  kind: "token";
+  token: string;
+}
+
+export interface LoginResult {
+  kind: "login";
+  email: string;
+}
+
+export interface HelpResult {
+  kind: "help";
+  text: string;
+}

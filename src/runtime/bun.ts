@@ -1,0 +1,61 @@
+import { writeSync } from "node:fs";
+import { homedir } from "node:os";
+import { isatty } from "node:tty";
+import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  pid: process.pid,
+  platform: process.platform,
+  args: process.argv.slice(2),
+  env: () => process.env,
+  homedir,
+  isTerminal: (fd) => isatty(fd),
+  write(fd, text) {
+    const bytes = new TextEncoder().encode(text);
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(fd, bytes, offset);
+      } catch (error) {
+        // A non-blocking pipe that is momentarily full: try again; anything else (EPIPE) ends output.
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      }
+    }
+  },
+  stdin: () => Bun.stdin.stream(),
+  serve(options: ServeOptions): LocalServer {
+    const server = Bun.serve({
+      hostname: options.hostname,
+      port: options.port,
+      fetch: options.fetch,
+      development: false,
+    });
+    return {
+      port: server.port ?? 0,
+      stop: () => server.stop(false),
+    };
+  },
+  async spawnDetached(argv) {
+    try {
+      const child = Bun.spawn([...argv], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      child.unref();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  onSignal(signal: Signal, handler) {
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  },
+  processAlive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+  },
+  exit: (code) => process.exit(code),
+};

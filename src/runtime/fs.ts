@@ -1,0 +1,80 @@
+/** File operations through node:fs, which Bun and Deno both implement. */
+import { randomUUID } from "node:crypto";
+import { constants, promises as fs } from "node:fs";
+import { dirname } from "node:path";
+
+export interface FileInfo {
+  text: string;
+  /** Permission bits, e.g. 0o600. */
+  mode: number;
+}
+
+/** The file's text and mode, or null when it does not exist. */
+export async function readFileIfExists(path: string): Promise<FileInfo | null> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, constants.O_RDONLY);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return null;
+    throw error;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
+    return { text: await handle.readFile("utf8"), mode: stat.mode & 0o777 };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replaces the file in one step: a 0600 temp file in the same folder, fsync, rename.
+ * Readers see the old file or the new one, never a mix.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = `${path}.${randomUUID().slice(0, 8)}.tmp`;
+  const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(text, "utf8");
+    await handle.chmod(0o600);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await fs.rename(temp, path);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Creates a file only when it does not exist yet (O_EXCL); false when it already does. */
+export async function createExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    const handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await handle.writeFile(text, "utf8");
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if (errorCode(error) === "EEXIST") return false;
+    throw error;
+  }
+}
+
+export async function removeFile(path: string): Promise<void> {
+  await fs.rm(path, { force: true });
+}
+
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}

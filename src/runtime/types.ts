@@ -1,0 +1,34 @@
+/** What pipeops needs from the JavaScript runtime; the only place Bun or Deno specifics are allowed. */
+export interface LocalServer {
+  readonly port: number;
+  /** Stops accepting connections; responses already being written are finished first. */
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  hostname: string;
+  port: number;
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+export type Signal = "SIGINT" | "SIGTERM";
+
+export interface Runtime {
+  readonly name: "bun" | "deno";
+  readonly pid: number;
+  readonly platform: string;
+  readonly args: readonly string[];
+  env(): Record<string, string | undefined>;
+  homedir(): string;
+  isTerminal(fd: 0 | 1 | 2): boolean;
+  /** Synchronous, so output order is the order of calls even when the process exits right after. */
+  write(fd: 1 | 2, text: string): void;
+  stdin(): ReadableStream<Uint8Array>;
+  serve(options: ServeOptions): LocalServer;
+  /** Starts a program without a shell and without waiting for it; false when it could not start. */
+  spawnDetached(argv: readonly string[]): Promise<boolean>;
+  onSignal(signal: Signal, handler: () => void): () => void;
+  /** True when a process with this pid exists (used to break stale lock files). */
+  processAlive(pid: number): boolean;
+  exit(code: number): never;
+}
