@@ -1,0 +1,395 @@
+/**
+ * End-to-end: the compiled binary's status, me, token and logout against the real local
+ * authorization server, with tokens obtained through the server's own login flow.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
+import { runBinary } from "./helpers/binary.ts";
+import { tempDir } from "./helpers/context.ts";
+import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
+
+let server: DevServer;
+let tokens: TokenSet;
+
+beforeAll(async () => {
+  server = await startDevServer({ port: 0 });
+  tokens = await loginWithAuthorizationCode(server);
+});
+afterAll(() => server?.close());
+
+const NOT_AUTHENTICATED = "Error: not authenticated\nRun 'pipeops auth login' to authenticate\n";
+
+/** A fresh HOME with an optional credential file; returns the env for runBinary and the file path. */
+function home(file?: unknown, mode = 0o600) {
+  const dir = tempDir();
+  const path = join(dir, ".pipeops.json");
+  if (file !== undefined) writeFileSync(path, typeof file === "string" ? file : JSON.stringify(file), { mode });
+  return { dir, path, env: { HOME: dir } as Record<string, string> };
+}
+
+function loggedIn(extra: Record<string, unknown> = {}) {
+  return home({
+    auth_token: tokens.access_token,
+    expires_at: "2099-12-31T23:59:59Z",
+    api_url: server.url,
+    ...extra,
+  });
+}
+
+describe("not authenticated", () => {
+  test("status prints the spec's text and exits 1", async () => {
+    const { env } = home();
+    expect(await runBinary(["auth", "status"], { env })).toEqual({
+      code: 1,
+      stdout: "✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n",
+      stderr: "",
+    });
+    const json = await runBinary(["auth", "status", "--json"], { env });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ authenticated: false, email: null, expires_at: null, token_valid: false });
+  });
+
+  test("me and token give the spec's error, exit 1", async () => {
+    const { env } = home();
+    for (const command of ["me", "token"]) {
+      expect(await runBinary(["auth", command], { env })).toEqual({ code: 1, stdout: "", stderr: NOT_AUTHENTICATED });
+    }
+  });
+
+  test("logout says so and exits 0", async () => {
+    const { env } = home();
+    const result = await runBinary(["auth", "logout"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Not logged in");
+  });
+});
+
+describe("authenticated from the credential file", () => {
+  test("status: the spec's lines, expiry in local time (TZ respected)", async () => {
+    const { env } = loggedIn({ expires_at: "2099-12-31T23:59:59Z" });
+    expect(await runBinary(["auth", "status"], { env })).toEqual({
+      code: 0,
+      stdout: "✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\n",
+      stderr: "",
+    });
+    const tokyo = await runBinary(["auth", "status"], { env: { ...env, TZ: "Asia/Tokyo" } });
+    expect(tokyo.stdout).toContain("Token expires: 2100-01-01 08:59:59\n");
+  });
+
+  test("status --json", async () => {
+    const { env } = loggedIn();
+    const result = await runBinary(["auth", "status", "--json"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2099-12-31T23:59:59Z",\n  "token_valid": true\n}\n',
+    );
+  });
+
+  test("me: human and JSON", async () => {
+    const { env } = loggedIn();
+    expect(await runBinary(["auth", "me"], { env })).toEqual({
+      code: 0,
+      stdout:
+        "Email:        user@example.com\nName:         John Doe\nOrganization: Acme Corp\nRole:         Admin\nAccount ID:   usr_1234567890\n",
+      stderr: "",
+    });
+    const json = await runBinary(["auth", "me", "--json"], { env });
+    expect(JSON.parse(json.stdout)).toEqual({
+      id: "usr_1234567890",
+      email: "user@example.com",
+      name: "John Doe",
+      organization: "Acme Corp",
+      role: "admin",
+      created_at: "2024-01-01T00:00:00Z",
+    });
+  });
+
+  test("token prints the access token alone", async () => {
+    const { env } = loggedIn();
+    expect(await runBinary(["auth", "token"], { env })).toEqual({ code: 0, stdout: `${tokens.access_token}\n`, stderr: "" });
+  });
+
+  test("a token the server rejects gives the spec's invalid-token error", async () => {
+    const { env } = loggedIn({ auth_token: "not-a-real-token" });
+    expect(await runBinary(["auth", "me"], { env })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n",
+    });
+    const status = await runBinary(["auth", "status", "--json"], { env });
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({ authenticated: true, token_valid: false });
+  });
+
+  test("an expired token without a refresh token gives the spec's expired error", async () => {
+    const { env } = loggedIn({ expires_at: "2020-01-01T00:00:00Z" });
+    for (const command of ["status", "me", "token"]) {
+      expect(await runBinary(["auth", command], { env })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Error: authentication token has expired\nRun 'pipeops auth login' to re-authenticate\n",
+      });
+    }
+  });
+
+  test("the Go CLI's nested credentials keep the user logged in", async () => {
+    const { env } = home({
+      oauth: { access_token: tokens.access_token, expires_at: "2099-01-01T00:00:00.123456789Z", token_type: "Bearer" },
+      settings: { output: "table" },
+      version: "1.0.0",
+      api_url: server.url,
+    });
+    const result = await runBinary(["auth", "status"], { env });
+    expect(result.stdout).toBe("✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\n");
+  });
+
+  test("a file readable by others works, with the chmod hint on stderr", async () => {
+    const { env, path } = loggedIn();
+    chmodSync(path, 0o644);
+    const result = await runBinary(["auth", "status"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`Warning: config file ${path} is readable by other users\nRun 'chmod 600 ${path}' to protect it\n`);
+  });
+
+  test("PIPEOPS_CONFIG_PATH selects another file", async () => {
+    const other = loggedIn();
+    const { env } = home();
+    const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_CONFIG_PATH: other.path } });
+    expect(result.stdout).toStartWith("✓ Authenticated as user@example.com\n");
+  });
+});
+
+describe("logout", () => {
+  const goKeys = { settings: { output: "table" }, updates: { check: true }, version: "1.0.0" };
+
+  test.each([
+    ["y\n", true],
+    ["yes\n", true],
+    ["Y\n", true],
+    ["n\n", false],
+    ["\n", false],
+    ["sure\n", false],
+  ])("answer %j logs out: %p", async (answer, loggedOut) => {
+    const { env, path } = loggedIn({ refresh_token: "rt", ...goKeys });
+    const before = readFileSync(path, "utf8");
+    const result = await runBinary(["auth", "logout"], { env, stdin: answer });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toStartWith("Are you sure you want to logout? [y/N] ");
+    if (loggedOut) {
+      expect(result.stdout).toBe("✓ Successfully logged out\n");
+      expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ api_url: server.url, ...goKeys });
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    } else {
+      expect(result.stderr).toContain("Logout cancelled");
+      expect(readFileSync(path, "utf8")).toBe(before);
+    }
+  });
+
+  test("end of input keeps the session and names --force", async () => {
+    const { env, path } = loggedIn();
+    const before = readFileSync(path, "utf8");
+    const result = await runBinary(["auth", "logout"], { env, stdin: "" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("pipeops auth logout --force");
+    expect(readFileSync(path, "utf8")).toBe(before);
+  });
+
+  test("--force skips the prompt and removes the Go CLI's tokens too", async () => {
+    const { env, path } = home({
+      oauth: { access_token: "go-at", refresh_token: "go-rt", expires_at: "2099-01-01T00:00:00Z", token_type: "Bearer" },
+      ...goKeys,
+    });
+    const result = await runBinary(["auth", "logout", "--force"], { env });
+    expect(result).toEqual({ code: 0, stdout: "✓ Successfully logged out\n", stderr: "" });
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ oauth: { token_type: "Bearer" }, ...goKeys });
+    const status = await runBinary(["auth", "status"], { env });
+    expect(status.code).toBe(1);
+  });
+
+  test("with PIPEOPS_AUTH_TOKEN set, says the variable still authenticates", async () => {
+    const { env } = loggedIn();
+    const result = await runBinary(["auth", "logout", "--force"], { env: { ...env, PIPEOPS_AUTH_TOKEN: "env-token" } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("✓ Successfully logged out\n");
+    expect(result.stderr).toContain("PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it");
+    expect(result.stderr).not.toContain("env-token");
+  });
+});
+
+describe("PIPEOPS_AUTH_TOKEN", () => {
+  test("wins over the file, is verified, and is never written to disk", async () => {
+    const { env, path } = home();
+    const result = await runBinary(["auth", "status", "--json"], {
+      env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url },
+    });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ authenticated: true, email: "user@example.com", expires_at: null, token_valid: true });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("the status expiry line is omitted for an env token", async () => {
+    const { env } = loggedIn({ auth_token: "file-token-that-is-wrong" });
+    const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token } });
+    expect(result).toEqual({ code: 0, stdout: "✓ Authenticated as user@example.com\n", stderr: "" });
+  });
+
+  test("token prints it", async () => {
+    const { env } = home();
+    const result = await runBinary(["auth", "token"], { env: { ...env, PIPEOPS_AUTH_TOKEN: "ci-token" } });
+    expect(result).toEqual({ code: 0, stdout: "ci-token\n", stderr: "" });
+  });
+});
+
+describe("a broken config file is reported and never rewritten", () => {
+  test.each([
+    ["invalid JSON", "{\"auth_token\": ", "invalid JSON"],
+    ["wrong types", '{"auth_token": ["x"]}', "auth_token must be a string"],
+  ])("%s", async (_name, text, reason) => {
+    const { env, path } = home(text);
+    for (const args of [["auth", "status"], ["auth", "logout", "--force"], ["auth", "me"]]) {
+      const result = await runBinary(args, { env });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toStartWith(`Error: config file ${path} is not valid: `);
+      expect(result.stderr).toContain(reason);
+      expect(result.stderr.trim().split("\n")).toHaveLength(2);
+      expect(readFileSync(path, "utf8")).toBe(text);
+    }
+  });
+
+  test("a folder we may not write: the spec's permission error, the old file intact", async () => {
+    // Runs as 'nobody' because root ignores permission bits.
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const path = join(dir, ".pipeops.json");
+    const text = JSON.stringify({ auth_token: "t", settings: {} });
+    writeFileSync(path, text, { mode: 0o644 });
+    const result = await runBinary(["auth", "logout", "--force"], {
+      env: { HOME: dir, PIPEOPS_CONFIG_PATH: path },
+      asUser: "nobody",
+    });
+    expect(result.stderr).toEndWith("Error: failed to write config file: permission denied\n");
+    expect(result.code).toBe(1);
+    expect(readFileSync(path, "utf8")).toBe(text);
+  });
+});
+
+describe("the server connection", () => {
+  test("an unreachable server", async () => {
+    const { env } = loggedIn({ api_url: "http://127.0.0.1:9" });
+    expect(await runBinary(["auth", "status"], { env })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "Error: could not reach http://127.0.0.1:9: connection refused\n",
+    });
+  });
+
+  test("a server that accepts and never answers", async () => {
+    const hang = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
+    try {
+      const { env } = loggedIn({ api_url: `http://127.0.0.1:${hang.port}` });
+      const started = Date.now();
+      const result = await runBinary(["auth", "me"], { env: { ...env, PIPEOPS_HTTP_TIMEOUT: "1" } });
+      expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: http://127.0.0.1:${hang.port} did not respond within 1 s\n` });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      hang.stop(true);
+    }
+  });
+
+  test("plain http:// to a non-loopback host is refused before any request", async () => {
+    const { env } = loggedIn();
+    const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_API_URL: "http://api.pipeops.io" } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("HTTPS is required");
+  });
+
+  test("without published metadata, the built-in endpoints are used", async () => {
+    const seen: string[] = [];
+    const bare = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(request) {
+        const url = new URL(request.url);
+        seen.push(url.pathname);
+        if (url.pathname === "/oauth/userinfo" && request.headers.get("authorization") === "Bearer bare-token") {
+          return Response.json({ sub: "usr_1", email: "bare@example.com" });
+        }
+        return new Response("not found", { status: 404 });
+      },
+    });
+    try {
+      const { env } = home();
+      const result = await runBinary(["auth", "status"], {
+        env: { ...env, PIPEOPS_API_URL: `http://127.0.0.1:${bare.port}`, PIPEOPS_AUTH_TOKEN: "bare-token" },
+      });
+      expect(result).toEqual({ code: 0, stdout: "✓ Authenticated as bare@example.com\n", stderr: "" });
+      expect(seen).toEqual(["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/userinfo"]);
+    } finally {
+      bare.stop(true);
+    }
+  });
+
+  test("server text cannot inject terminal escapes", async () => {
+    const evil = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(request) {
+        if (new URL(request.url).pathname === "/oauth/userinfo") {
+          return Response.json({ sub: "usr_1", email: "a@b.c", name: "\u001b]0;pwned\u0007Evil\u001b[2J" });
+        }
+        return new Response("", { status: 404 });
+      },
+    });
+    try {
+      const { env } = home();
+      const result = await runBinary(["auth", "me"], {
+        env: { ...env, PIPEOPS_API_URL: `http://127.0.0.1:${evil.port}`, PIPEOPS_AUTH_TOKEN: "t" },
+      });
+      expect(result.code).toBe(0);
+      expect(result.stdout).not.toContain("\u001b");
+      expect(result.stdout).not.toContain("\u0007");
+    } finally {
+      evil.stop(true);
+    }
+  });
+});
+
+describe("usage", () => {
+  test("--help works at every level without touching the disk", async () => {
+    const { env, dir } = home();
+    const blocked = join(dir, "no-such-dir", "x.json");
+    for (const args of [["--help"], ["auth", "--help"], ["auth", "login", "--help"], ["auth", "status", "-h"], ["auth", "logout", "--help"], ["auth", "me", "--help"], ["auth", "token", "--help"]]) {
+      const result = await runBinary(args, { env: { ...env, PIPEOPS_CONFIG_PATH: blocked } });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("Usage:");
+      expect(result.stderr).toBe("");
+    }
+    expect(existsSync(join(dir, "no-such-dir"))).toBe(false);
+    const login = await runBinary(["auth", "login", "--help"], { env });
+    expect(login.stdout).toContain("--no-browser");
+    expect(login.stdout).toContain("Display auth URL without opening browser");
+    expect((await runBinary(["auth", "logout", "--help"], { env })).stdout).toContain("Skip confirmation prompt");
+  });
+
+  test("--version prints the package version", async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dir, "..", "package.json"), "utf8"));
+    const result = await runBinary(["--version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toStartWith(`pipeops ${pkg.version} `);
+  });
+
+  test.each([
+    [["deploy"], "Error: unknown command 'deploy'"],
+    [["auth", "signin"], "Error: unknown command 'auth signin'"],
+    [["auth", "status", "--bogus"], "Error: unknown option '--bogus'"],
+    [["auth", "status", "extra"], "Error: unused args: 'extra'"],
+    [["auth", "login", "--timeout", "soon"], "Error: --timeout must be a positive number of seconds, got 'soon'"],
+  ])("%p is a usage error (exit 2)", async (args, message) => {
+    const result = await runBinary(args, { env: home().env });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")[0]).toBe(message);
+    expect(result.stdout).toBe("");
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CredentialStore } from "../../src/config/store.ts";
+import { configPath } from "../../src/config/path.ts";
+import { type Context, type Env, lineReader, outputStream, sleep } from "../../src/context.ts";
+import { printWarning } from "../../src/output.ts";
+import { bunRuntime } from "../../src/runtime/bun.ts";
+
+export interface TestContext extends Context {
+  /** Everything written to stdout / stderr so far. */
+  out(): string;
+  err(): string;
+  /** URLs the command asked to open in a browser. */
+  opened: string[];
+}
+
+export interface TestContextOptions {
+  env?: Env;
+  /** Text the command will read on stdin; end of input follows it. */
+  stdin?: string;
+  /** Fixed clock (ms since epoch); real clock when omitted. */
+  now?: number;
+  home?: string;
+  tty?: boolean;
+  openBrowser?: (url: string) => Promise<boolean>;
+}
+
+export function tempDir(prefix = "pipeops-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A Context with buffered IO, a temp HOME, and no colour, for calling command run() functions. */
+export function testContext(options: TestContextOptions = {}): TestContext {
+  const home = options.home ?? tempDir();
+  const env: Env = { HOME: home, ...options.env };
+  let out = "";
+  let err = "";
+  const opened: string[] = [];
+  const tty = options.tty ?? false;
+  const stderr = outputStream((text) => (err += text), tty, env);
+  let store: CredentialStore | undefined;
+  return {
+    env,
+    platform: process.platform,
+    homedir: home,
+    now: () => options.now ?? Date.now(),
+    sleep,
+    fetch: globalThis.fetch.bind(globalThis),
+    stdout: outputStream((text) => (out += text), tty, env),
+    stderr,
+    stdin: lineReader(() => new Blob([options.stdin ?? ""]).stream(), tty),
+    openBrowser: async (url) => {
+      opened.push(url);
+      return options.openBrowser ? options.openBrowser(url) : true;
+    },
+    runtime: bunRuntime,
+    store() {
+      store ??= new CredentialStore(configPath(env, home), (message, hint) => printWarning(stderr, message, hint));
+      return store;
+    },
+    out: () => out,
+    err: () => err,
+    opened,
+  };
+}
