@@ -1,8 +1,76 @@
+import type * as oauth from "oauth4webapi";
+import { fetchUserInfo } from "../../api/userinfo.ts";
+import { authorizationCodeLogin } from "../../auth/browser-login.ts";
+import { deviceLogin } from "../../auth/device-login.ts";
+import { loginScopes } from "../../auth/scopes.ts";
+import { connect, resolveApiUrl, serverName, type ServerConnection } from "../../auth/server.ts";
+import { abortable, loginReporter, startWait } from "../../auth/wait.ts";
 import type { LoginOptions } from "../../cli.ts";
-import type { Context } from "../../context.ts";
-import { CliError } from "../../errors.ts";
+import type { Context, Env } from "../../context.ts";
+import { CliError, invalidToken } from "../../errors.ts";
 import type { LoginResult } from "../../results.ts";
 
-export async function login(_ctx: Context, _options: LoginOptions): Promise<LoginResult> {
-  throw new CliError("usage", "login is not implemented yet");
+/**
+ * Whether to open a browser: the flag when given, else not over SSH, and not on Linux without a
+ * display (where xdg-open has nowhere to show a window).
+ */
+export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform: string): boolean {
+  if (flag !== undefined) return flag;
+  if (env.SSH_CONNECTION || env.SSH_TTY) return false;
+  if (platform === "linux" && !env.DISPLAY && !env.WAYLAND_DISPLAY) return false;
+  return true;
+}
+
+/** Logs in and stores the new credentials; the old ones are replaced only once the new login succeeded. */
+export async function login(ctx: Context, options: LoginOptions): Promise<LoginResult> {
+  const store = ctx.store();
+  // Read first: a broken credential file is reported before the user goes through a browser.
+  const { apiUrl: storedApiUrl } = await store.read();
+  const apiUrl = resolveApiUrl(ctx, storedApiUrl);
+  if (options.withToken) return loginWithToken(ctx, apiUrl);
+
+  const scope = loginScopes(ctx.env);
+  const conn = await connect(ctx, apiUrl);
+  const reporter = loginReporter(ctx);
+  const wait = startWait(ctx, options.timeoutSeconds);
+  try {
+    const flow = { conn, scope, reporter, signal: wait.signal, deadline: wait.deadline };
+    let tokens: oauth.TokenEndpointResponse;
+    if (shouldOpenBrowser(options.browser, ctx.env, ctx.platform)) {
+      tokens = await authorizationCodeLogin(ctx, { ...flow, openBrowser: true });
+    } else if (conn.as.device_authorization_endpoint) {
+      tokens = await deviceLogin(ctx, flow);
+    } else {
+      tokens = await authorizationCodeLogin(ctx, { ...flow, openBrowser: false });
+    }
+    const user = await abortable(fetchUserInfo(conn, tokens.access_token), wait.signal);
+    // Ctrl-C or the time limit after the last await must still leave the old credentials in place.
+    wait.signal.throwIfAborted();
+    await store.save({
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      expiresAt: tokens.expires_in === undefined ? undefined : new Date(ctx.now() + tokens.expires_in * 1000),
+      apiUrl: serverName(conn.apiUrl),
+    });
+    return { kind: "login", email: user.email ?? user.id };
+  } finally {
+    reporter.done();
+    wait.dispose();
+  }
+}
+
+/** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */
+async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
+  if (ctx.stdin.isTTY) ctx.stderr.write("Paste your token, then press Enter:\n");
+  const input = ctx.stdin.isTTY ? ((await ctx.stdin.readLine()) ?? "") : await ctx.stdin.readAll();
+  const token = input.trim();
+  if (token === "") {
+    throw new CliError("usage", "no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
+  }
+  // RFC 6750 §2.1 b64token characters; anything else (a second line, spaces) cannot be a bearer token.
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw invalidToken();
+  const conn: ServerConnection = await connect(ctx, apiUrl);
+  const user = await fetchUserInfo(conn, token);
+  await ctx.store().save({ accessToken: token, apiUrl: serverName(conn.apiUrl) });
+  return { kind: "login", email: user.email ?? user.id };
 }

@@ -1,0 +1,147 @@
+/**
+ * Waiting for the user: the time limit and Ctrl-C as one AbortSignal, and the progress lines on stderr.
+ * Protocol code talks to a LoginReporter and never decides how anything looks.
+ */
+import type { Context, Env } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { colors } from "../output.ts";
+
+export const RETRY_HINT = "Run 'pipeops auth login' to try again";
+
+export const authTimedOut = () => new CliError("auth_timeout", "authentication timed out", RETRY_HINT);
+export const loginInterrupted = () => new CliError("interrupted", "authentication cancelled");
+
+/** What the login flows tell the user; the terminal implementation is loginReporter(). */
+export interface LoginReporter {
+  /** Browser login: the URL, in case the browser does not open. */
+  browserUrl(url: string): void;
+  /** The URL (and, when the URL does not carry it, the code) to open on any device. */
+  manualUrl(url: string, options?: { userCode?: string; acceptsPaste?: boolean }): void;
+  /** A line of guidance while waiting (e.g. a pasted URL that belongs to another login). */
+  notice(message: string): void;
+  /** Starts the waiting indicator; it runs until done(). */
+  waiting(deadline: number): void;
+  /** Clears the indicator (safe to call when none runs). */
+  done(): void;
+}
+
+/** The time limit and Ctrl-C of one login, as a signal whose reason is the CliError to report. */
+export interface WaitScope {
+  readonly signal: AbortSignal;
+  /** ms since the epoch (ctx.now()) when the wait gives up. */
+  readonly deadline: number;
+  dispose(): void;
+}
+
+export function startWait(ctx: Context, timeoutSeconds: number): WaitScope {
+  const controller = new AbortController();
+  const disposed = new AbortController();
+  const timeoutMs = timeoutSeconds * 1000;
+  ctx.sleep(timeoutMs, disposed.signal).then(
+    () => controller.abort(authTimedOut()),
+    () => {},
+  );
+  const removeSigint = ctx.runtime.onSignal("SIGINT", () => controller.abort(loginInterrupted()));
+  return {
+    signal: controller.signal,
+    deadline: ctx.now() + timeoutMs,
+    dispose() {
+      disposed.abort();
+      removeSigint();
+    },
+  };
+}
+
+/** Settles with the promise, or rejects with the signal's reason as soon as it aborts. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** An animated indicator only on a terminal, and not when NO_COLOR or CI asks for plain output. */
+export function animateProgress(env: Env, isTTY: boolean): boolean {
+  const ci = env.CI?.trim().toLowerCase();
+  return isTTY && !env.NO_COLOR && (!ci || ci === "false" || ci === "0") && env.TERM !== "dumb";
+}
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const FRAME_MS = 120;
+const CLEAR_LINE = "\r\x1b[2K";
+export const WAITING_LINE = "Waiting for authentication...";
+
+/** 4:05 for 245 s. */
+export function formatTimeLeft(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** Progress on stderr: plain lines, or one redrawn line with a spinner and the time left. */
+export function loginReporter(ctx: Context): LoginReporter {
+  const { stderr } = ctx;
+  const animate = animateProgress(ctx.env, stderr.isTTY);
+  const c = colors(stderr);
+  let stopSpinner: AbortController | undefined;
+  let frame = 0;
+  let deadline = 0;
+
+  const draw = () => {
+    const left = formatTimeLeft(deadline - ctx.now());
+    stderr.write(`${CLEAR_LINE}${c.cyan(FRAMES[frame % FRAMES.length]!)} ${WAITING_LINE} ${c.dim(`(${left} left)`)}`);
+    frame++;
+  };
+
+  async function spin(signal: AbortSignal) {
+    while (!signal.aborted) {
+      draw();
+      await ctx.sleep(FRAME_MS, signal).catch(() => {});
+    }
+  }
+
+  return {
+    browserUrl(url) {
+      stderr.write(`If the browser does not open, visit:\n${url}\n\n`);
+    },
+    manualUrl(url, options = {}) {
+      stderr.write(`Please open this URL in your browser to authenticate:\n${url}\n`);
+      if (options.userCode) stderr.write(`and enter the code: ${c.bold(options.userCode)}\n`);
+      stderr.write("\n");
+      if (options.acceptsPaste) {
+        stderr.write("If the browser cannot reach this machine after you sign in, paste the address it shows (or the code) here and press Enter.\n");
+      }
+    },
+    notice(message) {
+      if (stopSpinner) stderr.write(CLEAR_LINE);
+      stderr.write(`${message}\n`);
+      if (stopSpinner) draw();
+    },
+    waiting(at) {
+      deadline = at;
+      if (!animate) {
+        stderr.write(`${WAITING_LINE}\n`);
+        return;
+      }
+      stopSpinner?.abort();
+      stopSpinner = new AbortController();
+      void spin(stopSpinner.signal);
+    },
+    done() {
+      if (!stopSpinner) return;
+      stopSpinner.abort();
+      stopSpinner = undefined;
+      stderr.write(CLEAR_LINE);
+    },
+  };
+}
