@@ -146,7 +146,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
     browser?.answer(pageFor(error));
     throw error;
   } finally {
-    server.close();
+    await server.close();
   }
 }
 

@@ -25,8 +25,11 @@ export interface CallbackServer {
   readonly redirectUri: string;
   /** Resolves with the first request that carries the expected state; stray requests never settle it. */
   readonly callback: Promise<CallbackRequest>;
-  /** Answers a pending browser (when there is one) and stops listening. Safe to call twice. */
-  close(page?: CallbackPage): void;
+  /**
+   * Answers a pending browser (when there is one) and stops listening; resolves once the answer is
+   * written, so the process may exit right after. Safe to call twice.
+   */
+  close(page?: CallbackPage): Promise<void>;
 }
 
 const SECURITY_HEADERS = {
@@ -63,7 +66,7 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
   const callback = new Promise<CallbackRequest>((resolve) => (deliver = resolve));
   let delivered = false;
   let pendingAnswer: ((page: CallbackPage) => void) | undefined;
-  let stopped = false;
+  let stopped: Promise<void> | undefined;
   let port = 0;
 
   const server = serve({
@@ -81,8 +84,9 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
       return new Promise<Response>((resolve) => {
         pendingAnswer = (page) => {
           pendingAnswer = undefined;
-          resolve(pageResponse(page));
-          stop();
+          // The last response on this server: no keep-alive, so the browser does not retry on the closed port.
+          resolve(pageResponse(page, { connection: "close" }));
+          void stop();
         };
         deliver({ params: url.searchParams, answer: (page) => pendingAnswer?.(page) });
       });
@@ -90,11 +94,22 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
   });
   port = server.port;
 
-  function stop() {
-    if (stopped) return;
-    stopped = true;
-    // Graceful: a response being written is finished first; the listening socket closes now.
-    server.stop().catch(() => {});
+  /** Graceful: the listening socket closes now, a response being written is finished first (at most 2 s). */
+  function stop(): Promise<void> {
+    stopped ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      server.stop().then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      );
+    });
+    return stopped;
   }
 
   return {
@@ -102,8 +117,8 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
     redirectUri: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
     callback,
     close(page = failedPage("The sign-in was cancelled in the terminal.")) {
-      if (pendingAnswer) pendingAnswer(page);
-      else stop();
+      pendingAnswer?.(page);
+      return stop();
     },
   };
 }
