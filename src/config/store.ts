@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CliError } from "../errors.ts";
+import { CliError, sanitize } from "../errors.ts";
 import { errorCode, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 import { formatRfc3339, parseRfc3339 } from "./time.ts";
@@ -95,12 +95,14 @@ export class CredentialStore {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw this.invalid(error instanceof SyntaxError ? `invalid JSON (${error.message})` : "invalid JSON");
+      throw this.invalid(error instanceof SyntaxError ? `invalid JSON (${describeJsonError(error)})` : "invalid JSON");
     }
     if (!isRecord(json)) throw this.invalid("expected a JSON object");
     const result = v.safeParse(ConfigFileSchema, json);
     if (!result.success) throw this.invalid(describeIssue(result.issues));
-    return result.output;
+    // The parsed object itself, not valibot's copy: that one drops keys named __proto__, constructor
+    // or prototype, which save() must keep like any other key (the schema has no transforms).
+    return json as ConfigFile;
   }
 
   private async write(data: Record<string, unknown>): Promise<void> {
@@ -166,6 +168,12 @@ function expiryOf(text: string | undefined): Date | undefined {
 function setOrDelete(target: Record<string, unknown>, key: string, value: unknown): void {
   if (value === undefined) delete target[key];
   else target[key] = value;
+}
+
+/** The parser's reason without the text it quotes from the file: that may be a token or a terminal escape. */
+function describeJsonError(error: SyntaxError): string {
+  const reason = sanitize(error.message.replace(/^JSON Parse error: /, "").replace(/(["'`]).*?\1/g, "").replace(/\s+/g, " "), 80);
+  return reason || "syntax error";
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
