@@ -3,12 +3,15 @@
  * BROWSER (a script that hands the URL to this test), headless Chromium driven by playwright-core
  * opens it, signs in (or denies) on the local authorization server, and lands on the CLI's callback.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { fakeBrowser, portClosed, readConfig, redirectPort, spawnBinary, tempHome, waitForFile } from "./helpers/interactive.ts";
+
+// Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
+setDefaultTimeout(60_000);
 
 const CHROMIUM = process.env.PIPEOPS_TEST_CHROMIUM ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);

@@ -2,7 +2,7 @@
  * The loopback callback server under hostile requests, and the browser login run in-process against
  * the local authorization server (the "browser" is test code that follows the CLI's URL over HTTP).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { CALLBACK_PATH, constantTimeEqual, isOwnHost, startCallbackServer } from "../src/auth/loopback.ts";
@@ -13,6 +13,9 @@ import { bunRuntime } from "../src/runtime/bun.ts";
 import { testContext } from "./helpers/context.ts";
 import { completeAuthorization } from "./helpers/flows.ts";
 import { portClosed, readConfig, tempHome } from "./helpers/interactive.ts";
+
+// Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
+setDefaultTimeout(60_000);
 
 /** Settles to "pending" when the promise has not settled by the time already-queued work ran. */
 async function stillPending(promise: Promise<unknown>): Promise<boolean> {

@@ -2,13 +2,16 @@
  * `pipeops auth login` end to end: the compiled binary against the local authorization server, with
  * the user's part played over HTTP by test/helpers/flows.ts.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
 import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, tempHome, waitForFile } from "./helpers/interactive.ts";
+
+// Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
+setDefaultTimeout(60_000);
 
 const DEVICE_PROMPT = /Please open this URL in your browser to authenticate:\n(\S+)\n\nWaiting for authentication\.\.\.\n/;
 const BROWSER_PROMPT = /If the browser does not open, visit:\n(\S+)\n\nWaiting for authentication\.\.\.\n/;
