@@ -1,0 +1,135 @@
+/**
+ * The Runtime on Deno. Importing this module runs no Deno code: `Deno` is only touched inside the
+ * functions, so the Bun build can bundle it and pick it only when `Deno` exists.
+ */
+import { homedir } from "node:os";
+import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
+
+/** The part of the Deno namespace we use (tsc here checks against bun-types, which has no Deno). */
+interface DenoStream {
+  isTerminal(): boolean;
+}
+interface DenoWriter extends DenoStream {
+  writeSync(bytes: Uint8Array): number;
+}
+interface DenoApi {
+  readonly pid: number;
+  readonly args: readonly string[];
+  readonly build: { readonly os: string };
+  readonly env: { toObject(): Record<string, string> };
+  readonly stdin: DenoStream & { readonly readable: ReadableStream<Uint8Array> };
+  readonly stdout: DenoWriter;
+  readonly stderr: DenoWriter;
+  readonly errors: { readonly WouldBlock: new () => Error; readonly NotFound: new () => Error };
+  serve(options: {
+    hostname: string;
+    port: number;
+    onListen(addr: { port: number }): void;
+    onError(error: unknown): Response;
+    handler(request: Request): Response | Promise<Response>;
+  }): { readonly addr: { readonly port: number }; shutdown(): Promise<void> };
+  Command: new (
+    program: string,
+    options: { args: string[]; stdin: "null"; stdout: "null"; stderr: "null"; detached: boolean },
+  ) => { spawn(): { unref(): void } };
+  addSignalListener(signal: Signal, handler: () => void): void;
+  removeSignalListener(signal: Signal, handler: () => void): void;
+  kill(pid: number, signal: number): void;
+  exit(code: number): never;
+}
+declare const Deno: DenoApi;
+
+/** Deno says "windows" where Node and Bun say "win32"; the rest (linux, darwin, …) agree. */
+function platform(): string {
+  return Deno.build.os === "windows" ? "win32" : Deno.build.os;
+}
+
+function stream(fd: 0 | 1 | 2): DenoStream {
+  return fd === 0 ? Deno.stdin : fd === 1 ? Deno.stdout : Deno.stderr;
+}
+
+/**
+ * Without $HOME, node's os.homedir() asks the system, which Deno allows only with --allow-sys;
+ * without that, "" (so --help and --version still work; the config path must then come from
+ * PIPEOPS_CONFIG_PATH).
+ */
+function passwdHome(): string {
+  try {
+    return homedir();
+  } catch {
+    return "";
+  }
+}
+
+export function denoRuntime(): Runtime {
+  const env = Deno.env.toObject();
+  return {
+    name: "deno",
+    pid: Deno.pid,
+    platform: platform(),
+    args: Deno.args,
+    env: () => Deno.env.toObject(),
+    homedir: () => (platform() === "win32" ? env.USERPROFILE : env.HOME) || passwdHome(),
+    isTerminal: (fd) => stream(fd).isTerminal(),
+    write(fd, text) {
+      const out = fd === 1 ? Deno.stdout : Deno.stderr;
+      let bytes = new TextEncoder().encode(text);
+      while (bytes.length > 0) {
+        try {
+          bytes = bytes.subarray(out.writeSync(bytes));
+        } catch (error) {
+          // A non-blocking pipe that is momentarily full: try again; anything else (a closed pipe) ends output.
+          if (!(error instanceof Deno.errors.WouldBlock)) return;
+        }
+      }
+    },
+    stdin: () => Deno.stdin.readable,
+    serve(options: ServeOptions): LocalServer {
+      const server = Deno.serve({
+        hostname: options.hostname,
+        port: options.port,
+        // Without onListen, Deno prints "Listening on …" to stdout.
+        onListen: () => {},
+        // Deno's default logs the error to stderr; the handler's own errors are its business.
+        onError: () => new Response("Internal Server Error", { status: 500 }),
+        handler: options.fetch,
+      });
+      return {
+        port: server.addr.port,
+        // Graceful, like Bun's stop(false): in-flight responses are finished first.
+        stop: () => server.shutdown(),
+      };
+    },
+    async spawnDetached(argv) {
+      const [program, ...args] = argv;
+      if (program === undefined) return false;
+      try {
+        const child = new Deno.Command(program, { args, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
+        child.unref();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    onSignal(signal: Signal, handler) {
+      try {
+        Deno.addSignalListener(signal, handler);
+      } catch {
+        // Windows has SIGINT but no SIGTERM listener; a signal we cannot hear needs no cleanup.
+        return () => {};
+      }
+      return () => Deno.removeSignalListener(signal, handler);
+    },
+    processAlive(pid) {
+      try {
+        Deno.kill(pid, 0);
+        return true;
+      } catch (error) {
+        // Only ESRCH means gone; EPERM (someone else's process) or a missing --allow-run say nothing,
+        // and the lock's age limit still applies.
+        return !(error instanceof Deno.errors.NotFound);
+      }
+    },
+    exit: (code) => Deno.exit(code),
+  };
+}
