@@ -4,7 +4,7 @@
  * Ctrl-C. Deno comes from the `deno` devDependency and resolves npm packages from node_modules.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
@@ -81,7 +81,10 @@ beforeAll(async () => {
   server = await startDevServer({ port: 0 });
   tokens = await loginWithAuthorizationCode(server);
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await server?.close();
+  rmSync(DENO_DIR, { recursive: true, force: true });
+});
 
 /** A temp HOME whose credential file holds the given fields (none: no file). */
 function home(file?: Record<string, unknown>) {
