@@ -128,7 +128,10 @@ export function systemContext(runtime: Runtime): Context {
   return {
     env,
     platform: runtime.platform,
-    homedir: runtime.homedir(),
+    // Looked up on use: --help and --version need no home folder (Deno asks a permission for it).
+    get homedir() {
+      return runtime.homedir();
+    },
     now: () => Date.now(),
     sleep,
     fetch: globalThis.fetch.bind(globalThis),
