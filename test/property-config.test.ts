@@ -165,12 +165,13 @@ describe("CredentialStore on random input", () => {
   test(`random valid files: save and clear keep every other key, prototype-named ones included (${CONFIG_CASES.roundTrips} cases)`, async () => {
     const { dir, path, store } = freshStore();
     await fc.assert(
-      fc.asyncProperty(lightConfigText, fc.boolean(), async (text, saveNotClear) => {
+      fc.asyncProperty(lightConfigText, fc.boolean(), fc.date(), async (text, saveNotClear, expiresAt) => {
         writeFileSync(path, text, { mode: 0o600 });
         if (!(await store.read().then(() => true, () => false))) return;
         const before = JSON.parse(text) as unknown;
         await (saveNotClear
-          ? store.save({ accessToken: "new-at", refreshToken: "new-rt", expiresAt: new Date("2030-01-01T00:00:00Z") })
+          ? // Any date a server's expires_in may produce, invalid and far-future ones included.
+            store.save({ accessToken: "new-at", refreshToken: "new-rt", expiresAt })
           : store.clear());
         expect(readdirSync(dir)).toEqual([".pipeops.json"]);
         expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -185,6 +186,8 @@ describe("CredentialStore on random input", () => {
         if (saveNotClear) {
           expect(reread.credentials?.accessToken).toBe("new-at");
           expect(reread.credentials?.refreshToken).toBe("new-rt");
+          const stored = reread.credentials?.expiresAt;
+          if (stored) expect(Math.abs(stored.getTime() - expiresAt.getTime())).toBeLessThan(1000);
         } else {
           expect(reread.credentials).toBeNull();
         }

@@ -18,7 +18,10 @@ const text = v.pipe(v.string(), v.maxLength(1000), v.transform((value) => saniti
 const createdAt = v.union([
   v.pipe(v.string(), v.check((value) => parseRfc3339(value) !== undefined, "created_at must be an RFC 3339 date-time")),
   // OpenID claims such as updated_at are seconds since the epoch; accept that form too.
-  v.pipe(v.number(), v.finite()),
+  v.pipe(
+    v.number(),
+    v.check((seconds) => Number.isFinite(new Date(seconds * 1000).getTime()), "created_at must be a date"),
+  ),
 ]);
 
 const UserInfoSchema = v.looseObject({

@@ -84,7 +84,9 @@ export async function connect(ctx: Context, apiUrl: URL): Promise<ServerConnecti
   as ??= builtInMetadata(apiUrl);
   const checked = v.safeParse(MetadataSchema, as);
   if (!checked.success) {
-    throw new CliError("server", `${name} sent invalid server metadata: ${checked.issues[0]?.message ?? "unknown problem"}`);
+    // Name the key, not valibot's message: that quotes the server's text, escapes included.
+    const key = checked.issues[0] ? v.getDotPath(checked.issues[0]) : null;
+    throw new CliError("server", `${name} sent invalid server metadata${key ? ` (${key})` : ""}`);
   }
   for (const key of ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "device_authorization_endpoint", "revocation_endpoint"] as const) {
     const value = checked.output[key];
@@ -97,11 +99,15 @@ export async function connect(ctx: Context, apiUrl: URL): Promise<ServerConnecti
 export function oauthError(error: unknown, server: string): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof oauth.ResponseBodyError) {
-    const detail = error.error_description ? `: ${sanitize(error.error_description)}` : "";
+    // error_description is whatever the server sent: only a string is shown.
+    const detail = typeof error.error_description === "string" && error.error_description ? `: ${sanitize(error.error_description)}` : "";
     return new CliError("server", `${server} rejected the request (${sanitize(error.error, 60)}${detail})`, undefined, { cause: error });
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     return new CliError("server", `${server} refused the request (HTTP ${error.status})`, undefined, { cause: error });
+  }
+  if (error instanceof oauth.UnsupportedOperationError) {
+    return new CliError("server", `${server} sent a response the CLI does not support (${sanitize(error.message, 80)})`, undefined, { cause: error });
   }
   if (error instanceof oauth.OperationProcessingError) {
     const status = error.cause instanceof Response ? ` (HTTP ${error.cause.status})` : "";

@@ -60,7 +60,7 @@ export class CredentialStore {
     const { data } = await this.read();
     const next: Record<string, unknown> = { ...data, auth_token: update.accessToken };
     setOrDelete(next, "refresh_token", update.refreshToken);
-    setOrDelete(next, "expires_at", update.expiresAt && formatRfc3339(update.expiresAt));
+    setOrDelete(next, "expires_at", storableTime(update.expiresAt));
     if (update.apiUrl) next.api_url = update.apiUrl;
     await this.write(next);
   }
@@ -168,6 +168,16 @@ function expiryOf(text: string | undefined): Date | undefined {
 function setOrDelete(target: Record<string, unknown>, key: string, value: unknown): void {
   if (value === undefined) delete target[key];
   else target[key] = value;
+}
+
+/**
+ * RFC 3339 has four-digit years: an expiry it cannot write (an invalid date, or a server's huge
+ * expires_in) is stored as unknown rather than as text that would make the file unreadable.
+ */
+function storableTime(date: Date | undefined): string | undefined {
+  if (!date || !Number.isFinite(date.getTime())) return undefined;
+  const text = formatRfc3339(date);
+  return parseRfc3339(text) ? text : undefined;
 }
 
 /** The parser's reason without the text it quotes from the file: that may be a token or a terminal escape. */
