@@ -78,3 +78,25 @@ export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
 }
+
+/** Renames a file (atomically, within one file system); false when it did not exist. */
+export async function renameIfExists(from: string, to: string): Promise<boolean> {
+  try {
+    await fs.rename(from, to);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
+
+/** Gives an existing file a second name, only when that name is free; false when it is taken. */
+export async function linkIfAbsent(existing: string, path: string): Promise<boolean> {
+  try {
+    await fs.link(existing, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === "EEXIST") return false;
+    throw error;
+  }
+}

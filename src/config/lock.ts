@@ -1,0 +1,119 @@
+import * as v from "valibot";
+import type { Context } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { createExclusive, errorCode, linkIfAbsent, readFileIfExists, removeFile, renameIfExists } from "../runtime/fs.ts";
+import { parseRfc3339 } from "./time.ts";
+
+/** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
+export const LOCK_STALE_MS = 30_000;
+const POLL_MS = 25;
+
+export interface FileLock {
+  readonly path: string;
+  /** Removes the lock file, unless it was broken and someone else holds it now. */
+  release(): Promise<void>;
+}
+
+export type LockContext = Pick<Context, "now" | "sleep" | "runtime">;
+
+const HolderSchema = v.object({
+  pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  created_at: v.pipe(
+    v.string(),
+    v.check((text) => parseRfc3339(text) !== undefined),
+  ),
+  nonce: v.optional(v.string()),
+});
+
+/** The lock file that guards read-refresh-write of the credential file at `path`. */
+export function lockPathFor(path: string): string {
+  return `${path}.lock`;
+}
+
+/**
+ * Takes an exclusive lock: a file created with O_EXCL that holds our pid and the time. Waits while
+ * another live process holds it; breaks it when its holder has died or it is older than 30 s.
+ */
+export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK_STALE_MS): Promise<FileLock> {
+  // Unreadable contents (a holder that died between creating and writing) have no time; count from first sight.
+  const firstSeen = new Map<string, number>();
+  for (;;) {
+    const content = `${JSON.stringify({ pid: ctx.runtime.pid, created_at: new Date(ctx.now()).toISOString(), nonce: crypto.randomUUID() })}\n`;
+    if (await attempt(path, () => createExclusive(path, content))) return heldLock(path, content);
+    const existing = await attempt(path, () => readFileIfExists(path));
+    if (existing === null) continue;
+    if (isStale(ctx, existing.text, staleMs, firstSeen)) {
+      await attempt(path, () => breakLock(path, existing.text));
+      continue;
+    }
+    await ctx.sleep(POLL_MS + Math.random() * POLL_MS);
+  }
+}
+
+/** Runs `work` while holding the lock at `path`. */
+export async function withLock<T>(ctx: LockContext, path: string, work: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(ctx, path);
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+function isStale(ctx: LockContext, text: string, staleMs: number, firstSeen: Map<string, number>): boolean {
+  const now = ctx.now();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const holder = v.safeParse(HolderSchema, parsed);
+  if (!holder.success) {
+    const seen = firstSeen.get(text) ?? now;
+    firstSeen.set(text, seen);
+    return now - seen > staleMs;
+  }
+  if (!ctx.runtime.processAlive(holder.output.pid)) return true;
+  const created = parseRfc3339(holder.output.created_at)!.getTime();
+  // Also far in the future: the clock was set back, and the age cannot be told.
+  return Math.abs(now - created) > staleMs;
+}
+
+/**
+ * Removes a stale lock without ever removing a live one: move it aside, and if what was moved is
+ * not the stale lock we judged (another process broke it and locked anew meanwhile), put it back.
+ */
+async function breakLock(path: string, staleText: string): Promise<void> {
+  const aside = `${path}.${crypto.randomUUID().slice(0, 8)}.stale`;
+  if (!(await renameIfExists(path, aside))) return;
+  try {
+    const moved = await readFileIfExists(aside);
+    if (moved && moved.text !== staleText) await linkIfAbsent(aside, path);
+  } finally {
+    await removeFile(aside);
+  }
+}
+
+function heldLock(path: string, content: string): FileLock {
+  let released = false;
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      const current = await readFileIfExists(path).catch(() => null);
+      if (current?.text === content) await removeFile(path);
+    },
+  };
+}
+
+async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const code = errorCode(error);
+    const reason = code === "EACCES" || code === "EPERM" || code === "EROFS" ? "permission denied" : (code ?? "unknown error");
+    throw new CliError("config_write", `cannot lock the config file (${path}): ${reason}`, undefined, { cause: error });
+  }
+}

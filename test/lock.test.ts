@@ -1,0 +1,157 @@
+/**
+ * The credential file's lock: O_EXCL, pid and time inside, broken when the holder is dead or the
+ * lock is older than 30 s, never removed from under a live holder.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { acquireLock, type LockContext, LOCK_STALE_MS, lockPathFor, withLock } from "../src/config/lock.ts";
+import { sleep } from "../src/context.ts";
+import { bunRuntime } from "../src/runtime/bun.ts";
+import { tempDir } from "./helpers/context.ts";
+
+const OTHER_PID = 4_000_001;
+
+/** A lock context whose clock the test moves; `alive` decides which pids run. */
+function lockContext(options: { alive?: (pid: number) => boolean; now?: number } = {}) {
+  const clock = { now: options.now ?? Date.now() };
+  const ctx: LockContext = {
+    now: () => clock.now,
+    // Waiting moves the fake clock, so a 30 s wait takes no real time.
+    sleep: async (ms) => {
+      clock.now += ms;
+      await Promise.resolve();
+    },
+    runtime: { ...bunRuntime, pid: process.pid, processAlive: options.alive ?? (() => true) },
+  };
+  return { ctx, clock };
+}
+
+function lockFile(): string {
+  return lockPathFor(join(tempDir(), ".pipeops.json"));
+}
+
+function holder(pid: number, createdAt: number): string {
+  return `${JSON.stringify({ pid, created_at: new Date(createdAt).toISOString() })}\n`;
+}
+
+/** Whether the promise is still pending after other work has had `ms` of real time. */
+async function pendingAfter(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await sleep(ms);
+  return !settled;
+}
+
+describe("acquireLock", () => {
+  test("creates the lock beside the file with our pid and the time, 0600; release removes it", async () => {
+    const { ctx, clock } = lockContext();
+    const path = lockFile();
+    expect(path).toEndWith(".pipeops.json.lock");
+    const lock = await acquireLock(ctx, path);
+    const content = JSON.parse(readFileSync(path, "utf8"));
+    expect(content.pid).toBe(process.pid);
+    expect(Date.parse(content.created_at)).toBe(clock.now);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    await lock.release();
+    expect(existsSync(path)).toBe(false);
+    expect(readdirSync(join(path, ".."))).toEqual([]);
+  });
+
+  test("waits while a live process holds a fresh lock, and gets it once released", async () => {
+    const { ctx } = lockContext({ alive: () => true });
+    const path = lockFile();
+    // Real time here: the holder's lock must stay fresh while we watch.
+    const realCtx: LockContext = { ...ctx, now: () => Date.now(), sleep };
+    const first = await acquireLock(realCtx, path);
+    const second = acquireLock(realCtx, path);
+    expect(await pendingAfter(second, 300)).toBe(true);
+    await first.release();
+    const lock = await second;
+    expect(JSON.parse(readFileSync(path, "utf8")).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  test("breaks a lock whose holder has died, at once", async () => {
+    const { ctx, clock } = lockContext({ alive: (pid) => pid !== OTHER_PID });
+    const path = lockFile();
+    writeFileSync(path, holder(OTHER_PID, clock.now), { mode: 0o600 });
+    const started = clock.now;
+    const lock = await acquireLock(ctx, path);
+    expect(clock.now).toBe(started);
+    expect(JSON.parse(readFileSync(path, "utf8")).pid).toBe(process.pid);
+    await lock.release();
+    expect(readdirSync(join(path, ".."))).toEqual([]);
+  });
+
+  test("breaks a live holder's lock only once it is older than 30 s", async () => {
+    const { ctx, clock } = lockContext({ alive: () => true });
+    const path = lockFile();
+    const created = clock.now;
+    writeFileSync(path, holder(OTHER_PID, created), { mode: 0o600 });
+    const lock = await acquireLock(ctx, path);
+    expect(clock.now - created).toBeGreaterThan(LOCK_STALE_MS);
+    expect(clock.now - created).toBeLessThan(LOCK_STALE_MS + 1_000);
+    await lock.release();
+  });
+
+  test("an unreadable lock (holder died while writing it) is broken after 30 s of seeing it", async () => {
+    const { ctx, clock } = lockContext();
+    const path = lockFile();
+    writeFileSync(path, "", { mode: 0o600 });
+    const started = clock.now;
+    const lock = await acquireLock(ctx, path);
+    expect(clock.now - started).toBeGreaterThan(LOCK_STALE_MS);
+    await lock.release();
+  });
+
+  test("release leaves alone a lock that is no longer ours", async () => {
+    const { ctx, clock } = lockContext();
+    const path = lockFile();
+    const lock = await acquireLock(ctx, path);
+    // Someone judged ours stale, broke it and holds their own now.
+    writeFileSync(path, holder(OTHER_PID, clock.now));
+    await lock.release();
+    expect(JSON.parse(readFileSync(path, "utf8")).pid).toBe(OTHER_PID);
+  });
+
+  test("a folder where no lock can be created is a clear error", async () => {
+    const { ctx } = lockContext();
+    const path = join(tempDir(), "missing", ".pipeops.json.lock");
+    await expect(acquireLock(ctx, path)).rejects.toThrow(/^cannot lock the config file \(.*\): ENOENT$/);
+  });
+});
+
+describe("withLock", () => {
+  test("never lets two holders in at once", async () => {
+    const path = lockFile();
+    const ctx: LockContext = { now: () => Date.now(), sleep, runtime: bunRuntime };
+    let inside = 0;
+    let most = 0;
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        withLock(ctx, path, async () => {
+          inside += 1;
+          most = Math.max(most, inside);
+          await sleep(5);
+          inside -= 1;
+          done += 1;
+        }),
+      ),
+    );
+    expect(done).toBe(12);
+    expect(most).toBe(1);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("releases the lock when the work fails", async () => {
+    const path = lockFile();
+    const { ctx } = lockContext();
+    await expect(withLock(ctx, path, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(existsSync(path)).toBe(false);
+  });
+});
