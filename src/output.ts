@@ -45,6 +45,8 @@ export function render(streams: Streams, result: CommandResult, json: boolean): 
       stdout.write(`${c.green(SYMBOL_OK)} Successfully authenticated as ${result.email}\n`);
       return;
     case "logout":
+      if (result.revocation?.revoked) stdout.write(`${c.green(SYMBOL_OK)} Revoked the tokens at the server\n`);
+      else if (result.revocation) printWarning(stderr, result.revocation.problem.message, result.revocation.problem.hint);
       if (result.outcome === "logged_out") stdout.write(`${c.green(SYMBOL_OK)} Successfully logged out\n`);
       else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
       else stderr.write("Logout cancelled\n");

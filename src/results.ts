@@ -25,6 +25,8 @@ export interface LogoutResult {
   outcome: "logged_out" | "not_logged_in" | "cancelled";
   /** PIPEOPS_AUTH_TOKEN is set and keeps authenticating after the file's credentials are gone. */
   envTokenStillSet: boolean;
+  /** With --revoke: the server revoked the tokens, or why not (a warning: the local logout happened anyway). */
+  revocation?: { revoked: true } | { revoked: false; problem: CliError };
 }
 
 export interface TokenResult {

@@ -1,3 +1,7 @@
+import * as oauth from "oauth4webapi";
+import { connect, oauthError, resolveApiUrl, serverName } from "../../auth/server.ts";
+import { acquireLock, lockPathFor } from "../../config/lock.ts";
+import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
 import type { LogoutResult } from "../../results.ts";
@@ -10,15 +14,22 @@ export interface LogoutOptions {
 
 export const LOGOUT_PROMPT = "Are you sure you want to logout? [y/N] ";
 
-/** Removes the stored credentials (ours and the Go CLI's); no server call, as the spec says. */
+const REVOKE_HINT =
+  "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
+
+/**
+ * Removes the stored credentials (ours and the Go CLI's). Without --revoke there is no server call,
+ * as the spec says; with it the tokens are revoked first, and a failure to do so is only a warning.
+ */
 export async function logout(ctx: Context, options: LogoutOptions): Promise<LogoutResult> {
   const envTokenStillSet = Boolean(ctx.env.PIPEOPS_AUTH_TOKEN?.trim());
   const store = ctx.store();
-  const { credentials } = await store.read();
+  const { credentials, apiUrl } = await store.read();
   if (!credentials) return { kind: "logout", outcome: "not_logged_in", envTokenStillSet };
   if (!options.force && !(await confirm(ctx))) return { kind: "logout", outcome: "cancelled", envTokenStillSet };
-  await store.clear();
-  return { kind: "logout", outcome: "logged_out", envTokenStillSet };
+  const revocation = options.revoke ? await revoke(ctx, credentials, apiUrl) : undefined;
+  await clearLocked(ctx);
+  return { kind: "logout", outcome: "logged_out", envTokenStillSet, ...(revocation ? { revocation } : {}) };
 }
 
 /** Reads the answer from stdin, terminal or pipe; only y/yes agrees, end of input means no. */
@@ -34,4 +45,55 @@ async function confirm(ctx: Context): Promise<boolean> {
     );
   }
   return /^\s*(y|yes)\s*$/i.test(answer);
+}
+
+/**
+ * RFC 7009: revokes the refresh token (which ends the whole grant at most servers), then the access
+ * token, at the server's revocation_endpoint. Never throws: a failure becomes the result's warning.
+ */
+async function revoke(
+  ctx: Context,
+  credentials: StoredCredentials,
+  storedApiUrl: string | undefined,
+): Promise<NonNullable<LogoutResult["revocation"]>> {
+  try {
+    const conn = await connect(ctx, resolveApiUrl(ctx, storedApiUrl));
+    const server = serverName(conn.apiUrl);
+    if (!conn.as.revocation_endpoint) throw new CliError("server", `${server} does not support token revocation`);
+    const tokens = [
+      ["refresh_token", credentials.refreshToken],
+      ["access_token", credentials.accessToken],
+    ] as const;
+    for (const [hint, token] of tokens) {
+      if (!token) continue;
+      try {
+        const response = await oauth.revocationRequest(conn.as, conn.client, conn.clientAuth, token, {
+          ...conn.http,
+          additionalParameters: { token_type_hint: hint },
+        });
+        await oauth.processRevocationResponse(response);
+      } catch (error) {
+        throw oauthError(error, server);
+      }
+    }
+    return { revoked: true };
+  } catch (error) {
+    const reason = error instanceof CliError ? error.message : "unexpected error";
+    return { revoked: false, problem: new CliError("server", `could not revoke the tokens at the server: ${reason}`, REVOKE_HINT, { cause: error }) };
+  }
+}
+
+/** Clears under the refresh lock, so a refresh running in another process cannot write the session back. */
+async function clearLocked(ctx: Context): Promise<void> {
+  const store = ctx.store();
+  // Where no lock can be made (a read-only folder), clear anyway: its error is the one to report.
+  const lock = await acquireLock(ctx, lockPathFor(store.path)).catch((error: unknown) => {
+    if (error instanceof CliError) return undefined;
+    throw error;
+  });
+  try {
+    await store.clear();
+  } finally {
+    await lock?.release();
+  }
 }
