@@ -2,7 +2,7 @@
  * Transparent refresh against the real local authorization server (rotating refresh tokens, reuse
  * detection): commands called in-process with a test context; the exit codes through the binary.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
@@ -14,6 +14,9 @@ import { CliError, RELOGIN_HINT } from "../src/errors.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { testContext } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
+
+// bunfig.toml's [test] timeout is not a Bun setting; servers and binaries need more than the 5 s default under load.
+setDefaultTimeout(30_000);
 
 let server: DevServer;
 

@@ -2,7 +2,7 @@
  * `auth logout --revoke` (RFC 7009) against the real local authorization server: the server stops
  * honouring the tokens; a failed revocation is a warning and the local logout still happens.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEV_CLIENT_ID, type DevServer, startDevServer } from "../scripts/dev-server.ts";
@@ -10,6 +10,9 @@ import { logout } from "../src/commands/auth/logout.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { tempDir, testContext } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
+
+// bunfig.toml's [test] timeout is not a Bun setting; servers and binaries need more than the 5 s default under load.
+setDefaultTimeout(30_000);
 
 let server: DevServer;
 
