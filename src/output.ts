@@ -43,6 +43,9 @@ export function render(streams: Streams, result: CommandResult, json: boolean): 
       return;
     case "login":
       stdout.write(`${c.green(SYMBOL_OK)} Successfully authenticated as ${result.email}\n`);
+      if (result.envTokenOverrides) {
+        printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored", "Run 'unset PIPEOPS_AUTH_TOKEN' to use them");
+      }
       return;
     case "logout":
       if (result.revocation?.revoked) stdout.write(`${c.green(SYMBOL_OK)} Revoked the tokens at the server\n`);

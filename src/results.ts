@@ -37,6 +37,8 @@ export interface TokenResult {
 export interface LoginResult {
   kind: "login";
   email: string;
+  /** Set when PIPEOPS_AUTH_TOKEN is set: it keeps winning over the credentials just stored. */
+  envTokenOverrides?: true;
 }
 
 export interface HelpResult {

@@ -110,6 +110,11 @@ describe("other results", () => {
     expect(rendered({ kind: "login", email: "user@example.com" }).out).toBe("✓ Successfully authenticated as user@example.com\n");
     expect(rendered({ kind: "logout", outcome: "logged_out", envTokenStillSet: false }).out).toBe("✓ Successfully logged out\n");
   });
+  test("login with PIPEOPS_AUTH_TOKEN set warns that the variable still wins", () => {
+    const { out, err } = rendered({ kind: "login", email: "a@b.c", envTokenOverrides: true });
+    expect(out).toBe("✓ Successfully authenticated as a@b.c\n");
+    expect(err).toBe("Warning: PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored\nRun 'unset PIPEOPS_AUTH_TOKEN' to use them\n");
+  });
   test("logout with PIPEOPS_AUTH_TOKEN set says the variable still authenticates", () => {
     const { err } = rendered({ kind: "logout", outcome: "logged_out", envTokenStillSet: true });
     expect(err).toContain("PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it");

@@ -52,7 +52,7 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
       expiresAt: tokens.expires_in === undefined ? undefined : new Date(ctx.now() + tokens.expires_in * 1000),
       apiUrl: serverName(conn.apiUrl),
     });
-    return { kind: "login", email: user.email ?? user.id };
+    return loginResult(ctx, user.email ?? user.id);
   } finally {
     reporter.done();
     wait.dispose();
@@ -72,5 +72,9 @@ async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
   const conn: ServerConnection = await connect(ctx, apiUrl);
   const user = await fetchUserInfo(conn, token);
   await ctx.store().save({ accessToken: token, apiUrl: serverName(conn.apiUrl) });
-  return { kind: "login", email: user.email ?? user.id };
+  return loginResult(ctx, user.email ?? user.id);
+}
+
+function loginResult(ctx: Context, email: string): LoginResult {
+  return ctx.env.PIPEOPS_AUTH_TOKEN?.trim() ? { kind: "login", email, envTokenOverrides: true } : { kind: "login", email };
 }
