@@ -1,11 +1,13 @@
 import type * as oauth from "oauth4webapi";
 import { fetchUserInfo } from "../../api/userinfo.ts";
 import { authorizationCodeLogin } from "../../auth/browser-login.ts";
+import { ServerClock } from "../../auth/clock.ts";
 import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
 import { connect, resolveApiUrl, serverName, type ServerConnection } from "../../auth/server.ts";
 import { abortable, loginReporter, startWait } from "../../auth/wait.ts";
 import type { LoginOptions } from "../../cli.ts";
+import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
 import { CliError, invalidToken } from "../../errors.ts";
 import type { LoginResult } from "../../results.ts";
@@ -30,7 +32,9 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
   if (options.withToken) return loginWithToken(ctx, apiUrl);
 
   const scope = loginScopes(ctx.env);
-  const conn = await connect(ctx, apiUrl);
+  // Expiry is the server's business: keep expires_at in server time, as refreshes do.
+  const clock = new ServerClock(() => ctx.now());
+  const conn = await connect({ ...ctx, fetch: clock.observing(ctx.fetch) }, apiUrl);
   const reporter = loginReporter(ctx);
   const wait = startWait(ctx, options.timeoutSeconds);
   try {
@@ -46,12 +50,14 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
     const user = await abortable(fetchUserInfo(conn, tokens.access_token), wait.signal);
     // Ctrl-C or the time limit after the last await must still leave the old credentials in place.
     wait.signal.throwIfAborted();
-    await store.save({
+    const credentials = {
       accessToken: tokens.access_token,
       refreshToken: tokens.refresh_token,
-      expiresAt: tokens.expires_in === undefined ? undefined : new Date(ctx.now() + tokens.expires_in * 1000),
+      expiresAt: clock.expiresAt(tokens.expires_in, ctx.now()),
       apiUrl: serverName(conn.apiUrl),
-    });
+    };
+    // Under the lock, so a refresh in another process cannot write the old session back over ours.
+    await withLock(ctx, lockPathFor(store.path), () => store.save(credentials));
     return loginResult(ctx, user.email ?? user.id);
   } finally {
     reporter.done();
@@ -71,7 +77,8 @@ async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
   if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw invalidToken();
   const conn: ServerConnection = await connect(ctx, apiUrl);
   const user = await fetchUserInfo(conn, token);
-  await ctx.store().save({ accessToken: token, apiUrl: serverName(conn.apiUrl) });
+  const store = ctx.store();
+  await withLock(ctx, lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl) }));
   return loginResult(ctx, user.email ?? user.id);
 }
 
