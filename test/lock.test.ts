@@ -126,6 +126,22 @@ describe("acquireLock", () => {
 });
 
 describe("withLock", () => {
+  test("a live holder's heartbeat keeps its lock from being taken as stale, however long the work", async () => {
+    const { ctx, clock } = lockContext();
+    const path = lockFile();
+    let finish!: () => void;
+    const holding = withLock(ctx, path, () => new Promise<void>((resolve) => (finish = resolve)), { heartbeatMs: 10 });
+    await sleep(20);
+    const started = clock.now;
+    const waiter = acquireLock(ctx, path);
+    // The waiter's polls move the shared fake clock far past 30 s while the holder beats.
+    expect(await pendingAfter(waiter, 300)).toBe(true);
+    expect(clock.now - started).toBeGreaterThan(LOCK_STALE_MS);
+    finish();
+    await holding;
+    await (await waiter).release();
+  });
+
   test("never lets two holders in at once", async () => {
     const path = lockFile();
     const ctx: LockContext = { now: () => Date.now(), sleep, runtime: bunRuntime };

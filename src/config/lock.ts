@@ -1,12 +1,13 @@
 import * as v from "valibot";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { createExclusive, errorCode, linkIfAbsent, readFileIfExists, removeFile, renameIfExists } from "../runtime/fs.ts";
+import { createExclusive, errorCode, linkIfAbsent, readFileIfExists, removeFile, renameIfExists, touchFile } from "../runtime/fs.ts";
 import { parseRfc3339 } from "./time.ts";
 
 /** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
 export const LOCK_STALE_MS = 30_000;
 const POLL_MS = 25;
+const HEARTBEAT_MS = 5_000;
 
 export interface FileLock {
   readonly path: string;
@@ -42,7 +43,7 @@ export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK
     if (await attempt(path, () => createExclusive(path, content))) return heldLock(path, content);
     const existing = await attempt(path, () => readFileIfExists(path));
     if (existing === null) continue;
-    if (isStale(ctx, existing.text, staleMs, firstSeen)) {
+    if (isStale(ctx, existing.text, existing.mtimeMs, staleMs, firstSeen)) {
       await attempt(path, () => breakLock(path, existing.text));
       continue;
     }
@@ -51,16 +52,24 @@ export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK
 }
 
 /** Runs `work` while holding the lock at `path`. */
-export async function withLock<T>(ctx: LockContext, path: string, work: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  ctx: LockContext,
+  path: string,
+  work: () => Promise<T>,
+  { heartbeatMs = HEARTBEAT_MS } = {},
+): Promise<T> {
   const lock = await acquireLock(ctx, path);
+  // A live holder keeps its lock fresh, so a slow request (up to the HTTP timeout) is never taken for a stale one.
+  const heartbeat = setInterval(() => void touchFile(path, new Date(ctx.now())), heartbeatMs);
   try {
     return await work();
   } finally {
+    clearInterval(heartbeat);
     await lock.release();
   }
 }
 
-function isStale(ctx: LockContext, text: string, staleMs: number, firstSeen: Map<string, number>): boolean {
+function isStale(ctx: LockContext, text: string, touchedAt: number, staleMs: number, firstSeen: Map<string, number>): boolean {
   const now = ctx.now();
   let parsed: unknown;
   try {
@@ -75,9 +84,10 @@ function isStale(ctx: LockContext, text: string, staleMs: number, firstSeen: Map
     return now - seen > staleMs;
   }
   if (!ctx.runtime.processAlive(holder.output.pid)) return true;
-  const created = parseRfc3339(holder.output.created_at)!.getTime();
+  // The holder's heartbeat moves the file's mtime; the recorded creation time is the fallback.
+  const lastSign = Math.max(parseRfc3339(holder.output.created_at)!.getTime(), touchedAt);
   // Also far in the future: the clock was set back, and the age cannot be told.
-  return Math.abs(now - created) > staleMs;
+  return Math.abs(now - lastSign) > staleMs;
 }
 
 /**

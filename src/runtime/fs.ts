@@ -1,5 +1,4 @@
 /** File operations through node:fs, which Bun and Deno both implement. */
-import { randomUUID } from "node:crypto";
 import { constants, promises as fs } from "node:fs";
 import { dirname } from "node:path";
 
@@ -7,6 +6,8 @@ export interface FileInfo {
   text: string;
   /** Permission bits, e.g. 0o600. */
   mode: number;
+  /** Last modification, ms since the epoch. */
+  mtimeMs: number;
 }
 
 /** The file's text and mode, or null when it does not exist. */
@@ -21,7 +22,7 @@ export async function readFileIfExists(path: string): Promise<FileInfo | null> {
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
-    return { text: await handle.readFile("utf8"), mode: stat.mode & 0o777 };
+    return { text: await handle.readFile("utf8"), mode: stat.mode & 0o777, mtimeMs: stat.mtimeMs };
   } finally {
     await handle.close();
   }
@@ -34,7 +35,7 @@ export async function readFileIfExists(path: string): Promise<FileInfo | null> {
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${path}.${randomUUID().slice(0, 8)}.tmp`;
+  const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
     await handle.writeFile(text, "utf8");
@@ -68,6 +69,11 @@ export async function createExclusive(path: string, text: string): Promise<boole
     if (errorCode(error) === "EEXIST") return false;
     throw error;
   }
+}
+
+/** Sets the file's modification time; a missing file is not an error. */
+export async function touchFile(path: string, time: Date): Promise<void> {
+  await fs.utimes(path, time, time).catch(() => {});
 }
 
 export async function removeFile(path: string): Promise<void> {
