@@ -50,7 +50,7 @@ export const AUTH_ACTIONS: Record<string, ActionSpec> = {
       { flag: "--force", description: "Skip confirmation prompt" },
       { flag: "--revoke", description: "Also revoke the tokens at the server" },
     ],
-    examples: ["pipeops auth logout", "pipeops auth logout --force"],
+    examples: ["pipeops auth logout", "pipeops auth logout --force", "pipeops auth logout --force --revoke"],
     run: async (ctx, flags) =>
       (await import("./commands/auth/logout.ts")).logout(ctx, { force: Boolean(flags.force), revoke: Boolean(flags.revoke) }),
   },
