@@ -110,7 +110,11 @@ export function oauthError(error: unknown, server: string): CliError {
     return new CliError("server", `${server} sent a response the CLI does not support (${sanitize(error.message, 80)})`, undefined, { cause: error });
   }
   if (error instanceof oauth.OperationProcessingError) {
-    const status = error.cause instanceof Response ? ` (HTTP ${error.cause.status})` : "";
+    // After the HTTP client's retries: say that the server is down or busy, not that it is odd.
+    const code = error.cause instanceof Response ? error.cause.status : undefined;
+    if (code === 429) return new CliError("server", `${server} is rate limiting requests (HTTP 429)`, "Wait a minute and try again", { cause: error });
+    if (code !== undefined && code >= 500) return new CliError("server", `${server} is unavailable (HTTP ${code})`, "Try again later", { cause: error });
+    const status = code === undefined ? "" : ` (HTTP ${code})`;
     return new CliError("server", `${server} sent an unexpected response${status}: ${describeProcessingError(error)}`, undefined, { cause: error });
   }
   return new CliError("server", `unexpected failure talking to ${server}`, undefined, { cause: error });
