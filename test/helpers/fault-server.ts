@@ -31,8 +31,8 @@ export interface RecordedRequest {
 }
 
 export type Fault =
-  /** Forward to the upstream and relay its answer. */
-  | { kind: "pass" }
+  /** Forward to the upstream and relay its answer, changed by `transform` when given. */
+  | { kind: "pass"; transform?: (answer: CannedAnswer) => CannedAnswer }
   /** The status line, headers and half the body of the upstream's answer (or `answer`), then a TCP reset. */
   | { kind: "reset"; answer?: CannedAnswer }
   /** Close the connection without a byte of answer. */
@@ -112,6 +112,13 @@ export const faults = {
   wrongContentType: (body: string): Fault => ({ kind: "answer", status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body }),
   redirect: (location: string, status = 302): Fault => ({ kind: "answer", status, headers: { location } }),
   huge: (declareLength: boolean, bytes = 20 * 1024 * 1024): Fault => ({ kind: "huge", bytes, declareLength, contentType: "application/json" }),
+  /** The upstream's answer under another content type. */
+  relabel: (contentType: string): Fault => ({ kind: "pass", transform: (answer) => ({ ...answer, headers: { ...answer.headers, "content-type": contentType } }) }),
+  /** The upstream's JSON answer with some members replaced. */
+  patchJson: (patch: Record<string, unknown>): Fault => ({
+    kind: "pass",
+    transform: (answer) => ({ ...answer, body: JSON.stringify({ ...(JSON.parse(answer.body ?? "{}") as object), ...patch }) }),
+  }),
 };
 
 export const MAINTENANCE_PAGE =
@@ -276,9 +283,11 @@ export async function startFaultServer(upstream?: string): Promise<FaultServer> 
       case "answer":
         socket.end(serialize(fault));
         return;
-      case "pass":
-        socket.end(serialize(await passThrough(request)));
+      case "pass": {
+        const answer = await passThrough(request);
+        socket.end(serialize(fault.transform ? fault.transform(answer) : answer));
         return;
+      }
     }
   }
 
