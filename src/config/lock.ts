@@ -123,7 +123,10 @@ async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     const code = errorCode(error);
-    const reason = code === "EACCES" || code === "EPERM" || code === "EROFS" ? "permission denied" : (code ?? "unknown error");
-    throw new CliError("config_write", `cannot lock the config file (${path}): ${reason}`, undefined, { cause: error });
+    // A folder we may not write: the spec's error, as writing the file itself would give.
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      throw new CliError("config_write", "failed to write config file: permission denied", undefined, { cause: error });
+    }
+    throw new CliError("config_write", `cannot lock the config file (${path}): ${code ?? "unknown error"}`, undefined, { cause: error });
   }
 }

@@ -115,7 +115,11 @@ export class CredentialStore {
           ? "permission denied"
           : code === "ENOSPC"
             ? "no space left on device"
-            : (code ?? "unknown error");
+            : code === "ELINKOWNER"
+              ? "it is a symbolic link owned by another user"
+              : code === "ELOOP"
+                ? "too many levels of symbolic links"
+                : (code ?? "unknown error");
       throw new CliError("config_write", `failed to write config file: ${reason}`, undefined, { cause: error });
     }
   }
@@ -134,6 +138,7 @@ export class CredentialStore {
       return new CliError("config_invalid", `cannot read config file ${this.path}: permission denied`, `Check its permissions: chmod 600 ${this.path}`);
     }
     if (code === "EISDIR") return this.invalid("it is not a regular file");
+    if (code === "ELOOP") return new CliError("config_invalid", `cannot read config file ${this.path}: too many levels of symbolic links`);
     return new CliError("config_invalid", `cannot read config file ${this.path}: ${code ?? "unknown error"}`);
   }
 }

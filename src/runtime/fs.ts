@@ -1,6 +1,7 @@
 /** File operations through node:fs, which Bun and Deno both implement. */
 import { constants, promises as fs } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
+import process from "node:process";
 
 export interface FileInfo {
   text: string;
@@ -29,10 +30,38 @@ export async function readFileIfExists(path: string): Promise<FileInfo | null> {
 }
 
 /**
- * Replaces the file in one step: a 0600 temp file in the same folder, fsync, rename.
- * Readers see the old file or the new one, never a mix.
+ * Where a write to `path` goes: `path` itself or, when it is a symbolic link, the file the link
+ * finally names. Replacing the link with a regular file would leave the old contents (tokens) behind
+ * it, and break a dotfiles setup. Links owned by another user (not root) are refused, as the kernel's
+ * protected_symlinks does in shared folders: such a link may point our tokens anywhere.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeTarget(path: string): Promise<string> {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let stat;
+    try {
+      stat = await fs.lstat(current);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return current;
+      throw error;
+    }
+    if (!stat.isSymbolicLink()) return current;
+    const uid = process.getuid?.();
+    if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+      throw Object.assign(new Error(`${current} is a symbolic link owned by another user`), { code: "ELINKOWNER" });
+    }
+    current = resolve(dirname(current), await fs.readlink(current));
+  }
+  throw Object.assign(new Error("too many levels of symbolic links"), { code: "ELOOP" });
+}
+
+/**
+ * Replaces the file in one step: a 0600 temp file in the same folder, fsync, rename.
+ * Readers see the old file or the new one, never a mix. A symbolic link is written through
+ * (see writeTarget): the link stays, its target is replaced.
+ */
+export async function writeFileAtomic(linkOrPath: string, text: string): Promise<void> {
+  const path = await writeTarget(linkOrPath);
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
