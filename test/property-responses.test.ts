@@ -10,11 +10,16 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import * as oauth from "oauth4webapi";
 import { fetchUserInfo, parseUserInfo } from "../src/api/userinfo.ts";
+import { ServerClock } from "../src/auth/clock.ts";
 import { parseDeviceAuthorization } from "../src/auth/device-login.ts";
+import { refreshTokens } from "../src/auth/refresh.ts";
 import { type ServerConnection, connect, oauthError } from "../src/auth/server.ts";
 import type { Context } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
-import { testContext } from "./helpers/context.ts";
+import { existsSync, mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { CredentialStore } from "../src/config/store.ts";
+import { tempDir, testContext } from "./helpers/context.ts";
 
 // Each property takes well under a second alone; the limit allows for a machine busy with other runs.
 setDefaultTimeout(60_000);
@@ -25,6 +30,7 @@ const RESPONSE_CASES = {
   userinfoHttp: 1200,
   userinfoClaims: 1000,
   codeGrant: 800,
+  refreshGrant: 800,
   deviceAuthorization: 800,
   deviceCodeGrant: 800,
   revocation: 400,
@@ -118,7 +124,8 @@ function objectWith(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary
   const complete = fc.tuple(...names.map((name) => fields[name]!)).map((values) => names.map((name, i) => [name, values[i]] as [string, unknown]));
   return fc
     .oneof(complete, fc.array(entry, { maxLength: 8 }), fc.tuple(complete, fc.array(entry, { maxLength: 3 })).map(([a, b]) => [...a, ...b]))
-    .map((entries) => `{${entries.map(([k, value]) => `${JSON.stringify(k)}:${JSON.stringify(value) ?? "null"}`).join(",")}}`);
+    // undefined leaves the member out, as a server that omits an optional one would.
+    .map((entries) => `{${entries.filter(([, value]) => value !== undefined).map(([k, value]) => `${JSON.stringify(k)}:${JSON.stringify(value)}`).join(",")}}`);
 }
 
 const HTML_PAGE = "<!DOCTYPE html><html><head><title>Down for maintenance</title></head><body><h1>We'll be back soon</h1></body></html>";
@@ -140,6 +147,8 @@ interface ResponseSpec {
   contentType: string | null;
   body: string | Uint8Array;
   wwwAuthenticate: string | null;
+  /** A Date header (the server's clock); none when absent. */
+  date?: string;
 }
 
 const status = fc.oneof(
@@ -171,6 +180,7 @@ function responseSpec(near: fc.Arbitrary<string>): fc.Arbitrary<ResponseSpec> {
 function toResponse(spec: ResponseSpec): Response {
   const headers = new Headers();
   if (spec.contentType) headers.set("content-type", spec.contentType);
+  if (spec.date) headers.set("date", spec.date);
   if (spec.wwwAuthenticate) {
     try {
       headers.set("www-authenticate", spec.wwwAuthenticate);
@@ -184,13 +194,18 @@ function toResponse(spec: ResponseSpec): Response {
 
 const token = fc.stringMatching(/^[A-Za-z0-9._~+/-]{1,60}$/);
 const expiresIn = fc.oneof(
-  fc.integer({ min: 1, max: 86_400 }),
-  fc.constantFrom(0, -1, 1e300, "3600", "soon", 1.5, Number.MAX_SAFE_INTEGER),
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 86_400 }) },
+  { weight: 2, arbitrary: fc.constantFrom(0, -1, 1e300, 1e12, "3600", "soon", 1.5, Number.MAX_SAFE_INTEGER) },
 );
-const idToken = fc.oneof(fc.constant("eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0."), fc.string({ maxLength: 40 }), fc.constant(undefined));
+// Mostly absent (the CLI asks for none on refresh); otherwise not a valid ID Token.
+const idToken = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom("eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.", "a.b.c", "") },
+  { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+);
 const tokenResponse = objectWith({
   access_token: token,
-  token_type: fc.constantFrom("Bearer", "bearer", "DPoP", "mac", ""),
+  token_type: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("Bearer", "bearer") }, { weight: 1, arbitrary: fc.constantFrom("DPoP", "mac", "", "\u001b[2J") }),
   expires_in: expiresIn,
   refresh_token: fc.oneof(token, fc.constant(undefined)),
   scope: fc.constantFrom("openid email profile offline_access", "", "openid"),
@@ -322,6 +337,35 @@ describe("server responses on random input", () => {
         if (expiresIn !== undefined) expect(Number.isFinite(expiresIn) && expiresIn >= 0).toBe(true);
       }),
       { seed: SEED + 13, numRuns: RESPONSE_CASES.codeGrant },
+    );
+  });
+
+  test(`refresh grant over HTTP: tokens with a valid or unknown expiry, or a typed error (${RESPONSE_CASES.refreshGrant} cases)`, async () => {
+    let current: ResponseSpec | undefined;
+    const conn = await goodConnection(() => current!);
+    const ctx = testContext();
+    const dir = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/pipeops-prop-") : tempDir();
+    const store = new CredentialStore(join(dir, "c.json"), () => {});
+    // Sometimes with a Date header far from ours, which moves the server clock and so the expiry.
+    const date = fc.option(fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(Date.UTC(9999, 0)) }).map((d) => d.toUTCString()), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(responseSpec(tokenResponse), date, async (spec, serverDate) => {
+        current = { ...spec, date: serverDate };
+        const clock = new ServerClock(() => Date.now());
+        const outcome = await settle(refreshTokens(ctx, conn, "refresh-token-value", clock));
+        if (!outcome.ok) {
+          const error = expectTypedError(outcome.error);
+          expect(["server", "token_expired", "network", "timeout"]).toContain(error.code);
+          return;
+        }
+        expect(outcome.value.accessToken.length).toBeGreaterThan(0);
+        expect(outcome.value.refreshToken.length).toBeGreaterThan(0);
+        // Whatever the expiry came to, the session can be stored and read back.
+        await store.save(outcome.value);
+        const { credentials } = await store.read();
+        expect(credentials?.accessToken).toBe(outcome.value.accessToken);
+      }),
+      { seed: SEED + 17, numRuns: RESPONSE_CASES.refreshGrant },
     );
   });
 
