@@ -38,7 +38,9 @@ export const bunRuntime: Runtime = {
   },
   async spawnDetached(argv) {
     try {
-      const child = Bun.spawn([...argv], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      // The browser (and every page or helper it starts) has no business with our token.
+      const { PIPEOPS_AUTH_TOKEN: _token, ...env } = process.env;
+      const child = Bun.spawn([...argv], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
       child.unref();
       return true;
     } catch {

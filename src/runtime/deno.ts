@@ -30,7 +30,7 @@ interface DenoApi {
   }): { readonly addr: { readonly port: number }; shutdown(): Promise<void> };
   Command: new (
     program: string,
-    options: { args: string[]; stdin: "null"; stdout: "null"; stderr: "null"; detached: boolean },
+    options: { args: string[]; env: Record<string, string>; clearEnv: boolean; stdin: "null"; stdout: "null"; stderr: "null"; detached: boolean },
   ) => { spawn(): { unref(): void } };
   addSignalListener(signal: Signal, handler: () => void): void;
   removeSignalListener(signal: Signal, handler: () => void): void;
@@ -104,7 +104,10 @@ export function denoRuntime(): Runtime {
       const [program, ...args] = argv;
       if (program === undefined) return false;
       try {
-        const child = new Deno.Command(program, { args, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
+        // The browser (and every page or helper it starts) has no business with our token.
+        const env = Deno.env.toObject();
+        delete env.PIPEOPS_AUTH_TOKEN;
+        const child = new Deno.Command(program, { args, env, clearEnv: true, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
         child.unref();
         return true;
       } catch {
