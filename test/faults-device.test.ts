@@ -53,6 +53,7 @@ interface PollScenario {
   /** null: the login completes once the user approves. */
   error: string | RegExp | null;
   maxMs: number;
+  env?: Record<string, string>;
 }
 
 const POLL_SCENARIOS: PollScenario[] = [
@@ -73,8 +74,10 @@ const POLL_SCENARIOS: PollScenario[] = [
   {
     name: "polls answered byte by byte within the timeout",
     fault: { kind: "slow", byteDelayMs: 2 },
+    // A generous per-try limit: on a busy machine 2 ms a byte can take several times longer.
+    env: { PIPEOPS_HTTP_TIMEOUT: "20" },
     error: null,
-    maxMs: 30_000,
+    maxMs: 45_000,
   },
   {
     name: "a poll answered with 503",
@@ -138,7 +141,7 @@ describe("device login against a failing token endpoint", () => {
     const home = previousSession();
     fault.use({ path: TOKEN, method: "POST", times: scenario.times, fault: scenario.fault });
     const started = performance.now();
-    const cli = spawnBinary(["auth", "login", "--no-browser"], { env: { ...home.env, PIPEOPS_HTTP_TIMEOUT: "2" } });
+    const cli = spawnBinary(["auth", "login", "--no-browser"], { env: { ...home.env, PIPEOPS_HTTP_TIMEOUT: "2", ...scenario.env } });
     const [, url] = await cli.waitForStderr(DEVICE_PROMPT);
     // The device code travels in the POST body only, never in a URL.
     if (scenario.error === null) await approveDevice(url!);
