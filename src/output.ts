@@ -1,13 +1,29 @@
-import { createColors } from "picocolors";
 import { formatLocal, formatRfc3339 } from "./config/time.ts";
 import type { OutputStream } from "./context.ts";
 import type { CliError } from "./errors.ts";
 import type { CommandResult, MeResult, StatusResult } from "./results.ts";
 
-type Colors = ReturnType<typeof createColors>;
+/**
+ * The ANSI colours of picocolors' createColors(), written out: importing picocolors reads
+ * process.stdout, which makes Bun build its Node stdout stream (about 20 ms piped, 40 ms on a
+ * terminal, at every start). Callers colour plain text and never nest colours.
+ */
+export interface Colors {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  bold(text: string): string;
+  dim(text: string): string;
+}
+
+const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
+const ANSI: Colors = { red: ansi(31, 39), green: ansi(32, 39), yellow: ansi(33, 39), cyan: ansi(36, 39), bold: ansi(1, 22), dim: ansi(2, 22) };
+const plain = (text: string) => text;
+const PLAIN: Colors = { red: plain, green: plain, yellow: plain, cyan: plain, bold: plain, dim: plain };
 
 export function colors(stream: OutputStream): Colors {
-  return createColors(stream.color);
+  return stream.color ? ANSI : PLAIN;
 }
 
 export const SYMBOL_OK = "✓";

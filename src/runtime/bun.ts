@@ -1,7 +1,16 @@
 import { writeSync } from "node:fs";
 import { homedir } from "node:os";
-import { isatty } from "node:tty";
 import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
+
+/**
+ * isatty through Bun's tty binding, the one node:tty wraps: importing node:tty loads Bun's Node
+ * stream classes (about 20 ms at every start).
+ */
+function isTerminal(fd: number): boolean {
+  const binding = (process as unknown as { binding?(name: string): { isTTY?(fd: number): boolean } }).binding?.("tty_wrap");
+  if (typeof binding?.isTTY === "function") return binding.isTTY(fd);
+  return (require("node:tty") as typeof import("node:tty")).isatty(fd);
+}
 
 export const bunRuntime: Runtime = {
   name: "bun",
@@ -10,7 +19,7 @@ export const bunRuntime: Runtime = {
   args: process.argv.slice(2),
   env: () => process.env,
   homedir,
-  isTerminal: (fd) => isatty(fd),
+  isTerminal,
   write(fd, text) {
     const bytes = new TextEncoder().encode(text);
     let offset = 0;
