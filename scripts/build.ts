@@ -4,12 +4,27 @@
  */
 import { parseArgs } from "node:util";
 
+export interface BuildFlags {
+  minify: boolean;
+  bytecode: boolean;
+  /** Lazily imported modules go into chunks of their own, read only when imported. */
+  splitting: boolean;
+}
+
+/** What `npm run build` and `npm run release` use; chosen by `npm run bench -- --variants`. */
+export const RELEASE_FLAGS: BuildFlags = { minify: false, bytecode: false, splitting: false };
+
 export interface BuildOptions {
   entry?: string;
   outfile: string;
   target?: string;
   minify?: boolean;
   bytecode?: boolean;
+  splitting?: boolean;
+  /** Stamped into the binary; the checkout's HEAD when omitted. */
+  commit?: string;
+  /** Keep bun's progress line off the terminal (bench and release print their own). */
+  quiet?: boolean;
 }
 
 export function gitCommit(): string {
@@ -28,18 +43,22 @@ export async function build(options: BuildOptions): Promise<void> {
     "--outfile",
     options.outfile,
     "--define",
-    `PIPEOPS_BUILD_COMMIT=${JSON.stringify(gitCommit())}`,
+    `PIPEOPS_BUILD_COMMIT=${JSON.stringify(options.commit ?? gitCommit())}`,
   ];
   if (options.target) args.push("--target", options.target);
   if (options.minify) args.push("--minify");
-  if (options.bytecode) args.push("--bytecode");
-  const child = Bun.spawn(args, { stdout: "inherit", stderr: "inherit" });
-  if ((await child.exited) !== 0) throw new Error(`bun build failed for ${options.outfile}`);
+  if (options.splitting) args.push("--splitting");
+  // Bytecode defaults to CommonJS, which has no top-level await; main.ts awaits at the top.
+  if (options.bytecode) args.push("--bytecode", "--format", "esm");
+  const output = options.quiet ? "pipe" : "inherit";
+  const child = Bun.spawn(args, { stdout: output, stderr: output });
+  const [code, stderr] = await Promise.all([child.exited, options.quiet ? new Response(child.stderr).text() : ""]);
+  if (code !== 0) throw new Error(`bun build failed for ${options.outfile}${stderr ? `:\n${stderr}` : ""}`);
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     options: { outfile: { type: "string", default: "dist/pipeops" }, target: { type: "string" } },
   });
-  await build({ outfile: values.outfile!, target: values.target });
+  await build({ outfile: values.outfile!, target: values.target, ...RELEASE_FLAGS });
 }

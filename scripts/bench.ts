@@ -1,0 +1,188 @@
+/**
+ * Start-up, size and memory of the shipped binary against a one-line program built the same way:
+ * `npm run bench [-- --runs 40] [-- --variants]`.
+ *
+ * Runs are interleaved (one of each program per round) so load from other processes on a shared
+ * machine falls on every program alike; the table reports medians over the rounds after warm-up,
+ * and the median peak RSS of 10 of those rounds (measured with GNU time).
+ * `--variants` repeats the comparison for plain, --minify, --bytecode and both, which is how the
+ * release flags in scripts/build.ts were chosen.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { build, RELEASE_FLAGS, type BuildFlags } from "./build.ts";
+
+/** The issue's targets: startup and peak RSS at most 1.3x the one-liner, at most 300 KB of program code. */
+export const LIMITS = { startupRatio: 1.3, rssRatio: 1.3, overheadBytes: 300 * 1024 };
+
+const OUT = "dist/bench";
+const WARMUP = 5;
+
+interface Sample {
+  ms: number;
+  cpuMs: number;
+}
+
+export interface Measurement {
+  name: string;
+  wallMs: number;
+  cpuMs: number;
+  rssBytes: number;
+}
+
+interface Case {
+  name: string;
+  argv: string[];
+  expectCode: number;
+  expectOut: RegExp;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function runOnce(argv: string[], env: Record<string, string>): Sample & { code: number; stdout: string } {
+  const started = performance.now();
+  const child = Bun.spawnSync(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const ms = performance.now() - started;
+  return { ms, cpuMs: Number(child.resourceUsage.cpuTime.total) / 1000, code: child.exitCode, stdout: child.stdout.toString() };
+}
+
+/**
+ * Peak RSS in bytes, from GNU time (Debian package `time`). Bun's own resourceUsage().maxRSS
+ * cannot be used: Linux keeps the parent's high-water mark across exec, so every child of a
+ * Bun process reports at least Bun's own ~27 MB; GNU time forks from a 1 MB process.
+ */
+function peakRss(argv: string[], env: Record<string, string>, dir: string): number {
+  const time = Bun.which("time", { PATH: "/usr/bin:/bin" });
+  if (!time) throw new Error("GNU time is missing: apt-get install time");
+  const out = join(dir, "rss");
+  Bun.spawnSync([time, "-f", "%M", "-o", out, ...argv], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  return Number(readFileSync(out, "utf8").trim().split("\n").pop()) * 1024;
+}
+
+/** Medians of `runs` interleaved rounds after a warm-up; each case is checked once for the expected output. */
+export function measure(cases: Case[], runs: number, env: Record<string, string>): Measurement[] {
+  for (const c of cases) {
+    const first = runOnce(c.argv, env);
+    if (first.code !== c.expectCode || !c.expectOut.test(first.stdout)) {
+      throw new Error(`${c.name}: exit ${first.code}, output ${JSON.stringify(first.stdout)}; expected exit ${c.expectCode} and ${c.expectOut}`);
+    }
+  }
+  const samples = cases.map(() => [] as Sample[]);
+  const rss = cases.map(() => [] as number[]);
+  const dir = mkdtempSync(join(tmpdir(), "pipeops-bench-rss-"));
+  try {
+    for (let round = 0; round < WARMUP + runs; round++) {
+      cases.forEach((c, i) => {
+        const sample = runOnce(c.argv, env);
+        if (round < WARMUP) return;
+        samples[i]!.push(sample);
+        if (round < WARMUP + 10) rss[i]!.push(peakRss(c.argv, env, dir));
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return cases.map((c, i) => ({
+    name: c.name,
+    wallMs: median(samples[i]!.map((s) => s.ms)),
+    cpuMs: median(samples[i]!.map((s) => s.cpuMs)),
+    rssBytes: median(rss[i]!),
+  }));
+}
+
+export interface BenchReport {
+  flags: BuildFlags;
+  binaryBytes: number;
+  oneLinerBytes: number;
+  rows: Measurement[];
+}
+
+/** Builds pipeops and the one-liner with the same flags, then measures both. */
+export async function bench(flags: BuildFlags, runs: number, pipeopsOut = join(OUT, "pipeops")): Promise<BenchReport> {
+  mkdirSync(OUT, { recursive: true });
+  const oneLinerSource = join(OUT, "one-line.ts");
+  writeFileSync(oneLinerSource, 'console.log("pipeops");\n');
+  const oneLiner = join(OUT, "one-line");
+  await build({ entry: oneLinerSource, outfile: oneLiner, ...flags, quiet: true });
+  await build({ outfile: pipeopsOut, ...flags, quiet: true });
+
+  // The offline path of `auth status`: an empty HOME, no token in the environment.
+  const home = mkdtempSync(join(tmpdir(), "pipeops-bench-"));
+  try {
+    const env = { PATH: "/usr/bin:/bin", HOME: home, TZ: "UTC" };
+    const rows = measure(
+      [
+        { name: "one-line program", argv: [oneLiner], expectCode: 0, expectOut: /^pipeops\n$/ },
+        { name: "pipeops --version", argv: [pipeopsOut, "--version"], expectCode: 0, expectOut: /^pipeops \S+ \(commit \S+\)\n$/ },
+        { name: "pipeops auth status", argv: [pipeopsOut, "auth", "status"], expectCode: 1, expectOut: /Not authenticated/ },
+      ],
+      runs,
+      env,
+    );
+    return { flags, binaryBytes: statSync(pipeopsOut).size, oneLinerBytes: statSync(oneLiner).size, rows };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function describeFlags(flags: BuildFlags): string {
+  const names = [flags.minify && "--minify", flags.bytecode && "--bytecode", flags.splitting && "--splitting"].filter(Boolean);
+  return names.length ? names.join(" ") : "none of --minify, --bytecode, --splitting";
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** A Markdown table, ready for the README. */
+export function formatReport(report: BenchReport, runs: number): string {
+  const base = report.rows[0]!;
+  const lines = [
+    `Build flags: ${describeFlags(report.flags)}; ${runs} interleaved runs after ${WARMUP} warm-up runs, medians.`,
+    "",
+    "| program | wall time | ratio | CPU time | peak RSS | ratio |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const row of report.rows) {
+    lines.push(
+      `| ${row.name} | ${row.wallMs.toFixed(1)} ms | ${(row.wallMs / base.wallMs).toFixed(2)}x | ${row.cpuMs.toFixed(1)} ms | ${mb(row.rssBytes)} | ${(row.rssBytes / base.rssBytes).toFixed(2)}x |`,
+    );
+  }
+  const overhead = report.binaryBytes - report.oneLinerBytes;
+  lines.push("", `Binary: ${mb(report.binaryBytes)}; one-liner: ${mb(report.oneLinerBytes)}; program code embedded: ${kb(overhead)}.`);
+  const checks = [
+    ...report.rows.slice(1).map((row) => [`startup ${row.name}`, row.wallMs / base.wallMs <= LIMITS.startupRatio, `${(row.wallMs / base.wallMs).toFixed(2)}x <= ${LIMITS.startupRatio}x`] as const),
+    ...report.rows.slice(1).map((row) => [`peak RSS ${row.name}`, row.rssBytes / base.rssBytes <= LIMITS.rssRatio, `${(row.rssBytes / base.rssBytes).toFixed(2)}x <= ${LIMITS.rssRatio}x`] as const),
+    ["embedded program code", overhead <= LIMITS.overheadBytes, `${kb(overhead)} <= ${kb(LIMITS.overheadBytes)}`] as const,
+  ];
+  lines.push("", ...checks.map(([name, ok, detail]) => `${ok ? "ok  " : "OVER"} ${name}: ${detail}`));
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: "40" }, variants: { type: "boolean", default: false } },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 30) throw new Error("--runs must be a whole number of at least 30");
+  const variants: BuildFlags[] = values.variants
+    ? [
+        { minify: false, bytecode: false, splitting: false },
+        { minify: true, bytecode: false, splitting: false },
+        { minify: false, bytecode: false, splitting: true },
+        { minify: true, bytecode: false, splitting: true },
+        { minify: true, bytecode: true, splitting: true },
+      ]
+    : [RELEASE_FLAGS];
+  for (const flags of variants) {
+    // Variants go next to the one-liner; the default run measures dist/pipeops itself.
+    const out = values.variants ? join(OUT, "pipeops") : "dist/pipeops";
+    console.log(formatReport(await bench(flags, runs, out), runs));
+    console.log("");
+  }
+}

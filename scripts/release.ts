@@ -1,0 +1,303 @@
+/**
+ * Release binaries for every platform: `npm run release [-- --targets linux-x64,linux-arm64] [-- --out dist/release]`.
+ *
+ * Writes `pipeops-<target>` (`.exe` for Windows), one archive per target holding the binary as
+ * `pipeops` / `pipeops.exe` (`.tar.gz`, `.zip` for Windows), and `SHA256SUMS` covering the archives.
+ * Bun downloads the runtime of each foreign target from the npm registry on first use.
+ *
+ * `-- --compare-baseline` instead compares the default and `-baseline` x64 runtimes of the pinned
+ * Bun, as published on npm, byte for byte.
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { crc32, deflateRawSync, gzipSync } from "node:zlib";
+import pkg from "../package.json" with { type: "json" };
+import { build, gitCommit, RELEASE_FLAGS } from "./build.ts";
+
+export interface Target {
+  /** linux-x64, darwin-arm64, ... */
+  id: string;
+  bunTarget: string;
+  os: "linux" | "darwin" | "windows";
+  arch: "x64" | "arm64";
+  musl: boolean;
+}
+
+export const TARGETS: readonly Target[] = [
+  { id: "linux-x64", bunTarget: "bun-linux-x64", os: "linux", arch: "x64", musl: false },
+  { id: "linux-x64-musl", bunTarget: "bun-linux-x64-musl", os: "linux", arch: "x64", musl: true },
+  { id: "linux-arm64", bunTarget: "bun-linux-arm64", os: "linux", arch: "arm64", musl: false },
+  { id: "linux-arm64-musl", bunTarget: "bun-linux-arm64-musl", os: "linux", arch: "arm64", musl: true },
+  { id: "darwin-x64", bunTarget: "bun-darwin-x64", os: "darwin", arch: "x64", musl: false },
+  { id: "darwin-arm64", bunTarget: "bun-darwin-arm64", os: "darwin", arch: "arm64", musl: false },
+  { id: "windows-x64", bunTarget: "bun-windows-x64", os: "windows", arch: "x64", musl: false },
+];
+
+export const binaryName = (t: Target) => `pipeops-${t.id}${t.os === "windows" ? ".exe" : ""}`;
+export const archiveName = (t: Target) => `pipeops-${t.id}${t.os === "windows" ? ".zip" : ".tar.gz"}`;
+/** The name of the binary inside the archive: what the user runs. */
+export const memberName = (t: Target) => (t.os === "windows" ? "pipeops.exe" : "pipeops");
+
+const ROOT = join(import.meta.dir, "..");
+export const RELEASE_DIR = join(ROOT, "dist", "release");
+const INFO_FILE = "BUILD-INFO.json";
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Seconds since the epoch of the commit, so archives of the same commit are byte-identical. */
+function commitTime(commit: string): number {
+  const result = Bun.spawnSync(["git", "log", "-1", "--format=%ct", commit], { cwd: ROOT, stderr: "ignore" });
+  const seconds = Number(result.stdout.toString().trim());
+  return result.success && Number.isInteger(seconds) ? seconds : 315532800; // 1980-01-01, the earliest zip date
+}
+
+function run(argv: string[], cwd?: string): string {
+  const result = Bun.spawnSync(argv, { cwd, stdout: "pipe", stderr: "pipe" });
+  if (!result.success) throw new Error(`${argv.join(" ")} failed: ${result.stderr.toString().trim()}`);
+  return result.stdout.toString();
+}
+
+/** A gzip'd ustar archive of one file, made by the system's tar (GNU or BSD), owned by root. */
+function writeTarGz(archive: string, stageDir: string, member: string): void {
+  const gnu = run(["tar", "--version"]).includes("GNU tar");
+  const owner = gnu ? ["--owner=0", "--group=0", "--numeric-owner"] : ["--uid", "0", "--gid", "0"];
+  const tar = Bun.spawnSync(["tar", "--format", "ustar", ...owner, "-cf", "-", "-C", stageDir, member], { stdout: "pipe", stderr: "pipe" });
+  if (!tar.success) throw new Error(`tar failed for ${archive}: ${tar.stderr.toString().trim()}`);
+  // gzip here rather than `tar -z`: no timestamp in the gzip header, the same bytes on every machine.
+  writeFileSync(archive, gzipSync(tar.stdout));
+}
+
+/** MS-DOS date and time, as zip stores them (local time has no meaning here: UTC). */
+function dosDateTime(date: Date): { time: number; date: number } {
+  const year = Math.max(date.getUTCFullYear(), 1980);
+  return {
+    time: (date.getUTCHours() << 11) | (date.getUTCMinutes() << 5) | Math.floor(date.getUTCSeconds() / 2),
+    date: ((year - 1980) << 9) | ((date.getUTCMonth() + 1) << 5) | date.getUTCDate(),
+  };
+}
+
+/**
+ * A zip archive of one deflated file (PKWARE APPNOTE 6.3: local header, data, central directory,
+ * end record). Bun has no zip writer and a one-file archive does not need one; `unzip`, Windows
+ * Explorer and `Expand-Archive` read it.
+ */
+export function zipOneFile(member: string, data: Uint8Array, modified: Date, mode = 0o755): Uint8Array {
+  const name = Buffer.from(member, "utf8");
+  const compressed = deflateRawSync(data);
+  const crc = crc32(data);
+  const { time, date } = dosDateTime(modified);
+  if (compressed.length >= 0xffffffff || data.length >= 0xffffffff) throw new Error(`${member} is too large for a zip without zip64`);
+
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
+  local.writeUInt16LE(0, 6); // flags
+  local.writeUInt16LE(8, 8); // method: deflate
+  local.writeUInt16LE(time, 10);
+  local.writeUInt16LE(date, 12);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(compressed.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  local.writeUInt16LE(0, 28); // extra length
+
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0, so the mode below is read
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(0, 8);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt16LE(time, 12);
+  central.writeUInt16LE(date, 14);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(compressed.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  // extra, comment, disk number, internal attributes: 0
+  central.writeUInt32LE(((0o100000 | mode) << 16) >>> 0, 38); // external attributes: regular file + mode
+  central.writeUInt32LE(0, 42); // offset of the local header
+
+  const centralOffset = local.length + name.length + compressed.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8); // entries on this disk
+  end.writeUInt16LE(1, 10); // entries in all
+  end.writeUInt32LE(central.length + name.length, 12);
+  end.writeUInt32LE(centralOffset, 16);
+
+  return Buffer.concat([local, name, compressed, central, name, end]);
+}
+
+/** What a release is built from; a release directory whose BUILD-INFO.json holds the same can be reused. */
+export function fingerprint(targets: readonly Target[], commit: string): string {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify({ commit, bun: Bun.version, flags: RELEASE_FLAGS, targets: targets.map((t) => t.id) }));
+  const files = ["package.json", "package-lock.json", "tsconfig.json", "scripts/build.ts", "scripts/release.ts"];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk("src");
+  for (const file of files) {
+    const full = join(ROOT, file);
+    hash.update(`\0${file}\0`);
+    if (existsSync(full)) hash.update(readFileSync(full));
+  }
+  return hash.digest("hex");
+}
+
+export interface ReleaseInfo {
+  fingerprint: string;
+  version: string;
+  commit: string;
+  bun: string;
+  targets: string[];
+}
+
+export function readReleaseInfo(dir: string): ReleaseInfo | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, INFO_FILE), "utf8")) as ReleaseInfo;
+  } catch {
+    return null;
+  }
+}
+
+function log(quiet: boolean, line: string): void {
+  if (!quiet) console.log(line);
+}
+
+/** Builds, packs and checksums `targets` into `outDir` (replaced as a whole when done). */
+export async function release(options: { outDir?: string; targets?: readonly Target[]; quiet?: boolean; commit?: string } = {}): Promise<string> {
+  const outDir = options.outDir ?? RELEASE_DIR;
+  const targets = options.targets ?? TARGETS;
+  const quiet = options.quiet ?? false;
+  // One commit for every binary, even when HEAD moves during the build.
+  const commit = options.commit ?? gitCommit();
+  const print = fingerprint(targets, commit);
+  // Build next to the destination, then swap it in, so a half-built release is never mistaken for one.
+  const work = `${outDir}.tmp-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(join(work, ".stage"), { recursive: true });
+  const modified = new Date(commitTime(commit) * 1000);
+  const sums: string[] = [];
+  try {
+    for (const target of targets) {
+      const started = performance.now();
+      const binary = join(work, binaryName(target));
+      await build({ outfile: binary, target: target.bunTarget, ...RELEASE_FLAGS, commit, quiet: true });
+      chmodSync(binary, 0o755);
+      utimesSync(binary, modified, modified);
+
+      const stage = join(work, ".stage", target.id);
+      mkdirSync(stage);
+      linkSync(binary, join(stage, memberName(target)));
+      const archive = join(work, archiveName(target));
+      if (target.os === "windows") writeFileSync(archive, zipOneFile(memberName(target), readFileSync(binary), modified));
+      else writeTarGz(archive, stage, memberName(target));
+      sums.push(`${sha256(readFileSync(archive))}  ${archiveName(target)}`);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      log(quiet, `${archiveName(target).padEnd(32)} ${(statSync(archive).size / 1024 / 1024).toFixed(1).padStart(6)} MB  (${seconds} s)`);
+    }
+    rmSync(join(work, ".stage"), { recursive: true, force: true });
+    writeFileSync(join(work, "SHA256SUMS"), `${sums.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join("\n")}\n`);
+    const info: ReleaseInfo = { fingerprint: print, version: pkg.version, commit, bun: Bun.version, targets: targets.map((t) => t.id) };
+    writeFileSync(join(work, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+    rmSync(outDir, { recursive: true, force: true });
+    renameSync(work, outDir);
+  } catch (error) {
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  }
+  log(quiet, `SHA256SUMS and ${targets.length} archives in ${relative(process.cwd(), outDir) || "."}`);
+  return outDir;
+}
+
+/**
+ * A release of the current sources for tests: dist/release when it is fresh, else a cached build in
+ * dist/release-cache/<fingerprint> (so engineers running tests side by side never swap files under
+ * each other), built on first use.
+ */
+export async function ensureRelease(targets: readonly Target[] = TARGETS): Promise<string> {
+  const commit = gitCommit();
+  const print = fingerprint(targets, commit);
+  if (readReleaseInfo(RELEASE_DIR)?.fingerprint === print) return RELEASE_DIR;
+  const cacheRoot = join(ROOT, "dist", "release-cache");
+  const dir = join(cacheRoot, print.slice(0, 16));
+  if (readReleaseInfo(dir)?.fingerprint === print) return dir;
+  mkdirSync(cacheRoot, { recursive: true });
+  // Older builds are of no use once the sources changed; each is most of a gigabyte.
+  for (const entry of readdirSync(cacheRoot)) {
+    const path = join(cacheRoot, entry);
+    if (path !== dir && Date.now() - statSync(path).mtimeMs > 10 * 60_000) rmSync(path, { recursive: true, force: true });
+  }
+  try {
+    return await release({ outDir: dir, targets, quiet: true, commit });
+  } catch (error) {
+    // Another test run finished the same build first.
+    if (readReleaseInfo(dir)?.fingerprint === print) return dir;
+    throw error;
+  }
+}
+
+/** The runtime executable inside an npm package of Bun, fetched with `npm pack`. */
+function npmRuntime(name: string, workDir: string): Uint8Array {
+  const spec = `${name}@${Bun.version}`;
+  const packed = run(["npm", "pack", spec, "--silent", "--pack-destination", workDir]).trim().split("\n").pop()!;
+  const tgz = join(workDir, basename(packed));
+  const unpack = join(workDir, basename(packed, ".tgz"));
+  mkdirSync(unpack, { recursive: true });
+  run(["tar", "-xzf", tgz, "-C", unpack]);
+  const binDir = join(unpack, "package", "bin");
+  const file = readdirSync(binDir).find((f) => f === "bun" || f === "bun.exe");
+  if (!file) throw new Error(`${spec} has no bin/bun`);
+  return readFileSync(join(binDir, file));
+}
+
+/** Default vs `-baseline` runtime of every x64 target of the pinned Bun: identical bytes or not. */
+export function compareBaseline(): string[] {
+  const workDir = join(tmpdir(), `pipeops-baseline-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const lines = [`Bun ${Bun.version}: default vs -baseline x64 runtimes on npm`];
+  try {
+    for (const target of TARGETS.filter((t) => t.arch === "x64")) {
+      const pkgName = `@oven/bun-${target.os}-x64${target.musl ? "-musl" : ""}`;
+      const plain = npmRuntime(pkgName, workDir);
+      const baseline = npmRuntime(`${pkgName}-baseline`, workDir);
+      const same = Buffer.compare(plain, baseline) === 0;
+      lines.push(`${target.id.padEnd(16)} ${same ? "identical" : "DIFFERENT"}  sha256 ${sha256(plain).slice(0, 16)} / ${sha256(baseline).slice(0, 16)}  (${plain.length} / ${baseline.length} bytes)`);
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  return lines;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      targets: { type: "string" },
+      out: { type: "string" },
+      "compare-baseline": { type: "boolean", default: false },
+    },
+  });
+  if (values["compare-baseline"]) {
+    for (const line of compareBaseline()) console.log(line);
+  } else {
+    const wanted = values.targets?.split(",").map((id) => id.trim());
+    const unknown = wanted?.filter((id) => !TARGETS.some((t) => t.id === id)) ?? [];
+    if (unknown.length) {
+      console.error(`Error: unknown target ${unknown.join(", ")}; targets: ${TARGETS.map((t) => t.id).join(", ")}`);
+      process.exit(2);
+    }
+    const targets = wanted ? TARGETS.filter((t) => wanted.includes(t.id)) : TARGETS;
+    await release({ outDir: values.out ? join(process.cwd(), values.out) : RELEASE_DIR, targets });
+  }
+}
