@@ -193,6 +193,27 @@ describe.skipIf(!HOST_IS_LINUX_X64)("the linux-x64 binary", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  test("--help and --version touch neither the credential file nor the network", async () => {
+    // Opening a FIFO for reading blocks until a writer comes: a command that read the file would hang.
+    const folder = mkdtempSync(join(work, "fifo-"));
+    const fifo = join(folder, "pipeops.json");
+    expect(run(["mkfifo", fifo]).code).toBe(0);
+    const seen: string[] = [];
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => (seen.push(request.url), new Response("{}")) });
+    try {
+      const env = { PATH: "/usr/bin:/bin", HOME: folder, PIPEOPS_CONFIG_PATH: fifo, PIPEOPS_API_URL: `http://127.0.0.1:${server.port}`, PIPEOPS_AUTH_TOKEN: "t" };
+      for (const args of [["--version"], ["--help"], ["auth", "--help"], ["auth", "status", "--help"], ["auth", "login", "--help"]]) {
+        const child = Bun.spawn([binary(), ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+        const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+        expect({ args, code, signal: child.signalCode }).toEqual({ args, code: 0, signal: null });
+        expect(stdout.length).toBeGreaterThan(0);
+      }
+    } finally {
+      server.stop(true);
+    }
+    expect(seen).toEqual([]);
+  });
+
   test("colour only on a terminal, and never with NO_COLOR", () => {
     const script = tool("script", "bsdutils");
     const home = mkdtempSync(join(work, "home-"));
