@@ -7,6 +7,9 @@
  * It speaks HTTP/1.1 itself on raw sockets (node:net), so it can do what no HTTP framework allows:
  * stop halfway through a body, or send a TCP reset. Every answer closes its connection.
  *
+ * A connection refused needs no server: refusingUrl() names a loopback port where nothing listens.
+ * startSink() is "another host" (127.0.0.2) that records whatever reaches it, for redirects and traps.
+ *
  * Passing through: the upstream's discovery documents are rewritten to name this server, so the CLI
  * talks only to it; id_token is dropped from token responses, because its `iss` names the upstream
  * (OpenID Connect makes it optional on refresh, and the CLI never needs it).
@@ -48,7 +51,8 @@ export type Fault =
 
 export interface CannedAnswer {
   status: number;
-  headers?: Record<string, string>;
+  /** A list sends the header once per value (Set-Cookie). */
+  headers?: Record<string, string | string[]>;
   body?: string;
 }
 
@@ -162,9 +166,11 @@ function parseRequest(buffer: Buffer): ParsedRequest | undefined {
   return { method, path, headers, body: rest.subarray(0, length) };
 }
 
-function head(status: number, headers: Record<string, string>): string {
+function head(status: number, headers: Record<string, string | string[]>): string {
   const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}`];
-  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  for (const [name, value] of Object.entries(headers)) {
+    for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
+  }
   lines.push("connection: close", "", "");
   return lines.join("\r\n");
 }
@@ -219,11 +225,13 @@ export async function startFaultServer(upstream?: string): Promise<FaultServer> 
       delete json.id_token;
       body = JSON.stringify(json);
     }
-    const relayed: Record<string, string> = {};
-    for (const name of ["content-type", "cache-control", "pragma", "www-authenticate", "retry-after", "date"]) {
-      const value = response.headers.get(name);
-      if (value !== null) relayed[name] = value;
-    }
+    // Everything but framing; cookies one by one (the login pages need them); redirects renamed.
+    const relayed: Record<string, string | string[]> = {};
+    response.headers.forEach((value, name) => {
+      if (!["connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive", "set-cookie"].includes(name)) relayed[name] = value;
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) relayed["set-cookie"] = cookies;
     const location = response.headers.get("location");
     if (location !== null) relayed.location = location.replaceAll(upstream, url);
     return { status: response.status, headers: relayed, body };
@@ -341,12 +349,7 @@ export async function refusingUrl(): Promise<string> {
  * Another loopback "host" (127.0.0.2) that records whatever reaches it: the target of redirects and of
  * a hostile working folder's settings, which must never receive a request.
  */
-export async function startSink(): Promise<{ url: string; hits: RecordedRequest[]; close(): Promise<void> }> {
-  const sink = await startFaultServerOn("127.0.0.2");
-  return sink;
-}
-
-async function startFaultServerOn(hostname: string): Promise<{ url: string; hits: RecordedRequest[]; close(): Promise<void> }> {
+export async function startSink(hostname = "127.0.0.2"): Promise<{ url: string; hits: RecordedRequest[]; close(): Promise<void> }> {
   const hits: RecordedRequest[] = [];
   const started = Date.now();
   const server = createServer((socket) => {
