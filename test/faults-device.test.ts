@@ -2,7 +2,7 @@
  * Fault injection on the device login (RFC 8628): the compiled binary's `auth login --no-browser`
  * while the device authorization endpoint or the polled token endpoint misbehaves. A login that
  * fails ends in one clear `Error:` line and leaves the previous credentials byte for byte; a
- * transient fault while polling (no answer, a reset) is ridden out, as RFC 8628 §3.5 asks.
+ * transient fault while polling (no answer, a reset, 429, 5xx) is ridden out, as RFC 8628 §3.5 asks.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
@@ -80,26 +80,26 @@ const POLL_SCENARIOS: PollScenario[] = [
     maxMs: 45_000,
   },
   {
-    name: "a poll answered with 503",
+    name: "a poll answered with 503 is retried after a longer interval",
     fault: faults.serverError(503),
     times: 1,
-    // Only a missing answer is ridden out (RFC 8628 §3.5); a server that answers 5xx ends the login.
-    error: `${origin} is unavailable (HTTP 503)`,
-    maxMs: 20_000,
+    // A failing server has not answered either: the user may be approving right now.
+    error: null,
+    maxMs: 30_000,
   },
   {
-    name: "a poll answered with 429",
+    name: "a poll answered with 429 is retried after Retry-After",
     fault: faults.rateLimited("1"),
     times: 1,
-    error: `${origin} rejected the request (rate_limited: Too many requests)`,
-    maxMs: 20_000,
+    error: null,
+    maxMs: 30_000,
   },
   {
-    name: "a poll answered with an HTML maintenance page",
+    name: "a poll answered with an HTML maintenance page is retried",
     fault: faults.maintenancePage(),
     times: 1,
-    error: `${origin} is unavailable (HTTP 503)`,
-    maxMs: 20_000,
+    error: null,
+    maxMs: 30_000,
   },
   {
     name: "a poll answered with invalid JSON",

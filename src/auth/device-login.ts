@@ -4,7 +4,7 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { assertSecureUrl } from "../api/http.ts";
+import { assertSecureUrl, retryAfterMs } from "../api/http.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { authDenied } from "./browser-login.ts";
@@ -91,6 +91,14 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
         oauth.deviceCodeGrantRequest(conn.as, conn.client, conn.clientAuth, device.device_code, conn.http),
         signal,
       );
+      if (response.status === 429 || response.status >= 500) {
+        // A busy or failing server has not answered the question either: keep polling, more slowly,
+        // until the code expires or --timeout ends the wait (the user may be approving right now).
+        await response.body?.cancel();
+        const retryAfter = (retryAfterMs(response.headers.get("retry-after"), ctx.now()) ?? 0) / 1000;
+        interval = Math.min(Math.max(interval * 2, retryAfter), MAX_INTERVAL_S);
+        continue;
+      }
       return await oauth.processDeviceCodeResponse(conn.as, conn.client, response);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
