@@ -3,7 +3,8 @@ import { CliError, usageError } from "../errors.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_TRIES = 3;
-const MAX_RETRY_WAIT_MS = 30_000;
+/** A server that asks for a longer pause gets its answer reported instead of a silent wait. */
+const MAX_RETRY_WAIT_MS = 10_000;
 
 /** PIPEOPS_HTTP_TIMEOUT in seconds, default 30. */
 export function httpTimeoutSeconds(env: Env): number {
@@ -37,13 +38,13 @@ function isIdempotent(method: string): boolean {
   return method === "GET" || method === "HEAD";
 }
 
-/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), capped. */
+/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now. */
 export function retryAfterMs(header: string | null, now: number): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
   if (!Number.isFinite(ms)) return undefined;
-  return Math.min(Math.max(ms, 0), MAX_RETRY_WAIT_MS);
+  return Math.max(ms, 0);
 }
 
 /**
@@ -70,8 +71,11 @@ export function createHttpFetch(ctx: Context): typeof fetch {
         throw error;
       }
       if (retryable && attempt < MAX_TRIES && (response.status === 429 || response.status >= 500)) {
-        await ctx.sleep(retryAfterMs(response.headers.get("retry-after"), ctx.now()) ?? backoffMs(attempt));
-        continue;
+        const wait = retryAfterMs(response.headers.get("retry-after"), ctx.now()) ?? backoffMs(attempt);
+        if (wait <= MAX_RETRY_WAIT_MS) {
+          await ctx.sleep(wait);
+          continue;
+        }
       }
       return response;
     }
