@@ -147,9 +147,10 @@ describe("authorization responses on random input", () => {
           expect(error.message).not.toStartWith("unexpected failure");
           return;
         }
-        // Accepted only with exactly our state, no error, and our issuer when there is one (RFC 9207);
-        // a missing or repeated code is refused by oauth4webapi when the code is exchanged.
+        // Accepted only with exactly our state, no error, a code, and our issuer when there is one
+        // (RFC 9207); a repeated code is refused by oauth4webapi when the code is exchanged.
         expect(params.getAll("state")).toEqual([STATE]);
+        expect(params.get("code")).toBeTruthy();
         expect(params.has("error")).toBe(false);
         const iss = params.getAll("iss");
         expect(iss.length === 0 ? !issParameter : iss.length === 1 && iss[0] === ISSUER).toBe(true);

@@ -85,8 +85,9 @@ async function pastedResponse(ctx: Context, options: AuthorizationCodeLoginOptio
 
 /** Validates the authorization response (state, RFC 9207 iss, error) into code-grant parameters. */
 export function checkAuthorizationResponse(conn: ServerConnection, params: URLSearchParams, state: string): URLSearchParams {
+  let grant: URLSearchParams;
   try {
-    return oauth.validateAuthResponse(conn.as, conn.client, params, state);
+    grant = oauth.validateAuthResponse(conn.as, conn.client, params, state);
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
       if (error.error === "access_denied") throw authDenied();
@@ -100,6 +101,10 @@ export function checkAuthorizationResponse(conn: ServerConnection, params: URLSe
     }
     throw oauthError(error, serverName(conn.apiUrl));
   }
+  if (!grant.get("code")) {
+    throw new CliError("server", `the authorization response from ${serverName(conn.apiUrl)} carries no code`, RETRY_HINT);
+  }
+  return grant;
 }
 
 /** The page the browser shows for how the login ended. */
