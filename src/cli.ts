@@ -210,7 +210,9 @@ function describe(error: unknown): string {
 /** PIPEOPS_DEBUG=1: the cause chain, one line each (never request bodies or headers, so never tokens). */
 function printDebug(ctx: Context, error: unknown): void {
   for (let cause = error, depth = 0; cause && depth < 5; depth++) {
-    const line = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    // Plain-object causes (a parsed response body) may hold tokens: name their kind only.
+    const line =
+      cause instanceof Error ? `${cause.name}: ${cause.message}` : typeof cause === "object" ? `(${cause.constructor?.name ?? "object"} details omitted)` : String(cause);
     ctx.stderr.write(`debug: ${line.split("\n")[0]}\n`);
     cause = cause instanceof Error ? cause.cause : undefined;
   }
