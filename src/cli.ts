@@ -1,6 +1,6 @@
 import { cac } from "cac";
 import type { Context } from "./context.ts";
-import { CliError, usageError } from "./errors.ts";
+import { CliError, sanitize, usageError } from "./errors.ts";
 import { exitCodeFor, exitCodeOf } from "./exit-codes.ts";
 import { printError, render } from "./output.ts";
 import type { CommandResult } from "./results.ts";
@@ -213,7 +213,7 @@ function printDebug(ctx: Context, error: unknown): void {
     // Plain-object causes (a parsed response body) may hold tokens: name their kind only.
     const line =
       cause instanceof Error ? `${cause.name}: ${cause.message}` : typeof cause === "object" ? `(${cause.constructor?.name ?? "object"} details omitted)` : String(cause);
-    ctx.stderr.write(`debug: ${line.split("\n")[0]}\n`);
+    ctx.stderr.write(`debug: ${sanitize(line.split("\n")[0] ?? "", 500)}\n`);
     cause = cause instanceof Error ? cause.cause : undefined;
   }
 }
