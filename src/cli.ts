@@ -1,8 +1,7 @@
-import { cac } from "cac";
 import type { Context } from "./context.ts";
 import { CliError, sanitize, usageError } from "./errors.ts";
 import { exitCodeFor, exitCodeOf } from "./exit-codes.ts";
-import { printError, render } from "./output.ts";
+import { prepareColors, printError, render } from "./output.ts";
 import type { CommandResult } from "./results.ts";
 import { versionLine } from "./version.ts";
 
@@ -170,6 +169,8 @@ async function dispatch(ctx: Context, argv: readonly string[]): Promise<{ result
   if (!spec) throw usageError(`unknown command 'auth ${action}'`, "Run 'pipeops auth --help' for the auth commands");
   if (wantsHelp(rest)) return { result: help(actionHelp(action, spec)), json: false };
 
+  // Loaded here, not at the top: `--help` and `--version` need no flag parser.
+  const { cac } = await import("cac");
   const cli = cac("pipeops auth");
   let flags: AuthFlags | undefined;
   const command = cli.command(action, spec.summary, { ignoreOptionDefaultValue: true });
@@ -191,6 +192,7 @@ async function dispatch(ctx: Context, argv: readonly string[]): Promise<{ result
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */
 export async function runCli(ctx: Context, argv: readonly string[]): Promise<number> {
   try {
+    await prepareColors(ctx);
     const { result, json } = await dispatch(ctx, argv);
     render(ctx, result, json);
     return exitCodeOf(result);

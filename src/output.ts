@@ -3,27 +3,35 @@ import type { OutputStream } from "./context.ts";
 import type { CliError } from "./errors.ts";
 import type { CommandResult, MeResult, StatusResult } from "./results.ts";
 
-/**
- * The ANSI colours of picocolors' createColors(), written out: importing picocolors reads
- * process.stdout, which makes Bun build its Node stdout stream (about 20 ms piped, 40 ms on a
- * terminal, at every start). Callers colour plain text and never nest colours.
- */
-export interface Colors {
-  red(text: string): string;
-  green(text: string): string;
-  yellow(text: string): string;
-  cyan(text: string): string;
-  bold(text: string): string;
-  dim(text: string): string;
-}
+/** The colours pipeops uses, from picocolors' createColors(). */
+export type Colors = Pick<ReturnType<typeof import("picocolors").createColors>, "red" | "green" | "yellow" | "cyan" | "bold" | "dim">;
 
-const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
-const ANSI: Colors = { red: ansi(31, 39), green: ansi(32, 39), yellow: ansi(33, 39), cyan: ansi(36, 39), bold: ansi(1, 22), dim: ansi(2, 22) };
-const plain = (text: string) => text;
+const plain = (text: string | number | null | undefined) => `${text}`;
 const PLAIN: Colors = { red: plain, green: plain, yellow: plain, cyan: plain, bold: plain, dim: plain };
 
+/** Set by prepareColors(); undefined until a colour stream needs it. */
+let enabledColors: Colors | undefined;
+
+/**
+ * Loads picocolors, only when a stream takes colour (a terminal, or FORCE_COLOR): importing it reads
+ * process.stdout, which makes Bun build its Node stdout stream (about 20 ms at every start), so
+ * pipes and files never pay for it. The runner awaits this before anything is printed.
+ */
+export async function prepareColors(streams: Streams): Promise<void> {
+  if (!streams.stdout.color && !streams.stderr.color) return;
+  enabledColors ??= (await import("picocolors")).createColors(true);
+}
+
+/**
+ * The stream's colours. Without prepareColors() (a test rendering directly) picocolors is loaded
+ * here, where the runtime has a synchronous require (Bun); elsewhere the text stays plain.
+ */
 export function colors(stream: OutputStream): Colors {
-  return stream.color ? ANSI : PLAIN;
+  if (!stream.color) return PLAIN;
+  if (!enabledColors && typeof require === "function") {
+    enabledColors = (require("picocolors") as typeof import("picocolors")).createColors(true);
+  }
+  return enabledColors ?? PLAIN;
 }
 
 export const SYMBOL_OK = "✓";
