@@ -169,7 +169,15 @@ async function dispatch(ctx: Context, argv: readonly string[]): Promise<{ result
   if (!spec) throw usageError(`unknown command 'auth ${action}'`, "Run 'pipeops auth --help' for the auth commands");
   if (wantsHelp(rest)) return { result: help(actionHelp(action, spec)), json: false };
 
-  // Loaded here, not at the top: `--help` and `--version` need no flag parser.
+  const parsed = rest.length === 0 ? {} : await parseFlags(action, spec, rest);
+  return { result: await spec.run(ctx, parsed), json: Boolean(parsed.json) };
+}
+
+/**
+ * The action's flags, parsed by cac. Loaded here, not at the top: `--help`, `--version` and an
+ * action without arguments (cac would find no flags in them) need no flag parser.
+ */
+async function parseFlags(action: string, spec: ActionSpec, rest: readonly string[]): Promise<AuthFlags> {
   const { cac } = await import("cac");
   const cli = cac("pipeops auth");
   let flags: AuthFlags | undefined;
@@ -185,8 +193,7 @@ async function dispatch(ctx: Context, argv: readonly string[]): Promise<{ result
     const message = error instanceof Error ? error.message.replace(/`/g, "'") : String(error);
     throw usageError(message.charAt(0).toLowerCase() + message.slice(1), `Run 'pipeops auth ${action} --help' for usage`);
   }
-  const parsed = flags ?? {};
-  return { result: await spec.run(ctx, parsed), json: Boolean(parsed.json) };
+  return flags ?? {};
 }
 
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */

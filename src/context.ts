@@ -1,5 +1,5 @@
 import { configPath } from "./config/path.ts";
-import { CredentialStore } from "./config/store.ts";
+import type { CredentialStore } from "./config/store.ts";
 import { printWarning } from "./output.ts";
 import type { Runtime } from "./runtime/index.ts";
 
@@ -35,7 +35,25 @@ export interface Context {
   openBrowser(url: string): Promise<boolean>;
   readonly runtime: Pick<Runtime, "serve" | "onSignal" | "pid" | "processAlive">;
   /** The credential file; built on first use so `--help` never touches the disk. */
-  store(): CredentialStore;
+  store(): CredentialFile;
+}
+
+/** What commands use of the credential store. */
+export type CredentialFile = Pick<CredentialStore, "path" | "read" | "save" | "clear">;
+
+/**
+ * The credential store, its module (valibot, the schema, the file operations) loaded by the first
+ * read or write rather than at start, where `--help` and `--version` would pay for it.
+ */
+function lazyCredentialFile(path: string, create: (path: string) => Promise<CredentialStore>): CredentialFile {
+  let store: Promise<CredentialStore> | undefined;
+  const loaded = () => (store ??= create(path));
+  return {
+    path,
+    read: async () => (await loaded()).read(),
+    save: async (update) => (await loaded()).save(update),
+    clear: async () => (await loaded()).clear(),
+  };
 }
 
 /** NO_COLOR wins, then FORCE_COLOR, then whether the stream is a terminal (https://no-color.org). */
@@ -123,7 +141,7 @@ export function browserCommand(env: Env, platform: string, url: string): string[
 
 export function systemContext(runtime: Runtime): Context {
   const env = runtime.env();
-  let store: CredentialStore | undefined;
+  let store: CredentialFile | undefined;
   const stderr = outputStream((text) => runtime.write(2, text), runtime.isTerminal(2), env);
   return {
     env,
@@ -141,9 +159,10 @@ export function systemContext(runtime: Runtime): Context {
     openBrowser: (url) => runtime.spawnDetached(browserCommand(env, runtime.platform, url)),
     runtime,
     store() {
-      store ??= new CredentialStore(configPath(env, runtime.homedir()), (message, hint) =>
-        printWarning(stderr, message, hint),
-      );
+      store ??= lazyCredentialFile(configPath(env, runtime.homedir()), async (path) => {
+        const { CredentialStore } = await import("./config/store.ts");
+        return new CredentialStore(path, (message, hint) => printWarning(stderr, message, hint));
+      });
       return store;
     },
   };

@@ -1,5 +1,3 @@
-import { writeSync } from "node:fs";
-import { homedir } from "node:os";
 import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
 
 /**
@@ -12,6 +10,34 @@ function isTerminal(fd: number): boolean {
   return (require("node:tty") as typeof import("node:tty")).isatty(fd);
 }
 
+/**
+ * Text without a final newline (a prompt, a spinner frame) through node:fs, loaded on first use:
+ * console.log would add a newline. Both paths write synchronously, so output keeps its order.
+ */
+function writeUnterminated(fd: 1 | 2, text: string): void {
+  const { writeSync } = require("node:fs") as typeof import("node:fs");
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      // A non-blocking pipe that is momentarily full: try again; anything else (EPIPE) ends output.
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
+    }
+  }
+}
+
+/**
+ * os.homedir() without loading node:os (a cost at every `auth` command) in the usual case: on
+ * POSIX, Bun's answer is a non-empty $HOME as it is, else the passwd entry; Windows asks node:os.
+ */
+function homedir(): string {
+  const home = process.env.HOME;
+  if (process.platform !== "win32" && home) return home;
+  return (require("node:os") as typeof import("node:os")).homedir();
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   pid: process.pid,
@@ -21,16 +47,14 @@ export const bunRuntime: Runtime = {
   homedir,
   isTerminal,
   write(fd, text) {
-    const bytes = new TextEncoder().encode(text);
-    let offset = 0;
-    while (offset < bytes.length) {
-      try {
-        offset += writeSync(fd, bytes, offset);
-      } catch (error) {
-        // A non-blocking pipe that is momentarily full: try again; anything else (EPIPE) ends output.
-        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
-      }
+    // Bun's console.log and console.error write to fd 1 and 2 synchronously (a single string
+    // argument is printed as it is, never formatted) without loading node:fs or building Node's
+    // stdout stream: at every start that would cost more than the whole one-line program.
+    if (text.endsWith("\n")) {
+      (fd === 1 ? console.log : console.error)(text.slice(0, -1));
+      return;
     }
+    writeUnterminated(fd, text);
   },
   stdin: () => Bun.stdin.stream(),
   serve(options: ServeOptions): LocalServer {

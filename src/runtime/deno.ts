@@ -2,7 +2,6 @@
  * The Runtime on Deno. Importing this module runs no Deno code: `Deno` is only touched inside the
  * functions, so the Bun build can bundle it and pick it only when `Deno` exists.
  */
-import { homedir } from "node:os";
 import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
 
 /** The part of the Deno namespace we use (tsc here checks against bun-types, which has no Deno). */
@@ -55,7 +54,8 @@ function stream(fd: 0 | 1 | 2): DenoStream {
  */
 function passwdHome(): string {
   try {
-    return homedir();
+    // Loaded here, not at the top: the Bun binary bundles this module, and node:os costs every start.
+    return (process.getBuiltinModule("node:os") as typeof import("node:os")).homedir();
   } catch {
     return "";
   }

@@ -1,7 +1,16 @@
 /** File operations through node:fs, which Bun and Deno both implement. */
-import { constants, promises as fs } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
+
+/**
+ * node:fs, loaded by the first file operation rather than at start: loading it costs Bun about
+ * 6 MB and half the start-up time of a one-line program, which `--help` and `--version` never need.
+ */
+async function nodeFs() {
+  const { promises: fs, constants } = await import("node:fs");
+  return { fs, constants };
+}
 
 export interface FileInfo {
   text: string;
@@ -11,9 +20,26 @@ export interface FileInfo {
   mtimeMs: number;
 }
 
+/**
+ * True when Bun says the file does not exist (ENOENT), found without node:fs: the usual answer of
+ * `auth status` before any login. Any other answer (a directory, a link loop, no permission) is
+ * left to node:fs, which reports it as before.
+ */
+async function missingOnBun(path: string): Promise<boolean> {
+  if (typeof Bun === "undefined" || (await Bun.file(path).exists())) return false;
+  return Bun.file(path)
+    .text()
+    .then(
+      () => false,
+      (error: unknown) => errorCode(error) === "ENOENT",
+    );
+}
+
 /** The file's text and mode, or null when it does not exist. */
 export async function readFileIfExists(path: string): Promise<FileInfo | null> {
-  let handle: fs.FileHandle;
+  if (await missingOnBun(path)) return null;
+  const { fs, constants } = await nodeFs();
+  let handle: FileHandle;
   try {
     handle = await fs.open(path, constants.O_RDONLY);
   } catch (error) {
@@ -36,6 +62,7 @@ export async function readFileIfExists(path: string): Promise<FileInfo | null> {
  * protected_symlinks does in shared folders: such a link may point our tokens anywhere.
  */
 export async function writeTarget(path: string): Promise<string> {
+  const { fs } = await nodeFs();
   let current = path;
   for (let hops = 0; hops < 40; hops++) {
     let stat;
@@ -61,6 +88,7 @@ export async function writeTarget(path: string): Promise<string> {
  * (see writeTarget): the link stays, its target is replaced.
  */
 export async function writeFileAtomic(linkOrPath: string, text: string): Promise<void> {
+  const { fs, constants } = await nodeFs();
   const path = await writeTarget(linkOrPath);
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -86,6 +114,7 @@ export async function writeFileAtomic(linkOrPath: string, text: string): Promise
 
 /** Creates a file only when it does not exist yet (O_EXCL); false when it already does. */
 export async function createExclusive(path: string, text: string): Promise<boolean> {
+  const { fs, constants } = await nodeFs();
   try {
     const handle = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
@@ -102,10 +131,12 @@ export async function createExclusive(path: string, text: string): Promise<boole
 
 /** Sets the file's modification time; a missing file is not an error. */
 export async function touchFile(path: string, time: Date): Promise<void> {
+  const { fs } = await nodeFs();
   await fs.utimes(path, time, time).catch(() => {});
 }
 
 export async function removeFile(path: string): Promise<void> {
+  const { fs } = await nodeFs();
   await fs.rm(path, { force: true });
 }
 
@@ -116,6 +147,7 @@ export function errorCode(error: unknown): string | undefined {
 
 /** Renames a file (atomically, within one file system); false when it did not exist. */
 export async function renameIfExists(from: string, to: string): Promise<boolean> {
+  const { fs } = await nodeFs();
   try {
     await fs.rename(from, to);
     return true;
@@ -127,6 +159,7 @@ export async function renameIfExists(from: string, to: string): Promise<boolean>
 
 /** Gives an existing file a second name, only when that name is free; false when it is taken. */
 export async function linkIfAbsent(existing: string, path: string): Promise<boolean> {
+  const { fs } = await nodeFs();
   try {
     await fs.link(existing, path);
     return true;

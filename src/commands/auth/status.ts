@@ -1,5 +1,3 @@
-import { fetchUserInfo } from "../../api/userinfo.ts";
-import { loadSession, withSession } from "../../auth/session.ts";
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
 import type { StatusResult } from "../../results.ts";
@@ -13,6 +11,12 @@ export interface StatusOptions {
  * the expiry of the token actually used; an expired or rejected session is a status, not a crash.
  */
 export async function status(ctx: Context, _options: StatusOptions): Promise<StatusResult> {
+  // No token in the environment and none in the file: the offline answer, without loading the
+  // OAuth stack (session, server, oauth4webapi). A broken file fails here as in loadSession.
+  if (!ctx.env.PIPEOPS_AUTH_TOKEN?.trim() && !(await ctx.store().read()).credentials) {
+    return { kind: "status", authenticated: false };
+  }
+  const [{ loadSession, withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/session.ts"), import("../../api/userinfo.ts")]);
   const session = await loadSession(ctx);
   if (!session) return { kind: "status", authenticated: false };
   try {
