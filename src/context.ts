@@ -1,6 +1,7 @@
 import { configPath } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
 import { printWarning } from "./output.ts";
+import { missingOnBun } from "./runtime/missing.ts";
 import type { Runtime } from "./runtime/index.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -50,7 +51,8 @@ function lazyCredentialFile(path: string, create: (path: string) => Promise<Cred
   const loaded = () => (store ??= create(path));
   return {
     path,
-    read: async () => (await loaded()).read(),
+    // A missing file reads as empty (as CredentialStore.read() has it), without loading the store.
+    read: async () => (!store && (await missingOnBun(path)) ? { data: {}, credentials: null } : (await loaded()).read()),
     save: async (update) => (await loaded()).save(update),
     clear: async () => (await loaded()).clear(),
   };

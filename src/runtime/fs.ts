@@ -2,6 +2,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
+import { missingOnBun } from "./missing.ts";
 
 /**
  * node:fs, loaded by the first file operation rather than at start: loading it costs Bun about
@@ -18,21 +19,6 @@ export interface FileInfo {
   mode: number;
   /** Last modification, ms since the epoch. */
   mtimeMs: number;
-}
-
-/**
- * True when Bun says the file does not exist (ENOENT), found without node:fs: the usual answer of
- * `auth status` before any login. Any other answer (a directory, a link loop, no permission) is
- * left to node:fs, which reports it as before.
- */
-async function missingOnBun(path: string): Promise<boolean> {
-  if (typeof Bun === "undefined" || (await Bun.file(path).exists())) return false;
-  return Bun.file(path)
-    .text()
-    .then(
-      () => false,
-      (error: unknown) => errorCode(error) === "ENOENT",
-    );
 }
 
 /** The file's text and mode, or null when it does not exist. */

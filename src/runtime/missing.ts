@@ -1,0 +1,16 @@
+/** A check for a missing file that loads nothing: fs.ts and the lazily loaded credential store share it. */
+
+/**
+ * True when Bun says the file does not exist (ENOENT), found without node:fs: the usual answer of
+ * `auth status` before any login. Any other answer (a directory, a link loop, no permission) is
+ * left to node:fs, which reports it as before.
+ */
+export async function missingOnBun(path: string): Promise<boolean> {
+  if (typeof Bun === "undefined" || (await Bun.file(path).exists())) return false;
+  return Bun.file(path)
+    .text()
+    .then(
+      () => false,
+      (error: unknown) => (error as { code?: unknown } | null)?.code === "ENOENT",
+    );
+}
