@@ -22,16 +22,9 @@ export async function prepareColors(streams: Streams): Promise<void> {
   enabledColors ??= (await import("picocolors")).createColors(true);
 }
 
-/**
- * The stream's colours. Without prepareColors() (a test rendering directly) picocolors is loaded
- * here, where the runtime has a synchronous require (Bun); elsewhere the text stays plain.
- */
+/** The stream's colours: plain text unless it takes colour and prepareColors() has run. */
 export function colors(stream: OutputStream): Colors {
-  if (!stream.color) return PLAIN;
-  if (!enabledColors && typeof require === "function") {
-    enabledColors = (require("picocolors") as typeof import("picocolors")).createColors(true);
-  }
-  return enabledColors ?? PLAIN;
+  return stream.color && enabledColors ? enabledColors : PLAIN;
 }
 
 export const SYMBOL_OK = "✓";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { CliError, invalidToken, notAuthenticated, tokenExpired, usageError } from "../src/errors.ts";
 import { exitCodeFor, exitCodeOf } from "../src/exit-codes.ts";
-import { render } from "../src/output.ts";
+import { prepareColors, render } from "../src/output.ts";
 import type { CommandResult } from "../src/results.ts";
 import { testContext } from "./helpers/context.ts";
 
@@ -122,16 +122,19 @@ describe("other results", () => {
 });
 
 describe("colour", () => {
-  test("NO_COLOR and non-terminals get plain text; FORCE_COLOR gets ANSI", () => {
+  test("NO_COLOR and non-terminals get plain text; FORCE_COLOR gets ANSI", async () => {
     const plain = testContext({ tty: true, env: { NO_COLOR: "1" } });
+    await prepareColors(plain);
     render(plain, { kind: "login", email: "a@b.c" }, false);
     expect(plain.out()).not.toContain("\u001b[");
     const forced = testContext({ env: { FORCE_COLOR: "1" } });
+    await prepareColors(forced);
     render(forced, { kind: "login", email: "a@b.c" }, false);
     expect(forced.out()).toContain("\u001b[32m✓");
   });
-  test("JSON is never coloured", () => {
+  test("JSON is never coloured", async () => {
     const forced = testContext({ env: { FORCE_COLOR: "1" } });
+    await prepareColors(forced);
     render(forced, { kind: "me", user }, true);
     expect(forced.out()).not.toContain("\u001b[");
   });
