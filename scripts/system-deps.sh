@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages the tests use when any is missing (as root, where apt-get exists),
+# so `npm install && npm test` sets up a fresh machine by itself. Elsewhere it says what to install.
+#   chromium: the real-browser login test; qemu-user + libc6-arm64-cross: running the arm64 and
+#   pre-AVX x64 release binaries; unzip, curl, dash: the archive and installer tests.
+set -eu
+missing=""
+need() { [ -e "$1" ] || missing="$missing $2"; }
+need /usr/bin/chromium chromium
+need /usr/bin/qemu-x86_64 qemu-user
+need /usr/bin/qemu-aarch64 qemu-user
+need /usr/aarch64-linux-gnu/lib libc6-arm64-cross
+need /usr/bin/unzip unzip
+need /usr/bin/curl curl
+need /bin/dash dash
+[ -n "$missing" ] || exit 0
+# One name per package, in a stable order.
+packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ $//')
+if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian packages the tests use: $packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $packages ca-certificates >/dev/null
+else
+  echo "Note: some tests need these Debian packages: $packages (sudo apt-get install -y $packages)" >&2
+fi
