@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { createExclusive, errorCode, linkIfAbsent, readFileIfExists, removeFile, renameIfExists, touchFile } from "../runtime/fs.ts";
+import { createExclusive, errorCode, isPermissionError, linkIfAbsent, readFileIfExists, removeFile, renameIfExists, touchFile } from "../runtime/fs.ts";
 import { parseRfc3339 } from "./time.ts";
 
 /** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
@@ -122,11 +122,10 @@ async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    const code = errorCode(error);
     // A folder we may not write: the spec's error, as writing the file itself would give.
-    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+    if (isPermissionError(error)) {
       throw new CliError("config_write", "failed to write config file: permission denied", undefined, { cause: error });
     }
-    throw new CliError("config_write", `cannot lock the config file (${path}): ${code ?? "unknown error"}`, undefined, { cause: error });
+    throw new CliError("config_write", `cannot lock the config file (${path}): ${errorCode(error) ?? "unknown error"}`, undefined, { cause: error });
   }
 }

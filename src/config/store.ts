@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CliError, sanitize } from "../errors.ts";
-import { errorCode, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { errorCode, isPermissionError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 import { formatRfc3339, parseRfc3339 } from "./time.ts";
 
@@ -26,6 +26,13 @@ export interface ConfigSnapshot {
   credentials: StoredCredentials | null;
   apiUrl?: string;
 }
+
+/** Why a write failed, for the codes whose name says nothing to a user. */
+const WRITE_FAILURES: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  ELINKOWNER: "it is a symbolic link owned by another user",
+  ELOOP: "too many levels of symbolic links",
+};
 
 const SESSION_KEYS = ["auth_token", "refresh_token", "expires_at", "token_type", "id_token", "user"] as const;
 const GO_CLI_SESSION_KEYS = ["access_token", "refresh_token", "expires_at"] as const;
@@ -110,16 +117,7 @@ export class CredentialStore {
       await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
     } catch (error) {
       const code = errorCode(error);
-      const reason =
-        code === "EACCES" || code === "EPERM" || code === "EROFS"
-          ? "permission denied"
-          : code === "ENOSPC"
-            ? "no space left on device"
-            : code === "ELINKOWNER"
-              ? "it is a symbolic link owned by another user"
-              : code === "ELOOP"
-                ? "too many levels of symbolic links"
-                : (code ?? "unknown error");
+      const reason = isPermissionError(error) ? "permission denied" : ((code && WRITE_FAILURES[code]) ?? code ?? "unknown error");
       throw new CliError("config_write", `failed to write config file: ${reason}`, undefined, { cause: error });
     }
   }
@@ -134,7 +132,7 @@ export class CredentialStore {
 
   private readError(error: unknown): CliError {
     const code = errorCode(error);
-    if (code === "EACCES" || code === "EPERM") {
+    if (isPermissionError(error)) {
       return new CliError("config_invalid", `cannot read config file ${this.path}: permission denied`, `Check its permissions: chmod 600 ${this.path}`);
     }
     if (code === "EISDIR") return this.invalid("it is not a regular file");

@@ -2,7 +2,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { missingOnBun } from "./missing.ts";
 
 /**
  * node:fs, loaded by the first file operation rather than at start: loading it costs Bun about
@@ -23,7 +22,6 @@ export interface FileInfo {
 
 /** The file's text and mode, or null when it does not exist. */
 export async function readFileIfExists(path: string): Promise<FileInfo | null> {
-  if (await missingOnBun(path)) return null;
   const { fs, constants } = await nodeFs();
   let handle: FileHandle;
   try {
@@ -129,6 +127,12 @@ export async function removeFile(path: string): Promise<void> {
 export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
+}
+
+/** The file system refused for permission reasons: modes, ownership, or a read-only mount. */
+export function isPermissionError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "EACCES" || code === "EPERM" || code === "EROFS";
 }
 
 /** Renames a file (atomically, within one file system); false when it did not exist. */

@@ -1,4 +1,4 @@
-/** A check for a missing file that loads nothing: fs.ts and the lazily loaded credential store share it. */
+/** A check for a missing file that loads nothing: the lazily loaded credential store uses it first. */
 
 /**
  * True when Bun says the file does not exist (ENOENT), found without node:fs: the usual answer of
