@@ -1,6 +1,6 @@
 import { fetchUserInfo, type UserInfo } from "../api/userinfo.ts";
 import { lockPathFor, withLock } from "../config/lock.ts";
-import type { StoredCredentials } from "../config/store.ts";
+import type { ConfigSnapshot, StoredCredentials } from "../config/store.ts";
 import type { Context } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated, tokenExpired } from "../errors.ts";
 import { ServerClock } from "./clock.ts";
@@ -19,15 +19,18 @@ export interface Session {
   apiUrl: URL;
 }
 
-/** PIPEOPS_AUTH_TOKEN wins over the file and is never written; null when there are no credentials. */
-export async function loadSession(ctx: Context): Promise<Session | null> {
+/**
+ * PIPEOPS_AUTH_TOKEN wins over the file and is never written; null when there are no credentials.
+ * `stored` is the file as the caller already read it, so it is not read twice.
+ */
+export async function loadSession(ctx: Context, stored?: ConfigSnapshot): Promise<Session | null> {
   const envToken = ctx.env.PIPEOPS_AUTH_TOKEN?.trim();
   if (envToken) {
     // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
     const stored = await ctx.store().read().catch(() => undefined);
     return { accessToken: envToken, source: "env", apiUrl: resolveApiUrl(ctx, stored?.apiUrl) };
   }
-  const { credentials, apiUrl } = await ctx.store().read();
+  const { credentials, apiUrl } = stored ?? (await ctx.store().read());
   if (!credentials) return null;
   return { ...credentials, apiUrl: resolveApiUrl(ctx, apiUrl) };
 }

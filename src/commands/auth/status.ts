@@ -13,11 +13,11 @@ export interface StatusOptions {
 export async function status(ctx: Context, _options: StatusOptions): Promise<StatusResult> {
   // No token in the environment and none in the file: the offline answer, without loading the
   // OAuth stack (session, server, oauth4webapi). A broken file fails here as in loadSession.
-  if (!ctx.env.PIPEOPS_AUTH_TOKEN?.trim() && !(await ctx.store().read()).credentials) {
-    return { kind: "status", authenticated: false };
-  }
+  const envToken = Boolean(ctx.env.PIPEOPS_AUTH_TOKEN?.trim());
+  const stored = envToken ? undefined : await ctx.store().read();
+  if (stored && !stored.credentials) return { kind: "status", authenticated: false };
   const [{ loadSession, withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/session.ts"), import("../../api/userinfo.ts")]);
-  const session = await loadSession(ctx);
+  const session = await loadSession(ctx, stored);
   if (!session) return { kind: "status", authenticated: false };
   try {
     const { value: user, session: used } = await withSession(ctx, session, (token, conn) => fetchUserInfo(conn, token));
