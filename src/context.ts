@@ -52,7 +52,7 @@ function lazyCredentialFile(path: string, create: (path: string) => Promise<Cred
   return {
     path,
     // A missing file reads as empty (as CredentialStore.read() has it), without loading the store.
-    read: async () => (!store && (await missingOnBun(path)) ? { data: {}, credentials: null } : (await loaded()).read()),
+    read: async () => (!store && missingOnBun(path) ? { data: {}, credentials: null } : (await loaded()).read()),
     save: async (update) => (await loaded()).save(update),
     clear: async () => (await loaded()).clear(),
   };

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CredentialStore } from "../src/config/store.ts";
 import { CliError } from "../src/errors.ts";
+import { missingOnBun } from "../src/runtime/missing.ts";
 import { tempDir } from "./helpers/context.ts";
 
 function storeIn(dir = tempDir()) {
@@ -154,4 +155,25 @@ test("a config path that is a folder is an error, not a crash", async () => {
   mkdirSync(join(dir, ".pipeops.json"));
   const { store } = storeIn(dir);
   await expect(store.read()).rejects.toThrow(/is not valid: it is not a regular file/);
+});
+
+describe("the missing-file probe the credential store skips loading on", () => {
+  test("says missing only when the file does not exist", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "file.json"), "{}");
+    writeFileSync(join(dir, "empty.json"), "");
+    mkdirSync(join(dir, "folder"));
+    symlinkSync(join(dir, "nowhere.json"), join(dir, "dangling.json"));
+    symlinkSync(join(dir, "loop-b.json"), join(dir, "loop-a.json"));
+    symlinkSync(join(dir, "loop-a.json"), join(dir, "loop-b.json"));
+    const probe = (name: string) => missingOnBun(join(dir, name));
+    expect(probe("absent.json")).toBe(true);
+    expect(probe("dangling.json")).toBe(true);
+    // Everything else is left to the store, which reads the file or reports what is wrong.
+    expect(probe("file.json")).toBe(false);
+    expect(probe("empty.json")).toBe(false);
+    expect(probe("folder")).toBe(false);
+    expect(probe("loop-a.json")).toBe(false);
+    expect(probe("file.json/child.json")).toBe(false);
+  });
 });
