@@ -72,13 +72,14 @@ export function outputStream(write: (text: string) => void, isTTY: boolean, env:
 /** Splits a byte stream into lines on demand; unread input stays unread. */
 export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean): InputStream {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  const decoder = new TextDecoder();
+  let decoder: TextDecoder | undefined;
   let buffered = "";
   let ended = false;
 
   async function fill(): Promise<boolean> {
     if (ended) return false;
     reader ??= open().getReader();
+    decoder ??= new TextDecoder();
     const { value, done } = await reader.read();
     if (done) {
       ended = true;
@@ -154,7 +155,8 @@ export function systemContext(runtime: Runtime): Context {
     },
     now: () => Date.now(),
     sleep,
-    fetch: globalThis.fetch.bind(globalThis),
+    // Looked up on the first request: binding it here would make every start pay for Bun's fetch.
+    fetch: ((input, init) => globalThis.fetch(input, init)) as typeof fetch,
     stdout: outputStream((text) => runtime.write(1, text), runtime.isTerminal(1), env),
     stderr,
     stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0)),

@@ -1,10 +1,12 @@
 import { bunRuntime } from "./bun.ts";
-import { denoRuntime } from "./deno.ts";
 import type { Runtime } from "./types.ts";
 
 export type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
 
-/** Picks the implementation for the runtime we were started on: Deno when its global exists, else Bun. */
-export function currentRuntime(): Runtime {
-  return "Deno" in globalThis ? denoRuntime() : bunRuntime;
+/**
+ * Picks the implementation for the runtime we were started on: Deno when its global exists, else
+ * Bun. The Deno module is imported only under Deno, so the Bun binary never parses it at start.
+ */
+export async function currentRuntime(): Promise<Runtime> {
+  return "Deno" in globalThis ? (await import("./deno.ts")).denoRuntime() : bunRuntime;
 }
