@@ -1,3 +1,5 @@
+import type { AuthAction, AuthFlags } from "./command-line.ts";
+import { status } from "./commands/auth/status.ts";
 import type { Context } from "./context.ts";
 import { CliError, sanitize, usageError } from "./errors.ts";
 import { exitCodeFor, exitCodeOf } from "./exit-codes.ts";
@@ -5,195 +7,49 @@ import { prepareColors, printError, render } from "./output.ts";
 import type { CommandResult } from "./results.ts";
 import { versionLine } from "./version.ts";
 
-/** The flags cac hands us; cac's own type is untyped. */
-export interface AuthFlags {
-  json?: boolean;
-  force?: boolean;
-  browser?: boolean;
-  timeout?: number | string;
-  withToken?: boolean;
-  revoke?: boolean;
-  help?: boolean;
-}
+type Run = (ctx: Context, flags: AuthFlags) => Promise<CommandResult>;
 
-interface FlagSpec {
-  flag: string;
-  description: string;
-}
-
-interface ActionSpec {
-  summary: string;
-  flags: FlagSpec[];
-  examples: string[];
-  /** Loaded on demand so `--help` and `--version` load neither the OAuth stack nor the disk. */
-  run(ctx: Context, flags: AuthFlags): Promise<CommandResult>;
-}
-
-const JSON_FLAG: FlagSpec = { flag: "--json", description: "Print the result as one JSON document" };
-
-export const AUTH_ACTIONS: Record<string, ActionSpec> = {
-  login: {
-    summary: "Authenticate with PipeOps using OAuth 2.0 with PKCE",
-    flags: [
-      { flag: "--browser", description: "Open browser automatically (default: true)" },
-      { flag: "--no-browser", description: "Display auth URL without opening browser" },
-      { flag: "--with-token", description: "Read a token from standard input instead of logging in" },
-      { flag: "--timeout <seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
-    ],
-    examples: ["pipeops auth login", "pipeops auth login --no-browser", "pipeops auth login --with-token < token.txt"],
-    run: async (ctx, flags) => (await import("./commands/auth/login.ts")).login(ctx, loginOptions(flags)),
+/**
+ * What each action runs. Command modules load on demand, so `--help` and `--version` load neither
+ * the OAuth stack nor the disk. `status` comes with this module: loading a module at run time
+ * costs more than the status module itself, whose offline answer is the start-up users wait on most.
+ */
+const AUTH_COMMANDS: Record<AuthAction, Run> = {
+  login: async (ctx, flags) => {
+    const { login, loginOptions } = await import("./commands/auth/login.ts");
+    return login(ctx, loginOptions(flags));
   },
-  logout: {
-    summary: "Sign out and remove local credentials",
-    flags: [
-      { flag: "--force", description: "Skip confirmation prompt" },
-      { flag: "--revoke", description: "Also revoke the tokens at the server" },
-    ],
-    examples: ["pipeops auth logout", "pipeops auth logout --force", "pipeops auth logout --force --revoke"],
-    run: async (ctx, flags) =>
-      (await import("./commands/auth/logout.ts")).logout(ctx, { force: Boolean(flags.force), revoke: Boolean(flags.revoke) }),
-  },
-  status: {
-    summary: "Check current authentication status",
-    flags: [JSON_FLAG],
-    examples: ["pipeops auth status", "pipeops auth status --json"],
-    run: async (ctx, flags) => (await import("./commands/auth/status.ts")).status(ctx, { json: Boolean(flags.json) }),
-  },
-  me: {
-    summary: "Display current user information",
-    flags: [JSON_FLAG],
-    examples: ["pipeops auth me", "pipeops auth me --json"],
-    run: async (ctx, flags) => (await import("./commands/auth/me.ts")).me(ctx, { json: Boolean(flags.json) }),
-  },
-  token: {
-    summary: "Print the access token (for scripts: $(pipeops auth token))",
-    flags: [],
-    examples: ['curl -H "Authorization: Bearer $(pipeops auth token)" https://api.pipeops.io/...'],
-    run: async (ctx) => (await import("./commands/auth/token.ts")).token(ctx),
-  },
+  logout: async (ctx, flags) =>
+    (await import("./commands/auth/logout.ts")).logout(ctx, { force: Boolean(flags.force), revoke: Boolean(flags.revoke) }),
+  status: (ctx, flags) => status(ctx, { json: Boolean(flags.json) }),
+  me: async (ctx, flags) => (await import("./commands/auth/me.ts")).me(ctx, { json: Boolean(flags.json) }),
+  token: async (ctx) => (await import("./commands/auth/token.ts")).token(ctx),
 };
 
-export interface LoginOptions {
-  /** undefined: decide from the environment (SSH, no display). */
-  browser: boolean | undefined;
-  withToken: boolean;
-  timeoutSeconds: number;
-}
+const isHelp = (arg: string | undefined) => arg === undefined || arg === "help" || arg === "--help" || arg === "-h";
 
-/** --timeout must be a positive number of seconds. */
-export function loginOptions(flags: AuthFlags): LoginOptions {
-  let timeoutSeconds = 300;
-  if (flags.timeout !== undefined) {
-    timeoutSeconds = Number(flags.timeout);
-    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-      throw usageError(`--timeout must be a positive number of seconds, got '${String(flags.timeout)}'`, "Run 'pipeops auth login --help' for usage");
-    }
-  }
-  return { browser: flags.browser, withToken: Boolean(flags.withToken), timeoutSeconds };
-}
-
-function rootHelp(): string {
-  return [
-    "pipeops: the PipeOps command-line client",
-    "",
-    "Usage:",
-    "  pipeops <command> [flags]",
-    "",
-    "Commands:",
-    "  auth    Manage authentication (login, logout, status, me, token)",
-    "",
-    "Flags:",
-    "  -h, --help       Show help",
-    "  -v, --version    Show version",
-    "",
-    "Run 'pipeops auth --help' for the auth commands.",
-    "",
-  ].join("\n");
-}
-
-function authHelp(): string {
-  const names = Object.keys(AUTH_ACTIONS);
-  const width = Math.max(...names.map((name) => name.length)) + 2;
-  const lines = names.map((name) => `  ${name.padEnd(width)}${AUTH_ACTIONS[name]!.summary}`);
-  return [
-    "Manage authentication and user account information",
-    "",
-    "Usage:",
-    "  pipeops auth <command> [flags]",
-    "",
-    "Commands:",
-    ...lines,
-    "",
-    "Run 'pipeops auth <command> --help' for a command's flags.",
-    "",
-  ].join("\n");
-}
-
-function actionHelp(name: string, spec: ActionSpec): string {
-  const flags = [...spec.flags, { flag: "-h, --help", description: "Show help for this command" }];
-  const width = Math.max(...flags.map((f) => f.flag.length)) + 2;
-  return [
-    spec.summary,
-    "",
-    "Usage:",
-    `  pipeops auth ${name} [flags]`,
-    "",
-    "Flags:",
-    ...flags.map((f) => `  ${f.flag.padEnd(width)}${f.description}`),
-    "",
-    "Examples:",
-    ...spec.examples.map((example) => `  $ ${example}`),
-    "",
-  ].join("\n");
-}
-
-const help = (text: string): CommandResult => ({ kind: "help", text });
+/** Help texts and flag parsing (with cac): only an invocation with help or flags loads them. */
+const commandLine = () => import("./command-line.ts");
 
 /** Parses argv (without the program name) into a result to render. */
 async function dispatch(ctx: Context, argv: readonly string[]): Promise<{ result: CommandResult; json: boolean }> {
   const [group, action, ...rest] = argv;
-  const wantsHelp = (args: readonly string[]) => args.includes("--help") || args.includes("-h");
-  if (group === undefined || group === "help" || group === "--help" || group === "-h") {
-    return { result: help(rootHelp()), json: false };
-  }
   if (group === "--version" || group === "-v" || group === "version") {
-    return { result: help(versionLine()), json: false };
+    return { result: { kind: "help", text: versionLine() }, json: false };
   }
-  if (group !== "auth") {
-    throw usageError(`unknown command '${group}'`, "Run 'pipeops --help' for usage");
+  if (isHelp(group)) return { result: (await commandLine()).rootHelp(), json: false };
+  if (group !== "auth") throw usageError(`unknown command '${group}'`, "Run 'pipeops --help' for usage");
+  if (isHelp(action)) return { result: (await commandLine()).authHelp(), json: false };
+  if (!Object.hasOwn(AUTH_COMMANDS, action!)) {
+    throw usageError(`unknown command 'auth ${action}'`, "Run 'pipeops auth --help' for the auth commands");
   }
-  if (action === undefined || action === "help" || action === "--help" || action === "-h") {
-    return { result: help(authHelp()), json: false };
-  }
-  const spec = Object.hasOwn(AUTH_ACTIONS, action) ? AUTH_ACTIONS[action] : undefined;
-  if (!spec) throw usageError(`unknown command 'auth ${action}'`, "Run 'pipeops auth --help' for the auth commands");
-  if (wantsHelp(rest)) return { result: help(actionHelp(action, spec)), json: false };
+  const name = action as AuthAction;
+  if (rest.length === 0) return { result: await AUTH_COMMANDS[name](ctx, {}), json: false };
 
-  const parsed = rest.length === 0 ? {} : await parseFlags(action, spec, rest);
-  return { result: await spec.run(ctx, parsed), json: Boolean(parsed.json) };
-}
-
-/**
- * The action's flags, parsed by cac. Loaded here, not at the top: `--help`, `--version` and an
- * action without arguments (cac would find no flags in them) need no flag parser.
- */
-async function parseFlags(action: string, spec: ActionSpec, rest: readonly string[]): Promise<AuthFlags> {
-  const { cac } = await import("cac");
-  const cli = cac("pipeops auth");
-  let flags: AuthFlags | undefined;
-  const command = cli.command(action, spec.summary, { ignoreOptionDefaultValue: true });
-  for (const { flag, description } of spec.flags) command.option(flag, description);
-  command.action((parsed: AuthFlags) => {
-    flags = parsed;
-  });
-  try {
-    cli.parse(["pipeops", "auth", action, ...rest], { run: false });
-    cli.runMatchedCommand();
-  } catch (error) {
-    const message = error instanceof Error ? error.message.replace(/`/g, "'") : String(error);
-    throw usageError(message.charAt(0).toLowerCase() + message.slice(1), `Run 'pipeops auth ${action} --help' for usage`);
-  }
-  return flags ?? {};
+  const { actionHelp, parseFlags } = await commandLine();
+  if (rest.includes("--help") || rest.includes("-h")) return { result: actionHelp(name), json: false };
+  const flags = parseFlags(name, rest);
+  return { result: await AUTH_COMMANDS[name](ctx, flags), json: Boolean(flags.json) };
 }
 
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */

@@ -1,7 +1,7 @@
 import { formatLocal, formatRfc3339 } from "./config/time.ts";
 import type { OutputStream } from "./context.ts";
 import type { CliError } from "./errors.ts";
-import type { CommandResult, MeResult, StatusResult } from "./results.ts";
+import type { CommandResult, LoginResult, LogoutResult, MeResult, StatusResult } from "./results.ts";
 
 /** The colours pipeops uses, from picocolors' createColors(). */
 export type Colors = Pick<ReturnType<typeof import("picocolors").createColors>, "red" | "green" | "yellow" | "cyan" | "bold" | "dim">;
@@ -19,7 +19,7 @@ let enabledColors: Colors | undefined;
  */
 export async function prepareColors(streams: Streams): Promise<void> {
   if (!streams.stdout.color && !streams.stderr.color) return;
-  enabledColors ??= (await import("picocolors")).createColors(true);
+  enabledColors ??= (await import("./terminal-colors.ts")).terminalColors;
 }
 
 /** The stream's colours: plain text unless it takes colour and prepareColors() has run. */
@@ -35,45 +35,47 @@ export interface Streams {
   stderr: OutputStream;
 }
 
+type Renderer<K extends CommandResult["kind"]> = (streams: Streams, result: Extract<CommandResult, { kind: K }>) => void;
+
+/**
+ * The human text of each kind of result, one small function each: a command's start-up compiles
+ * only the one it prints.
+ */
+const HUMAN: { [K in CommandResult["kind"]]: Renderer<K> } = {
+  help: ({ stdout }, result) => stdout.write(result.text),
+  status: renderStatus,
+  me: ({ stdout }, result) => stdout.write(formatMe(result)),
+  token: ({ stdout }, result) => stdout.write(`${result.token}\n`),
+  login: renderLogin,
+  logout: renderLogout,
+};
+
 /** Renders a command's result: human text, or exactly one JSON document with --json. */
 export function render(streams: Streams, result: CommandResult, json: boolean): void {
-  if (json) {
-    const document = toJson(result);
-    if (document !== undefined) {
-      streams.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
-      return;
-    }
+  const document = json ? toJson(result) : undefined;
+  if (document !== undefined) {
+    streams.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    return;
   }
-  const { stdout, stderr } = streams;
+  (HUMAN[result.kind] as Renderer<CommandResult["kind"]>)(streams, result);
+}
+
+function renderLogin({ stdout, stderr }: Streams, result: LoginResult): void {
+  stdout.write(`${colors(stdout).green(SYMBOL_OK)} Successfully authenticated as ${result.email}\n`);
+  if (result.envTokenOverrides) {
+    printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored", "Run 'unset PIPEOPS_AUTH_TOKEN' to use them");
+  }
+}
+
+function renderLogout({ stdout, stderr }: Streams, result: LogoutResult): void {
   const c = colors(stdout);
-  switch (result.kind) {
-    case "help":
-      stdout.write(result.text);
-      return;
-    case "status":
-      return renderStatus(streams, result);
-    case "me":
-      stdout.write(formatMe(result));
-      return;
-    case "token":
-      stdout.write(`${result.token}\n`);
-      return;
-    case "login":
-      stdout.write(`${c.green(SYMBOL_OK)} Successfully authenticated as ${result.email}\n`);
-      if (result.envTokenOverrides) {
-        printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored", "Run 'unset PIPEOPS_AUTH_TOKEN' to use them");
-      }
-      return;
-    case "logout":
-      if (result.revocation?.revoked) stdout.write(`${c.green(SYMBOL_OK)} Revoked the tokens at the server\n`);
-      else if (result.revocation) printWarning(stderr, result.revocation.problem.message, result.revocation.problem.hint);
-      if (result.outcome === "logged_out") stdout.write(`${c.green(SYMBOL_OK)} Successfully logged out\n`);
-      else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
-      else stderr.write("Logout cancelled\n");
-      if (result.envTokenStillSet && result.outcome !== "cancelled") {
-        printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it", "Run 'unset PIPEOPS_AUTH_TOKEN'");
-      }
-      return;
+  if (result.revocation?.revoked) stdout.write(`${c.green(SYMBOL_OK)} Revoked the tokens at the server\n`);
+  else if (result.revocation) printWarning(stderr, result.revocation.problem.message, result.revocation.problem.hint);
+  if (result.outcome === "logged_out") stdout.write(`${c.green(SYMBOL_OK)} Successfully logged out\n`);
+  else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
+  else stderr.write("Logout cancelled\n");
+  if (result.envTokenStillSet && result.outcome !== "cancelled") {
+    printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it", "Run 'unset PIPEOPS_AUTH_TOKEN'");
   }
 }
 

@@ -6,11 +6,30 @@ import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
 import { connect, resolveApiUrl, serverName, type ServerConnection } from "../../auth/server.ts";
 import { abortable, loginReporter, startWait } from "../../auth/wait.ts";
-import type { LoginOptions } from "../../cli.ts";
+import type { AuthFlags } from "../../command-line.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
-import { CliError, invalidToken } from "../../errors.ts";
+import { CliError, invalidToken, usageError } from "../../errors.ts";
 import type { LoginResult } from "../../results.ts";
+
+export interface LoginOptions {
+  /** undefined: decide from the environment (SSH, no display). */
+  browser: boolean | undefined;
+  withToken: boolean;
+  timeoutSeconds: number;
+}
+
+/** The login flags; --timeout must be a positive number of seconds. */
+export function loginOptions(flags: AuthFlags): LoginOptions {
+  let timeoutSeconds = 300;
+  if (flags.timeout !== undefined) {
+    timeoutSeconds = Number(flags.timeout);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+      throw usageError(`--timeout must be a positive number of seconds, got '${String(flags.timeout)}'`, "Run 'pipeops auth login --help' for usage");
+    }
+  }
+  return { browser: flags.browser, withToken: Boolean(flags.withToken), timeoutSeconds };
+}
 
 /**
  * Whether to open a browser: the flag when given, else not over SSH, and not on Linux without a

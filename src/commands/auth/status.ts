@@ -1,5 +1,6 @@
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
+import type { ConfigSnapshot } from "../../config/store.ts";
 import type { StatusResult } from "../../results.ts";
 
 export interface StatusOptions {
@@ -16,6 +17,11 @@ export async function status(ctx: Context, _options: StatusOptions): Promise<Sta
   const envToken = Boolean(ctx.env.PIPEOPS_AUTH_TOKEN?.trim());
   const stored = envToken ? undefined : await ctx.store().read();
   if (stored && !stored.credentials) return { kind: "status", authenticated: false };
+  return verify(ctx, stored);
+}
+
+/** The online part, in a function of its own so the offline answer never compiles it. */
+async function verify(ctx: Context, stored: ConfigSnapshot | undefined): Promise<StatusResult> {
   const [{ loadSession, withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/session.ts"), import("../../api/userinfo.ts")]);
   const session = await loadSession(ctx, stored);
   if (!session) return { kind: "status", authenticated: false };
