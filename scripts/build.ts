@@ -3,6 +3,7 @@
  * Autoload of .env and bunfig.toml is off so a user's working folder cannot change what the binary does.
  */
 import { parseArgs } from "node:util";
+import pkg from "../package.json" with { type: "json" };
 
 export interface BuildFlags {
   minify: boolean;
@@ -42,6 +43,8 @@ export async function build(options: BuildOptions): Promise<void> {
     "--no-compile-autoload-bunfig",
     "--outfile",
     options.outfile,
+    "--define",
+    `PIPEOPS_BUILD_VERSION=${JSON.stringify(pkg.version)}`,
     "--define",
     `PIPEOPS_BUILD_COMMIT=${JSON.stringify(options.commit ?? gitCommit())}`,
   ];
