@@ -31,23 +31,37 @@ const isHelp = (arg: string | undefined) => arg === undefined || arg === "help" 
 /** Help texts and flag parsing (with cac): only an invocation with help or flags loads them. */
 const commandLine = () => import("./command-line.ts");
 
-/** Parses argv (without the program name) into a result to render. */
-async function dispatch(ctx: Context, argv: readonly string[]): Promise<{ result: CommandResult; json: boolean }> {
-  const [group, action, ...rest] = argv;
-  if (group === "--version" || group === "-v" || group === "version") {
-    return { result: { kind: "help", text: versionLine() }, json: false };
-  }
-  if (isHelp(group)) return { result: (await commandLine()).rootHelp(), json: false };
+interface Outcome {
+  result: CommandResult;
+  json: boolean;
+}
+
+const human = (result: CommandResult): Outcome => ({ result, json: false });
+
+/**
+ * Parses argv (without the program name) and runs what it names. Not an async function: its
+ * promises are built only on the paths that need them, which keeps `--version` and a bare
+ * `auth status` from compiling the flag and help paths.
+ */
+function dispatch(ctx: Context, argv: readonly string[]): Outcome | Promise<Outcome> {
+  const group = argv[0];
+  const action = argv[1];
+  if (group === "--version" || group === "-v" || group === "version") return human({ kind: "help", text: versionLine() });
+  if (isHelp(group)) return commandLine().then(({ rootHelp }) => human(rootHelp()));
   if (group !== "auth") throw usageError(`unknown command '${group}'`, "Run 'pipeops --help' for usage");
-  if (isHelp(action)) return { result: (await commandLine()).authHelp(), json: false };
+  if (isHelp(action)) return commandLine().then(({ authHelp }) => human(authHelp()));
   if (!Object.hasOwn(AUTH_COMMANDS, action!)) {
     throw usageError(`unknown command 'auth ${action}'`, "Run 'pipeops auth --help' for the auth commands");
   }
   const name = action as AuthAction;
-  if (rest.length === 0) return { result: await AUTH_COMMANDS[name](ctx, {}), json: false };
+  if (argv.length === 2) return AUTH_COMMANDS[name](ctx, {}).then(human);
+  return withFlags(ctx, name, argv.slice(2));
+}
 
+/** An action given arguments: its help, or its flags parsed by cac and then the action. */
+async function withFlags(ctx: Context, name: AuthAction, rest: readonly string[]): Promise<Outcome> {
   const { actionHelp, parseFlags } = await commandLine();
-  if (rest.includes("--help") || rest.includes("-h")) return { result: actionHelp(name), json: false };
+  if (rest.includes("--help") || rest.includes("-h")) return human(actionHelp(name));
   const flags = parseFlags(name, rest);
   return { result: await AUTH_COMMANDS[name](ctx, flags), json: Boolean(flags.json) };
 }
@@ -60,12 +74,17 @@ export async function runCli(ctx: Context, argv: readonly string[]): Promise<num
     render(ctx, result, json);
     return exitCodeOf(result);
   } catch (error) {
-    const cliError =
-      error instanceof CliError ? error : new CliError("server", `unexpected error: ${describe(error)}`, undefined, { cause: error });
-    printError(ctx.stderr, cliError);
-    if (ctx.env.PIPEOPS_DEBUG === "1") printDebug(ctx, error);
-    return exitCodeFor(cliError);
+    return reportFailure(ctx, error);
   }
+}
+
+/** The one place an error reaches the user: `Error:` and a hint, never a stack trace. */
+function reportFailure(ctx: Context, error: unknown): number {
+  const cliError =
+    error instanceof CliError ? error : new CliError("server", `unexpected error: ${describe(error)}`, undefined, { cause: error });
+  printError(ctx.stderr, cliError);
+  if (ctx.env.PIPEOPS_DEBUG === "1") printDebug(ctx, error);
+  return exitCodeFor(cliError);
 }
 
 function describe(error: unknown): string {
