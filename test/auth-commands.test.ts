@@ -9,6 +9,7 @@ import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { tempDir } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
+import { spawnInTerminal } from "./helpers/interactive.ts";
 
 let server: DevServer;
 let tokens: TokenSet;
@@ -391,5 +392,39 @@ describe("usage", () => {
     expect(result.code).toBe(2);
     expect(result.stderr.split("\n")[0]).toBe(message);
     expect(result.stdout).toBe("");
+  });
+});
+
+describe("at a terminal", () => {
+  /** The exit code and everything the terminal showed (its driver turns "\n" into "\r\n"). */
+  async function inTerminal(args: string[], env: Record<string, string>) {
+    const cli = spawnInTerminal(args, env);
+    try {
+      const code = await cli.exited;
+      await Bun.sleep(50);
+      return { code, screen: cli.screen() };
+    } finally {
+      cli.close();
+    }
+  }
+
+  test("status and errors are our text in our colours, with nothing the runtime adds", async () => {
+    const { env } = home();
+    expect(await inTerminal(["auth", "status"], env)).toEqual({
+      code: 1,
+      screen: "\u001b[31m✗\u001b[39m Not authenticated\r\nRun 'pipeops auth login' to authenticate\r\n",
+    });
+    expect(await inTerminal(["auth", "nope"], env)).toEqual({
+      code: 2,
+      screen: "\u001b[31mError:\u001b[39m unknown command 'auth nope'\r\nRun 'pipeops auth --help' for the auth commands\r\n",
+    });
+  });
+
+  test("NO_COLOR: plain text on the terminal too", async () => {
+    const { env } = home();
+    expect(await inTerminal(["auth", "me"], { ...env, NO_COLOR: "1" })).toEqual({
+      code: 1,
+      screen: "Error: not authenticated\r\nRun 'pipeops auth login' to authenticate\r\n",
+    });
   });
 });

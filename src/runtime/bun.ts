@@ -19,10 +19,11 @@ function isTerminal(fd: number): boolean {
 }
 
 /**
- * Text without a final newline (a prompt, a spinner frame) through node:fs, loaded on first use:
- * console.log would add a newline. Both paths write synchronously, so output keeps its order.
+ * Bytes to fd 1 or 2 as they are, through node:fs, loaded on first use: all of stderr, and stdout
+ * text without a final newline (a prompt, a spinner frame), which console.log would end with one.
+ * Both this and console.log write synchronously, so output keeps its order.
  */
-function writeUnterminated(fd: 1 | 2, text: string): void {
+function writeBytes(fd: 1 | 2, text: string): void {
   const { writeSync } = builtin<typeof import("node:fs")>("node:fs");
   const bytes = new TextEncoder().encode(text);
   let offset = 0;
@@ -55,11 +56,12 @@ export const bunRuntime: Runtime = {
   homedir,
   isTerminal,
   write(fd, text) {
-    // Bun's console.log and console.error write to fd 1 and 2 synchronously (a single string
-    // argument is printed as it is, never formatted) without loading node:fs or building Node's
-    // stdout stream: at every start that would cost more than the whole one-line program.
-    if (text.endsWith("\n")) {
-      (fd === 1 ? console.log : console.error)(text.slice(0, -1));
+    // Bun's console.log writes a line to fd 1 synchronously (a single string argument is printed
+    // as it is, never formatted) without loading node:fs or building Node's stdout stream: at
+    // every start that would cost more than the whole one-line program. Not console.error: on a
+    // terminal Bun paints everything it writes red.
+    if (fd === 1 && text.endsWith("\n")) {
+      console.log(text.slice(0, -1));
       return;
     }
     writeUnterminated(fd, text);

@@ -97,6 +97,55 @@ export function spawnBinary(args: string[], options: SpawnOptions = {}): LiveBin
   };
 }
 
+/** termios c_lflag ECHO: the terminal shows what is typed. */
+const ECHO = 0o10;
+
+export interface TerminalBinary {
+  /** Everything the terminal showed so far: the program's output and the terminal's echo of input. */
+  screen(): string;
+  waitForScreen(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Keys typed at the terminal ("\r" is Enter). */
+  type(keys: string): void;
+  /**
+   * Ctrl-C, as the terminal driver sends it: SIGINT. (Typing "\x03" sends nothing here: the
+   * pseudo-terminal is not the process's controlling terminal.)
+   */
+  interrupt(): void;
+  /** Whether the terminal echoes typed input right now. */
+  echoes(): boolean;
+  /** The exit code once the process ended; the terminal stays open for echoes() until close(). */
+  readonly exited: Promise<number>;
+  close(): void;
+}
+
+/** Starts dist/pipeops in a pseudo-terminal (stdin, stdout and stderr all on it), like a user would. */
+export function spawnInTerminal(args: string[], env: Record<string, string>): TerminalBinary {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run 'npm run build' first`);
+  let screen = "";
+  const decoder = new TextDecoder();
+  const terminal = new Bun.Terminal({
+    data: (_terminal, data) => {
+      screen += decoder.decode(data, { stream: true });
+    },
+  });
+  const child = Bun.spawn([BINARY, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC", TERM: "xterm", ...env }, terminal });
+  return {
+    screen: () => screen,
+    async waitForScreen(pattern, timeoutMs = 30_000) {
+      const started = Date.now();
+      while (!pattern.test(screen)) {
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${pattern}; the terminal shows:\n${screen}`);
+        await Bun.sleep(20);
+      }
+    },
+    type: (keys) => void terminal.write(keys),
+    interrupt: () => child.kill("SIGINT"),
+    echoes: () => (terminal.localFlags & ECHO) !== 0,
+    exited: child.exited,
+    close: () => terminal.close(),
+  };
+}
+
 /** A temp HOME with PIPEOPS_CONFIG_PATH inside it, so tests never touch the real ~/.pipeops.json. */
 export function tempHome(): { home: string; configPath: string; env: Record<string, string> } {
   const home = mkdtempSync(join(tmpdir(), "pipeops-login-"));
