@@ -19,6 +19,8 @@ export interface InputStream {
   readLine(): Promise<string | null>;
   /** Everything up to end of input. */
   readAll(): Promise<string>;
+  /** Turns the terminal's echo of typed input off or back on; false when it cannot. */
+  setEcho(on: boolean): boolean;
 }
 
 /** Everything a command may touch. Only systemContext() reaches for process or the runtime globals. */
@@ -70,7 +72,7 @@ export function outputStream(write: (text: string) => void, isTTY: boolean, env:
 }
 
 /** Splits a byte stream into lines on demand; unread input stays unread. */
-export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean): InputStream {
+export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean, setEcho: (on: boolean) => boolean = () => false): InputStream {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let decoder: TextDecoder | undefined;
   let buffered = "";
@@ -93,6 +95,7 @@ export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolea
 
   return {
     isTTY,
+    setEcho,
     async readLine() {
       for (;;) {
         const newline = buffered.indexOf("\n");
@@ -159,7 +162,7 @@ export function systemContext(runtime: Runtime): Context {
     fetch: ((input, init) => globalThis.fetch(input, init)) as typeof fetch,
     stdout: outputStream((text) => runtime.write(1, text), runtime.isTerminal(1), env),
     stderr,
-    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0)),
+    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), (on) => runtime.setStdinEcho(on)),
     openBrowser: (url) => runtime.spawnDetached(browserCommand(env, runtime.platform, url)),
     runtime,
     store() {

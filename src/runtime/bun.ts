@@ -47,6 +47,12 @@ function homedir(): string {
   return builtin<typeof import("node:os")>("node:os").homedir();
 }
 
+/** The environment of a program we start: it (a browser and every page it opens) has no business with our token. */
+function childEnv(): Record<string, string | undefined> {
+  const { PIPEOPS_AUTH_TOKEN: _token, ...env } = process.env;
+  return env;
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   pid: process.pid,
@@ -64,9 +70,18 @@ export const bunRuntime: Runtime = {
       console.log(text.slice(0, -1));
       return;
     }
-    writeUnterminated(fd, text);
+    writeBytes(fd, text);
   },
   stdin: () => Bun.stdin.stream(),
+  setStdinEcho(on) {
+    if (process.platform === "win32") return false;
+    try {
+      const stty = Bun.spawnSync(["stty", on ? "echo" : "-echo"], { env: childEnv(), stdin: "inherit", stdout: "ignore", stderr: "ignore" });
+      return stty.success;
+    } catch {
+      return false;
+    }
+  },
   serve(options: ServeOptions): LocalServer {
     const server = Bun.serve({
       hostname: options.hostname,
@@ -81,9 +96,7 @@ export const bunRuntime: Runtime = {
   },
   async spawnDetached(argv) {
     try {
-      // The browser (and every page or helper it starts) has no business with our token.
-      const { PIPEOPS_AUTH_TOKEN: _token, ...env } = process.env;
-      const child = Bun.spawn([...argv], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      const child = Bun.spawn([...argv], { env: childEnv(), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
       child.unref();
       return true;
     } catch {

@@ -29,8 +29,8 @@ interface DenoApi {
   }): { readonly addr: { readonly port: number }; shutdown(): Promise<void> };
   Command: new (
     program: string,
-    options: { args: string[]; env: Record<string, string>; clearEnv: boolean; stdin: "null"; stdout: "null"; stderr: "null"; detached: boolean },
-  ) => { spawn(): { unref(): void } };
+    options: { args: string[]; env: Record<string, string>; clearEnv: boolean; stdin: "null" | "inherit"; stdout: "null"; stderr: "null"; detached?: boolean },
+  ) => { spawn(): { unref(): void }; outputSync(): { readonly success: boolean } };
   addSignalListener(signal: Signal, handler: () => void): void;
   removeSignalListener(signal: Signal, handler: () => void): void;
   kill(pid: number, signal: number): void;
@@ -59,6 +59,13 @@ function passwdHome(): string {
   } catch {
     return "";
   }
+}
+
+/** The environment of a program we start: it (a browser and every page it opens) has no business with our token. */
+function childEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.PIPEOPS_AUTH_TOKEN;
+  return env;
 }
 
 export function denoRuntime(): Runtime {
@@ -100,14 +107,20 @@ export function denoRuntime(): Runtime {
         stop: () => server.shutdown(),
       };
     },
+    setStdinEcho(on) {
+      if (platform() === "win32") return false;
+      try {
+        const stty = new Deno.Command("stty", { args: [on ? "echo" : "-echo"], env: childEnv(), clearEnv: true, stdin: "inherit", stdout: "null", stderr: "null" });
+        return stty.outputSync().success;
+      } catch {
+        return false;
+      }
+    },
     async spawnDetached(argv) {
       const [program, ...args] = argv;
       if (program === undefined) return false;
       try {
-        // The browser (and every page or helper it starts) has no business with our token.
-        const env = Deno.env.toObject();
-        delete env.PIPEOPS_AUTH_TOKEN;
-        const child = new Deno.Command(program, { args, env, clearEnv: true, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
+        const child = new Deno.Command(program, { args, env: childEnv(), clearEnv: true, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
         child.unref();
         return true;
       } catch {

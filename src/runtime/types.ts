@@ -24,6 +24,11 @@ export interface Runtime {
   /** Synchronous, so output order is the order of calls even when the process exits right after. */
   write(fd: 1 | 2, text: string): void;
   stdin(): ReadableStream<Uint8Array>;
+  /**
+   * Turns the terminal's echo of what is typed on stdin off or back on, with stty so line editing
+   * and Ctrl-C keep working; false when it could not (no terminal, no stty, Windows).
+   */
+  setStdinEcho(on: boolean): boolean;
   serve(options: ServeOptions): LocalServer;
   /** Starts a program without a shell and without waiting for it; false when it could not start. */
   spawnDetached(argv: readonly string[]): Promise<boolean>;

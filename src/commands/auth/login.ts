@@ -5,7 +5,7 @@ import { ServerClock } from "../../auth/clock.ts";
 import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
 import { connect, resolveApiUrl, serverName, type ServerConnection } from "../../auth/server.ts";
-import { abortable, loginReporter, startWait } from "../../auth/wait.ts";
+import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
 import type { AuthFlags } from "../../command-line.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
@@ -86,8 +86,7 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
 
 /** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */
 async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
-  if (ctx.stdin.isTTY) ctx.stderr.write("Paste your token, then press Enter:\n");
-  const input = ctx.stdin.isTTY ? ((await ctx.stdin.readLine()) ?? "") : await ctx.stdin.readAll();
+  const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll();
   const token = input.trim();
   if (token === "") {
     throw new CliError("usage", "no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
@@ -99,6 +98,24 @@ async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
   const store = ctx.store();
   await withLock(ctx, lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl) }));
   return loginResult(ctx, user.email ?? user.id);
+}
+
+/**
+ * One line typed or pasted at the terminal, not shown on screen (as `read -s` would). Echo comes
+ * back when the line is read, on an error, and on Ctrl-C, which cancels the login (exit 130).
+ */
+async function typedToken(ctx: Context): Promise<string> {
+  const hidden = ctx.stdin.setEcho(false);
+  ctx.stderr.write(hidden ? "Paste your token (it will not be shown), then press Enter:\n" : "Paste your token, then press Enter:\n");
+  if (!hidden) return (await ctx.stdin.readLine()) ?? "";
+  const interrupt = new AbortController();
+  const removeSigint = ctx.runtime.onSignal("SIGINT", () => interrupt.abort(loginInterrupted()));
+  try {
+    return (await abortable(ctx.stdin.readLine(), interrupt.signal)) ?? "";
+  } finally {
+    removeSigint();
+    ctx.stdin.setEcho(true);
+  }
 }
 
 function loginResult(ctx: Context, email: string): LoginResult {
