@@ -118,9 +118,12 @@ export interface TerminalBinary {
   close(): void;
 }
 
-/** Starts dist/pipeops in a pseudo-terminal (stdin, stdout and stderr all on it), like a user would. */
-export function spawnInTerminal(args: string[], env: Record<string, string>): TerminalBinary {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run 'npm run build' first`);
+/**
+ * Starts dist/pipeops (or `command`, e.g. `deno run … src/main.ts`) in a pseudo-terminal, stdin,
+ * stdout and stderr all on it, like a user would, with only PATH, TZ, TERM and the given variables.
+ */
+export function spawnInTerminal(args: string[], env: Record<string, string>, command: { argv: string[]; cwd?: string } = { argv: [BINARY] }): TerminalBinary {
+  if (!existsSync(command.argv[0]!)) throw new Error(`${command.argv[0]} is missing: run 'npm run build' first`);
   let screen = "";
   const decoder = new TextDecoder();
   const terminal = new Bun.Terminal({
@@ -128,7 +131,11 @@ export function spawnInTerminal(args: string[], env: Record<string, string>): Te
       screen += decoder.decode(data, { stream: true });
     },
   });
-  const child = Bun.spawn([BINARY, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC", TERM: "xterm", ...env }, terminal });
+  const child = Bun.spawn([...command.argv, ...args], {
+    cwd: command.cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC", TERM: "xterm", ...env },
+    terminal,
+  });
   return {
     screen: () => screen,
     async waitForScreen(pattern, timeoutMs = 30_000) {
