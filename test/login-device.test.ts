@@ -176,6 +176,27 @@ describe("waiting: --timeout and Ctrl-C", () => {
   });
 });
 
+describe("at a terminal", () => {
+  test("--no-browser: a spinner with the time left, cleared when the login succeeds", async () => {
+    const { env, configPath } = tempHome();
+    const cli = spawnInTerminal(["auth", "login", "--no-browser"], { ...env, PIPEOPS_API_URL: server.url });
+    try {
+      await cli.waitForScreen(/Waiting for authentication\.\.\. \u001b\[2m\(\d:\d\d left\)/);
+      const url = /\r\n(http\S+)\r\n/.exec(cli.screen())![1]!;
+      await approveDevice(url);
+      expect(await cli.exited).toBe(0);
+      const screen = cli.screen();
+      expect(screen).toStartWith(`Please open this URL in your browser to authenticate:\r\n${url}\r\n\r\n`);
+      expect(screen).toMatch(/\r\u001b\[2K\u001b\[36m⠋\u001b\[39m Waiting for authentication\.\.\. \u001b\[2m\((5:00|4:59) left\)\u001b\[22m/);
+      // The last frame is wiped before the result, so the success line stands alone.
+      expect(screen).toEndWith("\r\u001b[2K\u001b[32m✓\u001b[39m Successfully authenticated as user@example.com\r\n");
+      expect(readConfig(configPath)?.auth_token).toBeString();
+    } finally {
+      cli.close();
+    }
+  });
+});
+
 describe("--with-token", () => {
   test("a valid token from stdin is verified, stored, and never echoed", async () => {
     const { env, configPath } = tempHome();
