@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { ROOT, type RunResult } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
-import { fakeBrowser, portClosed, redirectPort, spawnInTerminal, tempHome, waitForFile } from "./helpers/interactive.ts";
+import { fakeBrowser, portClosed, redirectPort, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "./helpers/interactive.ts";
 
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 /** The README's command line: exactly these permissions, nothing broader. */
@@ -204,14 +204,7 @@ describe("under Deno", () => {
     const denoEnv = { ...env, PIPEOPS_API_URL: server.url, DENO_DIR, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" };
     const cli = spawnInTerminal(["auth", "login", "--with-token"], denoEnv, { argv: DENO_RUN, cwd: ROOT });
     try {
-      await cli.waitForScreen(/then press Enter:\r\n/, TIMEOUT_MS);
-      expect(cli.screen()).toEndWith("Paste your token (it will not be shown), then press Enter:\r\n");
-      expect(cli.echoes()).toBe(false);
-      cli.type(`${access_token}\r`);
-      expect(await cli.exited).toBe(0);
-      expect(cli.screen()).toEndWith("\u001b[32m✓\u001b[39m Successfully authenticated as user@example.com\r\n");
-      expect(cli.screen()).not.toContain(access_token.slice(0, 12));
-      expect(cli.echoes()).toBe(true);
+      await typeHiddenToken(cli, access_token, TIMEOUT_MS);
       expect(JSON.parse(readFileSync(configPath, "utf8")).auth_token).toBe(access_token);
     } finally {
       cli.close();

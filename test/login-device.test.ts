@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
-import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, spawnInTerminal, tempHome, waitForFile } from "./helpers/interactive.ts";
+import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "./helpers/interactive.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
 setDefaultTimeout(60_000);
@@ -224,15 +224,9 @@ describe("--with-token", () => {
     const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
     try {
       expect(cli.echoes()).toBe(true);
-      await cli.waitForScreen(/then press Enter:\r\n/);
+      await typeHiddenToken(cli, access_token);
       // Exactly our text: nothing the runtime adds (Bun's console.error would paint it red).
-      expect(cli.screen()).toBe("Paste your token (it will not be shown), then press Enter:\r\n");
-      expect(cli.echoes()).toBe(false);
-      cli.type(`${access_token}\r`);
-      expect(await cli.exited).toBe(0);
-      expect(cli.screen()).toEndWith("\r\n\u001b[32m✓\u001b[39m Successfully authenticated as user@example.com\r\n");
-      expect(cli.screen()).not.toContain(access_token.slice(0, 12));
-      expect(cli.echoes()).toBe(true);
+      expect(cli.screen()).toStartWith("Paste your token (it will not be shown), then press Enter:\r\n\u001b[32m✓");
       expect(readConfig(configPath)).toEqual({ auth_token: access_token, api_url: server.url });
     } finally {
       cli.close();

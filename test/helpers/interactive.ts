@@ -2,6 +2,7 @@
  * The compiled binary as a live process: read its output as it arrives, write to its stdin, signal it.
  * For login flows, where the test has to act (approve, paste, Ctrl-C) while the CLI waits.
  */
+import { expect } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -151,6 +152,22 @@ export function spawnInTerminal(args: string[], env: Record<string, string>, com
     exited: child.exited,
     close: () => terminal.close(),
   };
+}
+
+/**
+ * The user's part of `auth login --with-token` at a terminal, checked as it goes: the prompt says
+ * the token will not be shown, echo is off while it is typed, the login succeeds, the token never
+ * appears on screen, and echo is back on afterwards.
+ */
+export async function typeHiddenToken(cli: TerminalBinary, token: string, timeoutMs?: number): Promise<void> {
+  await cli.waitForScreen(/then press Enter:\r\n/, timeoutMs);
+  expect(cli.screen()).toEndWith("Paste your token (it will not be shown), then press Enter:\r\n");
+  expect(cli.echoes()).toBe(false);
+  cli.type(`${token}\r`);
+  expect(await cli.exited).toBe(0);
+  expect(cli.screen()).toEndWith("\r\n\u001b[32m✓\u001b[39m Successfully authenticated as user@example.com\r\n");
+  expect(cli.screen()).not.toContain(token.slice(0, 12));
+  expect(cli.echoes()).toBe(true);
 }
 
 /** A temp HOME with PIPEOPS_CONFIG_PATH inside it, so tests never touch the real ~/.pipeops.json. */
