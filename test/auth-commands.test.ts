@@ -420,6 +420,21 @@ describe("at a terminal", () => {
     });
   });
 
+  test("logout: the spec's example, as the terminal shows it", async () => {
+    const { env, path } = loggedIn();
+    const cli = spawnInTerminal(["auth", "logout"], { ...env, NO_COLOR: "1" });
+    try {
+      await cli.waitForScreen(/\[y\/N\] $/);
+      cli.type("y\r");
+      expect(await cli.exited).toBe(0);
+      // The "y" is the terminal's echo of the answer, as in the spec.
+      expect(cli.screen()).toBe("Are you sure you want to logout? [y/N] y\r\n✓ Successfully logged out\r\n");
+      expect(JSON.parse(readFileSync(path, "utf8")).auth_token).toBeUndefined();
+    } finally {
+      cli.close();
+    }
+  });
+
   test("NO_COLOR: plain text on the terminal too", async () => {
     const { env } = home();
     expect(await inTerminal(["auth", "me"], { ...env, NO_COLOR: "1" })).toEqual({
