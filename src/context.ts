@@ -36,7 +36,7 @@ export interface Context {
   readonly stdin: InputStream;
   /** Opens a URL in the user's browser; false when no browser could be started. */
   openBrowser(url: string): Promise<boolean>;
-  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "pid" | "processAlive">;
+  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "pid" | "processAlive" | "withEnvVariable">;
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
 }

@@ -1,6 +1,7 @@
 import { formatLocal, formatRfc3339 } from "./config/time.ts";
 import type { OutputStream } from "./context.ts";
 import type { CliError } from "./errors.ts";
+import type { Runtime } from "./runtime/index.ts";
 import type { CommandResult, LoginResult, LogoutResult, MeResult, StatusResult } from "./results.ts";
 
 /** The colours pipeops uses, from picocolors' createColors(). */
@@ -13,13 +14,12 @@ const PLAIN: Colors = { red: plain, green: plain, yellow: plain, cyan: plain, bo
 let enabledColors: Colors | undefined;
 
 /**
- * Loads picocolors, only when a stream takes colour (a terminal, or FORCE_COLOR): importing it reads
- * process.stdout, which makes Bun build its Node stdout stream (about 20 ms at every start), so
- * pipes and files never pay for it. The runner awaits this before anything is printed.
+ * Loads picocolors, only when a stream takes colour (a terminal, or FORCE_COLOR): pipes and files
+ * never pay for it. The runner awaits this before anything is printed.
  */
-export async function prepareColors(streams: Streams): Promise<void> {
-  if (!streams.stdout.color && !streams.stderr.color) return;
-  enabledColors ??= (await import("./terminal-colors.ts")).terminalColors;
+export async function prepareColors(ctx: Streams & { runtime: Pick<Runtime, "withEnvVariable"> }): Promise<void> {
+  if (!ctx.stdout.color && !ctx.stderr.color) return;
+  enabledColors ??= await (await import("./terminal-colors.ts")).terminalColors(ctx.runtime);
 }
 
 /** The stream's colours: plain text unless it takes colour and prepareColors() has run. */

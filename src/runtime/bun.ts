@@ -107,6 +107,16 @@ export const bunRuntime: Runtime = {
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
+  async withEnvVariable(name, value, load) {
+    const saved = process.env[name];
+    process.env[name] = value;
+    try {
+      return await load();
+    } finally {
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
+    }
+  },
   processAlive(pid) {
     try {
       process.kill(pid, 0);

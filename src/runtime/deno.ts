@@ -15,7 +15,7 @@ interface DenoApi {
   readonly pid: number;
   readonly args: readonly string[];
   readonly build: { readonly os: string };
-  readonly env: { toObject(): Record<string, string> };
+  readonly env: { toObject(): Record<string, string>; get(name: string): string | undefined; set(name: string, value: string): void; delete(name: string): void };
   readonly stdin: DenoStream & { readonly readable: ReadableStream<Uint8Array> };
   readonly stdout: DenoWriter;
   readonly stderr: DenoWriter;
@@ -135,6 +135,16 @@ export function denoRuntime(): Runtime {
         return () => {};
       }
       return () => Deno.removeSignalListener(signal, handler);
+    },
+    async withEnvVariable(name, value, load) {
+      const saved = Deno.env.get(name);
+      Deno.env.set(name, value);
+      try {
+        return await load();
+      } finally {
+        if (saved === undefined) Deno.env.delete(name);
+        else Deno.env.set(name, saved);
+      }
     },
     processAlive(pid) {
       try {

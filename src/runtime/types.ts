@@ -33,6 +33,11 @@ export interface Runtime {
   /** Starts a program without a shell and without waiting for it; false when it could not start. */
   spawnDetached(argv: readonly string[]): Promise<boolean>;
   onSignal(signal: Signal, handler: () => void): () => void;
+  /**
+   * Runs `load` with one variable set in this process's environment, then puts the old value back:
+   * for a library that reads the environment while it loads. Programs started meanwhile see it too.
+   */
+  withEnvVariable<T>(name: string, value: string, load: () => Promise<T>): Promise<T>;
   /** True when a process with this pid exists (used to break stale lock files). */
   processAlive(pid: number): boolean;
   exit(code: number): never;
