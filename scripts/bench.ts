@@ -96,11 +96,40 @@ export function measure(cases: Case[], runs: number, env: Record<string, string>
   }));
 }
 
+/**
+ * Wall times at a terminal: each run in a new pseudo-terminal (stdin, stdout and stderr on it), so
+ * colour is on, as for most people who type the command. Medians of interleaved runs after warm-up.
+ */
+export async function measureAtTerminal(cases: Case[], runs: number, env: Record<string, string>): Promise<{ name: string; wallMs: number }[]> {
+  const samples = cases.map(() => [] as number[]);
+  for (let round = 0; round < WARMUP + runs; round++) {
+    for (const [i, c] of cases.entries()) {
+      let screen = "";
+      const decoder = new TextDecoder();
+      const terminal = new Bun.Terminal({ data: (_terminal, data) => void (screen += decoder.decode(data, { stream: true })) });
+      const started = performance.now();
+      const code = await Bun.spawn(c.argv, { env: { ...env, TERM: "xterm" }, terminal }).exited;
+      const ms = performance.now() - started;
+      if (round === 0) {
+        // The terminal's output can arrive just after the exit: wait for it once, to check the run.
+        for (let waited = 0; !c.expectOut.test(screen) && waited < 2000; waited += 20) await Bun.sleep(20);
+        if (code !== c.expectCode || !c.expectOut.test(screen)) {
+          throw new Error(`${c.name} at a terminal: exit ${code}, output ${JSON.stringify(screen)}; expected exit ${c.expectCode} and ${c.expectOut}`);
+        }
+      }
+      terminal.close();
+      if (round >= WARMUP) samples[i]!.push(ms);
+    }
+  }
+  return cases.map((c, i) => ({ name: c.name, wallMs: median(samples[i]!) }));
+}
+
 export interface BenchReport {
   flags: BuildFlags;
   binaryBytes: number;
   oneLinerBytes: number;
   rows: Measurement[];
+  terminalRows: { name: string; wallMs: number }[];
 }
 
 /** Builds pipeops and the one-liner with the same flags, then measures both. */
@@ -116,16 +145,14 @@ export async function bench(flags: BuildFlags, runs: number, pipeopsOut = join(O
   const home = mkdtempSync(join(tmpdir(), "pipeops-bench-"));
   try {
     const env = { PATH: "/usr/bin:/bin", HOME: home, TZ: "UTC" };
-    const rows = measure(
-      [
-        { name: "one-line program", argv: [oneLiner], expectCode: 0, expectOut: /^pipeops\n$/ },
-        { name: "pipeops --version", argv: [pipeopsOut, "--version"], expectCode: 0, expectOut: /^pipeops \S+ \(commit \S+\)\n$/ },
-        { name: "pipeops auth status", argv: [pipeopsOut, "auth", "status"], expectCode: 1, expectOut: /Not authenticated/ },
-      ],
-      runs,
-      env,
-    );
-    return { flags, binaryBytes: statSync(pipeopsOut).size, oneLinerBytes: statSync(oneLiner).size, rows };
+    const cases: Case[] = [
+      { name: "one-line program", argv: [oneLiner], expectCode: 0, expectOut: /^pipeops\r?\n$/ },
+      { name: "pipeops --version", argv: [pipeopsOut, "--version"], expectCode: 0, expectOut: /^pipeops \S+ \(commit \S+\)\r?\n$/ },
+      { name: "pipeops auth status", argv: [pipeopsOut, "auth", "status"], expectCode: 1, expectOut: /Not authenticated/ },
+    ];
+    const rows = measure(cases, runs, env);
+    const terminalRows = await measureAtTerminal([cases[0]!, cases[2]!], runs, env);
+    return { flags, binaryBytes: statSync(pipeopsOut).size, oneLinerBytes: statSync(oneLiner).size, rows, terminalRows };
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -152,6 +179,11 @@ export function formatReport(report: BenchReport, runs: number): string {
     lines.push(
       `| ${row.name} | ${row.wallMs.toFixed(1)} ms | ${(row.wallMs / base.wallMs).toFixed(2)}x | ${row.cpuMs.toFixed(1)} ms | ${mb(row.rssBytes)} | ${(row.rssBytes / base.rssBytes).toFixed(2)}x |`,
     );
+  }
+  const terminalBase = report.terminalRows[0]!;
+  lines.push("", "At a terminal (colour on; no target, for comparison):", "", "| program | wall time | ratio |", "| --- | ---: | ---: |");
+  for (const row of report.terminalRows) {
+    lines.push(`| ${row.name} | ${row.wallMs.toFixed(1)} ms | ${(row.wallMs / terminalBase.wallMs).toFixed(2)}x |`);
   }
   const overhead = report.binaryBytes - report.oneLinerBytes;
   lines.push("", `Binary: ${mb(report.binaryBytes)}; one-liner: ${mb(report.oneLinerBytes)}; program code embedded: ${kb(overhead)}.`);
