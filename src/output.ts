@@ -15,11 +15,14 @@ let enabledColors: Colors | undefined;
 
 /**
  * Loads picocolors, only when a stream takes colour (a terminal, or FORCE_COLOR): pipes and files
- * never pay for it. The runner awaits this before anything is printed.
+ * never pay for it. The runner awaits this before anything is printed. Loading picocolors works
+ * out a default it would use without an argument: unless FORCE_COLOR is set, by reading
+ * process.stdout, which makes Bun build its Node stdout stream (about 20 ms, at every start on a
+ * terminal). We never use that default, so FORCE_COLOR is set while it loads.
  */
 export async function prepareColors(ctx: Streams & { runtime: Pick<Runtime, "withEnvVariable"> }): Promise<void> {
   if (!ctx.stdout.color && !ctx.stderr.color) return;
-  enabledColors ??= await (await import("./terminal-colors.ts")).terminalColors(ctx.runtime);
+  enabledColors ??= (await ctx.runtime.withEnvVariable("FORCE_COLOR", "1", () => import("picocolors"))).default.createColors(true);
 }
 
 /** The stream's colours: plain text unless it takes colour and prepareColors() has run. */

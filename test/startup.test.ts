@@ -34,7 +34,6 @@ test("the flag parser, colours, credential store, OAuth stack and Deno runtime l
   const onDemand = [
     /^node_modules\//,
     /^src\/command-line\.ts$/,
-    /^src\/terminal-colors\.ts$/,
     /^src\/config\/(store|schema|lock)\.ts$/,
     /^src\/runtime\/(fs|deno)\.ts$/,
     /^src\/(auth|api)\//,
