@@ -30,7 +30,11 @@ export class CliError extends Error {
   }
 }
 
-export const notAuthenticated = () => new CliError("not_authenticated", "not authenticated", LOGIN_HINT);
+/** `storedFor`: the server a stored session belongs to, when this invocation talks to another one. */
+export const notAuthenticated = (storedFor?: string) =>
+  new CliError("not_authenticated", "not authenticated", storedFor ? `${LOGIN_HINT}\n${storedSessionLine(storedFor)}` : LOGIN_HINT);
+
+export const storedSessionLine = (storedFor: string) => `The stored session belongs to ${storedFor}; unset PIPEOPS_API_URL to use it`;
 export const tokenExpired = () =>
   new CliError("token_expired", "authentication token has expired", RELOGIN_HINT);
 export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);

@@ -1,6 +1,6 @@
 import { formatLocal, formatRfc3339 } from "./config/time.ts";
 import type { OutputStream } from "./context.ts";
-import type { CliError } from "./errors.ts";
+import { type CliError, LOGIN_HINT, storedSessionLine } from "./errors.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { CommandResult, LoginResult, LogoutResult, MeResult, StatusResult } from "./results.ts";
 
@@ -85,7 +85,7 @@ function renderLogout({ stdout, stderr }: Streams, result: LogoutResult): void {
 function renderStatus(streams: Streams, result: StatusResult): void {
   const c = colors(streams.stdout);
   if (!result.authenticated) {
-    streams.stdout.write(`${c.red(SYMBOL_FAIL)} Not authenticated\nRun 'pipeops auth login' to authenticate\n`);
+    streams.stdout.write(`${c.red(SYMBOL_FAIL)} Not authenticated\n${LOGIN_HINT}\n${result.storedFor ? `${storedSessionLine(result.storedFor)}\n` : ""}`);
     return;
   }
   if (result.problem) {

@@ -5,7 +5,12 @@ import type { CliError } from "./errors.ts";
 export type CommandResult = StatusResult | MeResult | LogoutResult | TokenResult | LoginResult | HelpResult;
 
 export type StatusResult =
-  | { kind: "status"; authenticated: false }
+  | {
+      kind: "status";
+      authenticated: false;
+      /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
+      storedFor?: string;
+    }
   | {
       kind: "status";
       authenticated: true;

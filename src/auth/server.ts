@@ -17,12 +17,17 @@ export interface ServerConnection {
 }
 
 /** PIPEOPS_API_URL, else the server the stored token belongs to, else production. */
-export function resolveApiUrl(ctx: Context, storedApiUrl?: string): URL {
-  const raw = ctx.env.PIPEOPS_API_URL?.trim() || storedApiUrl || DEFAULT_API_URL;
-  if (!URL.canParse(raw)) {
-    throw new CliError("usage", `PIPEOPS_API_URL is not a valid URL: '${sanitize(raw, 100)}'`, "Set it to e.g. https://api.pipeops.io");
+export function resolveApiUrl(ctx: Pick<Context, "env">, storedApiUrl?: string): URL {
+  return parseServerUrl(ctx.env.PIPEOPS_API_URL?.trim() || storedApiUrl || DEFAULT_API_URL);
+}
+
+/** A server URL as PIPEOPS_API_URL or the file gives it: http(s) only, plain http only to loopback. */
+export function parseServerUrl(raw: string): URL {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    const why = url ? "must be an http(s) URL" : "is not a valid URL";
+    throw new CliError("usage", `PIPEOPS_API_URL ${why}: '${sanitize(raw, 100)}'`, "Set it to e.g. https://api.pipeops.io");
   }
-  const url = new URL(raw);
   assertSecureUrl(url);
   return url;
 }
@@ -30,6 +35,11 @@ export function resolveApiUrl(ctx: Context, storedApiUrl?: string): URL {
 /** The origin (plus path, when there is one) used to name a server in messages. */
 export function serverName(url: URL): string {
   return url.pathname === "/" ? url.origin : `${url.origin}${url.pathname.replace(/\/$/, "")}`;
+}
+
+/** Whether two server URLs name the same server (scheme, host, port and path). */
+export function sameServer(a: URL, b: URL): boolean {
+  return serverName(a) === serverName(b);
 }
 
 const endpoint = v.optional(v.pipe(v.string(), v.url()));

@@ -5,7 +5,7 @@ import type { Context } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated, tokenExpired } from "../errors.ts";
 import { ServerClock } from "./clock.ts";
 import { refreshTokens } from "./refresh.ts";
-import { connect, resolveApiUrl, type ServerConnection } from "./server.ts";
+import { connect, parseServerUrl, resolveApiUrl, sameServer, serverName, type ServerConnection } from "./server.ts";
 
 /** An access token that expires within this is refreshed before use. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -19,11 +19,24 @@ export interface Session {
   apiUrl: URL;
 }
 
+/** No credentials for the server this invocation talks to. */
+export interface NoSession {
+  readonly none: true;
+  /** The server a stored session belongs to, when PIPEOPS_API_URL names another one. */
+  readonly storedFor?: string;
+}
+
+export function isSession(found: Session | NoSession): found is Session {
+  return !("none" in found);
+}
+
 /**
- * PIPEOPS_AUTH_TOKEN wins over the file and is never written; null when there are no credentials.
+ * PIPEOPS_AUTH_TOKEN wins over the file and is never written. Stored credentials belong to the
+ * server in their api_url (a file without one, to PIPEOPS_API_URL or production): when
+ * PIPEOPS_API_URL names another server they count as absent, so they are never sent there.
  * `stored` is the file as the caller already read it, so it is not read twice.
  */
-export async function loadSession(ctx: Context, stored?: ConfigSnapshot): Promise<Session | null> {
+export async function loadSession(ctx: Context, stored?: ConfigSnapshot): Promise<Session | NoSession> {
   const envToken = ctx.env.PIPEOPS_AUTH_TOKEN?.trim();
   if (envToken) {
     // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
@@ -31,14 +44,16 @@ export async function loadSession(ctx: Context, stored?: ConfigSnapshot): Promis
     return { accessToken: envToken, source: "env", apiUrl: resolveApiUrl(ctx, stored?.apiUrl) };
   }
   const { credentials, apiUrl } = stored ?? (await ctx.store().read());
-  if (!credentials) return null;
-  return { ...credentials, apiUrl: resolveApiUrl(ctx, apiUrl) };
+  if (!credentials) return { none: true };
+  const server = resolveApiUrl(ctx, apiUrl);
+  if (apiUrl && !sameServer(server, parseServerUrl(apiUrl))) return { none: true, storedFor: serverName(new URL(apiUrl)) };
+  return { ...credentials, apiUrl: server };
 }
 
 export async function requireSession(ctx: Context): Promise<Session> {
-  const session = await loadSession(ctx);
-  if (!session) throw notAuthenticated();
-  return session;
+  const found = await loadSession(ctx);
+  if (!isSession(found)) throw notAuthenticated(found.storedFor);
+  return found;
 }
 
 export function isExpired(session: Session, now: number): boolean {
@@ -143,8 +158,10 @@ async function refreshSession(
 ): Promise<{ session: Session; granted: boolean }> {
   const store = ctx.store();
   return withLock(ctx, lockPathFor(store.path), async () => {
-    const { credentials } = await store.read();
+    const { credentials, apiUrl } = await store.read();
     if (!credentials) throw notAuthenticated();
+    // A login to another server meanwhile: its refresh token must not travel to this one.
+    if (apiUrl && !sameServer(parseServerUrl(apiUrl), session.apiUrl)) throw notAuthenticated(serverName(new URL(apiUrl)));
     const stored: Session = { ...credentials, apiUrl: session.apiUrl };
     const refreshedElsewhere = stored.accessToken !== session.accessToken && stored.accessToken !== rejected;
     if (refreshedElsewhere && !isExpired(stored, link.clock.now())) return { session: stored, granted: false };

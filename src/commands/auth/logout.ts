@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { connect, oauthError, resolveApiUrl, serverName } from "../../auth/server.ts";
+import { connect, oauthError, parseServerUrl, resolveApiUrl, serverName } from "../../auth/server.ts";
 import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
@@ -57,7 +57,8 @@ async function revoke(
   storedApiUrl: string | undefined,
 ): Promise<NonNullable<LogoutResult["revocation"]>> {
   try {
-    const conn = await connect(ctx, resolveApiUrl(ctx, storedApiUrl));
+    // To the server the tokens were issued by, whatever PIPEOPS_API_URL names.
+    const conn = await connect(ctx, storedApiUrl ? parseServerUrl(storedApiUrl) : resolveApiUrl(ctx));
     const server = serverName(conn.apiUrl);
     if (!conn.as.revocation_endpoint) throw new CliError("server", `${server} does not support token revocation`);
     const tokens = [

@@ -22,9 +22,9 @@ export async function status(ctx: Context, _options: StatusOptions): Promise<Sta
 
 /** The online part, in a function of its own so the offline answer never compiles it. */
 async function verify(ctx: Context, stored: ConfigSnapshot | undefined): Promise<StatusResult> {
-  const [{ loadSession, withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/session.ts"), import("../../api/userinfo.ts")]);
+  const [{ isSession, loadSession, withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/session.ts"), import("../../api/userinfo.ts")]);
   const session = await loadSession(ctx, stored);
-  if (!session) return { kind: "status", authenticated: false };
+  if (!isSession(session)) return { kind: "status", authenticated: false, ...(session.storedFor ? { storedFor: session.storedFor } : {}) };
   try {
     const { value: user, session: used } = await withSession(ctx, session, (token, conn) => fetchUserInfo(conn, token));
     return { kind: "status", authenticated: true, email: user.email ?? user.id, expiresAt: used.expiresAt ?? null, problem: null };
