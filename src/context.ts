@@ -15,13 +15,20 @@ export interface OutputStream {
 
 export interface InputStream {
   readonly isTTY: boolean;
-  /** One line without its terminator; null at end of input. */
-  readLine(): Promise<string | null>;
-  /** Everything up to end of input. */
-  readAll(): Promise<string>;
+  /**
+   * One line without its terminator; null at end of input. A line longer than `maxChars` is read
+   * to its end but returned cut to maxChars + 1 characters, so no line fills memory and the caller
+   * can tell it was too long.
+   */
+  readLine(maxChars?: number): Promise<string | null>;
+  /** Everything up to end of input, or the first maxChars + 1 characters, after which reading stops. */
+  readAll(maxChars: number): Promise<string>;
   /** Turns the terminal's echo of typed input off or back on; false when it cannot. */
   setEcho(on: boolean): boolean;
 }
+
+/** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
+export const MAX_LINE_CHARS = 64 * 1024;
 
 /** Everything a command may touch. Only systemContext() reaches for process or the runtime globals. */
 export interface Context {
@@ -36,7 +43,7 @@ export interface Context {
   readonly stdin: InputStream;
   /** Opens a URL in the user's browser; false when no browser could be started. */
   openBrowser(url: string): Promise<boolean>;
-  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "pid" | "processAlive" | "withEnvVariable">;
+  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive" | "withEnvVariable">;
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
 }
@@ -71,7 +78,7 @@ export function outputStream(write: (text: string) => void, isTTY: boolean, env:
   return { write, isTTY, color: colorEnabled(env, isTTY) };
 }
 
-/** Splits a byte stream into lines on demand; unread input stays unread. */
+/** Splits a byte stream into lines on demand; unread input stays unread, and nothing read is unbounded. */
 export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean, setEcho: (on: boolean) => boolean = () => false): InputStream {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let decoder: TextDecoder | undefined;
@@ -96,25 +103,36 @@ export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolea
   return {
     isTTY,
     setEcho,
-    async readLine() {
+    async readLine(maxChars = MAX_LINE_CHARS) {
+      let kept: string | undefined;
       for (;;) {
         const newline = buffered.indexOf("\n");
         if (newline >= 0) {
-          const line = buffered.slice(0, newline);
+          const line = (kept ?? "") + buffered.slice(0, newline);
           buffered = buffered.slice(newline + 1);
+          if (kept !== undefined) return line.slice(0, maxChars + 1);
           return line.endsWith("\r") ? line.slice(0, -1) : line;
         }
-        if (!(await fill())) {
-          if (buffered === "") return null;
-          const rest = buffered;
+        if (buffered.length > maxChars || kept !== undefined) {
+          // Too long already: keep what tells so, drop the rest of the line as it arrives.
+          kept = ((kept ?? "") + buffered).slice(0, maxChars + 1);
           buffered = "";
-          return rest;
+        }
+        if (!(await fill())) {
+          const rest = (kept ?? "") + buffered;
+          buffered = "";
+          if (rest === "" && kept === undefined) return null;
+          return rest.slice(0, maxChars + 1);
         }
       }
     },
-    async readAll() {
-      while (await fill());
-      const all = buffered;
+    async readAll(maxChars) {
+      while (buffered.length <= maxChars && (await fill()));
+      if (buffered.length > maxChars && !ended) {
+        ended = true;
+        await reader?.cancel().catch(() => {});
+      }
+      const all = buffered.slice(0, maxChars + 1);
       buffered = "";
       return all;
     },

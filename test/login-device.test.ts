@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { runBinary } from "./helpers/binary.ts";
+import { BINARY, runBinary } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
 import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "./helpers/interactive.ts";
 
@@ -249,6 +249,70 @@ describe("--with-token", () => {
     } finally {
       cli.close();
     }
+  });
+
+  test("Ctrl-Z at the hidden prompt gives the shell its echo back; fg hides the typing again", async () => {
+    const { env, configPath } = tempHome();
+    const { access_token } = await loginWithAuthorizationCode(server);
+    const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
+    try {
+      await cli.waitForScreen(/then press Enter:\r\n/);
+      expect(cli.echoes()).toBe(false);
+      cli.signal("SIGTSTP");
+      await cli.waitForEcho(true);
+      cli.signal("SIGCONT");
+      await cli.waitForEcho(false);
+      cli.type(`${access_token}\r`);
+      expect(await cli.exited).toBe(0);
+      expect(cli.screen()).not.toContain(access_token.slice(0, 12));
+      expect(cli.echoes()).toBe(true);
+      expect(readConfig(configPath)).toEqual({ auth_token: access_token, api_url: server.url });
+    } finally {
+      cli.close();
+    }
+  });
+
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    test(`${signal} at the hidden prompt: echo back on, the process ends by the signal, nothing stored`, async () => {
+      const { env, configPath } = tempHome();
+      const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
+      try {
+        await cli.waitForScreen(/then press Enter:\r\n/);
+        cli.type("half-typed-tok");
+        await cli.waitForEcho(false);
+        cli.signal(signal);
+        expect(await cli.exited).toBe(code);
+        expect(cli.echoes()).toBe(true);
+        expect(cli.screen()).not.toContain("half-typed-tok");
+        expect(existsSync(configPath)).toBe(false);
+      } finally {
+        cli.close();
+      }
+    });
+  }
+
+  test("endless input (yes |) stops at 16 KiB with a one-line error", async () => {
+    const { env, configPath } = tempHome();
+    const child = Bun.spawn(["sh", "-c", `yes | '${BINARY}' auth login --with-token`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env, PIPEOPS_API_URL: server.url },
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 20_000,
+    });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect({ code, stdout, stderr }).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "Error: the token on standard input is too long\nPipe in only the token: pipeops auth login --with-token < token.txt\n",
+    });
+    expect(existsSync(configPath)).toBe(false);
+  });
+
+  test("a token of exactly 16 KiB is still read, and goes to the server (which refuses a header that large)", async () => {
+    const result = await runBinary(["auth", "login", "--with-token"], { env: { ...tempHome().env, PIPEOPS_API_URL: server.url }, stdin: `${"a".repeat(16 * 1024)}\n` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith(`Error: ${server.url} `);
+    expect(result.stderr).not.toContain("too long");
   });
 
   test("empty input is a usage error", async () => {

@@ -107,6 +107,7 @@ export const bunRuntime: Runtime = {
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
+  raise: (signal) => void process.kill(process.pid, signal),
   async withEnvVariable(name, value, load) {
     const saved = process.env[name];
     process.env[name] = value;

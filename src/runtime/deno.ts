@@ -33,7 +33,7 @@ interface DenoApi {
   ) => { spawn(): { unref(): void }; outputSync(): { readonly success: boolean } };
   addSignalListener(signal: Signal, handler: () => void): void;
   removeSignalListener(signal: Signal, handler: () => void): void;
-  kill(pid: number, signal: number): void;
+  kill(pid: number, signal: number | string): void;
   exit(code: number): never;
 }
 declare const Deno: DenoApi;
@@ -136,6 +136,7 @@ export function denoRuntime(): Runtime {
       }
       return () => Deno.removeSignalListener(signal, handler);
     },
+    raise: (signal) => Deno.kill(Deno.pid, signal),
     async withEnvVariable(name, value, load) {
       const saved = Deno.env.get(name);
       Deno.env.set(name, value);

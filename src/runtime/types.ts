@@ -11,7 +11,7 @@ export interface ServeOptions {
   fetch(request: Request): Response | Promise<Response>;
 }
 
-export type Signal = "SIGINT" | "SIGTERM";
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGTSTP" | "SIGCONT";
 
 export interface Runtime {
   readonly name: "bun" | "deno";
@@ -33,6 +33,11 @@ export interface Runtime {
   /** Starts a program without a shell and without waiting for it; false when it could not start. */
   spawnDetached(argv: readonly string[]): Promise<boolean>;
   onSignal(signal: Signal, handler: () => void): () => void;
+  /**
+   * Sends this process a signal with its default action: the caller has removed its own listener,
+   * so SIGTERM and SIGHUP end the process as they would have, and SIGSTOP stops it (job control).
+   */
+  raise(signal: "SIGTERM" | "SIGHUP" | "SIGSTOP"): void;
   /**
    * Runs `load` with one variable set in this process's environment, then puts the old value back:
    * for a library that reads the environment while it loads. Programs started meanwhile see it too.

@@ -112,8 +112,12 @@ export interface TerminalBinary {
    * pseudo-terminal is not the process's controlling terminal.)
    */
   interrupt(): void;
+  /** Sends the process a signal, as job control or a closing terminal would (SIGTSTP for Ctrl-Z, SIGHUP, ...). */
+  signal(signal: NodeJS.Signals): void;
   /** Whether the terminal echoes typed input right now. */
   echoes(): boolean;
+  /** Resolves once the terminal's echo is on (true) or off (false). */
+  waitForEcho(on: boolean, timeoutMs?: number): Promise<void>;
   /** The exit code once the process ended; the terminal stays open for echoes() until close(). */
   readonly exited: Promise<number>;
   close(): void;
@@ -148,7 +152,15 @@ export function spawnInTerminal(args: string[], env: Record<string, string>, com
     },
     type: (keys) => void terminal.write(keys),
     interrupt: () => child.kill("SIGINT"),
+    signal: (signal) => child.kill(signal),
     echoes: () => (terminal.localFlags & ECHO) !== 0,
+    async waitForEcho(on, timeoutMs = 10_000) {
+      const started = Date.now();
+      while (((terminal.localFlags & ECHO) !== 0) !== on) {
+        if (Date.now() - started > timeoutMs) throw new Error(`the terminal's echo did not turn ${on ? "on" : "off"}; it shows:\n${screen}`);
+        await Bun.sleep(10);
+      }
+    },
     exited: child.exited,
     close: () => terminal.close(),
   };

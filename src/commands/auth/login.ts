@@ -6,6 +6,7 @@ import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
 import { connect, resolveApiUrl, serverName, type ServerConnection } from "../../auth/server.ts";
 import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
+import { readHiddenLine } from "../../hidden-line.ts";
 import type { AuthFlags } from "../../command-line.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
@@ -84,10 +85,17 @@ export async function login(ctx: Context, options: LoginOptions): Promise<LoginR
   }
 }
 
+/** The most a token on standard input may be: far more than any access token, far less than `yes` sends. */
+export const MAX_TOKEN_INPUT_CHARS = 16 * 1024;
+
 /** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */
 async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
-  const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll();
+  // Room for a line ending after the longest token we accept.
+  const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll(MAX_TOKEN_INPUT_CHARS + 2);
   const token = input.trim();
+  if (token.length > MAX_TOKEN_INPUT_CHARS) {
+    throw new CliError("usage", "the token on standard input is too long", "Pipe in only the token: pipeops auth login --with-token < token.txt");
+  }
   if (token === "") {
     throw new CliError("usage", "no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
   }
@@ -100,22 +108,13 @@ async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
   return loginResult(ctx, user.email ?? user.id);
 }
 
-/**
- * One line typed or pasted at the terminal, not shown on screen (as `read -s` would). Echo comes
- * back when the line is read, on an error, and on Ctrl-C, which cancels the login (exit 130).
- */
+/** The token typed or pasted at the terminal: hidden where the terminal allows it. */
 async function typedToken(ctx: Context): Promise<string> {
-  const hidden = ctx.stdin.setEcho(false);
-  ctx.stderr.write(hidden ? "Paste your token (it will not be shown), then press Enter:\n" : "Paste your token, then press Enter:\n");
-  if (!hidden) return (await ctx.stdin.readLine()) ?? "";
-  const interrupt = new AbortController();
-  const removeSigint = ctx.runtime.onSignal("SIGINT", () => interrupt.abort(loginInterrupted()));
-  try {
-    return (await abortable(ctx.stdin.readLine(), interrupt.signal)) ?? "";
-  } finally {
-    removeSigint();
-    ctx.stdin.setEcho(true);
-  }
+  const prompt = "Paste your token (it will not be shown), then press Enter:\n";
+  const hidden = await readHiddenLine(ctx, { prompt, interrupted: loginInterrupted, maxChars: MAX_TOKEN_INPUT_CHARS + 1 });
+  if (hidden !== null) return hidden;
+  ctx.stderr.write("Paste your token, then press Enter:\n");
+  return (await ctx.stdin.readLine(MAX_TOKEN_INPUT_CHARS + 1)) ?? "";
 }
 
 function loginResult(ctx: Context, email: string): LoginResult {

@@ -1,0 +1,52 @@
+/**
+ * A line typed or pasted at the terminal without showing it (as `read -s` does), for secrets.
+ * Echo is off while the line is typed and on again afterwards, whatever ends the wait.
+ */
+import type { Context } from "./context.ts";
+
+export interface HiddenLineOptions {
+  /** Written to stderr once echo is off. */
+  prompt: string;
+  /** What Ctrl-C rejects the read with. */
+  interrupted: () => Error;
+  maxChars: number;
+}
+
+/**
+ * Shows the prompt and reads one line with echo off; null when echo could not be turned off (no
+ * terminal, no stty, Windows), in which case nothing was shown or read and the caller asks in the open. Echo comes back on after the line,
+ * on Ctrl-C (which rejects), on SIGTERM and SIGHUP (which then end the process as they would have),
+ * and while the job is stopped (Ctrl-Z): the shell gets its echo, and `fg` hides the typing again.
+ */
+export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "runtime">, options: HiddenLineOptions): Promise<string | null> {
+  const { stdin, runtime } = ctx;
+  if (!stdin.setEcho(false)) return null;
+  ctx.stderr.write(options.prompt);
+  let rejectRead!: (error: Error) => void;
+  const interrupted = new Promise<never>((_, reject) => (rejectRead = reject));
+  const removers: (() => void)[] = [];
+  const stopListening = () => {
+    for (const remove of removers.splice(0)) remove();
+  };
+  const endWith = (signal: "SIGTERM" | "SIGHUP") => () => {
+    stopListening();
+    stdin.setEcho(true);
+    runtime.raise(signal);
+  };
+  removers.push(
+    runtime.onSignal("SIGINT", () => rejectRead(options.interrupted())),
+    runtime.onSignal("SIGTERM", endWith("SIGTERM")),
+    runtime.onSignal("SIGHUP", endWith("SIGHUP")),
+    runtime.onSignal("SIGTSTP", () => {
+      stdin.setEcho(true);
+      runtime.raise("SIGSTOP");
+    }),
+    runtime.onSignal("SIGCONT", () => void stdin.setEcho(false)),
+  );
+  try {
+    return (await Promise.race([stdin.readLine(options.maxChars), interrupted])) ?? "";
+  } finally {
+    stopListening();
+    stdin.setEcho(true);
+  }
+}
