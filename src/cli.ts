@@ -1,87 +1,86 @@
-import type { AuthAction, AuthFlags } from "./command-line.ts";
-import { status } from "./commands/auth/status.ts";
+/** The command table, help and version, and the one place a failure reaches the user. */
+import type { AnyCommand } from "./command.ts";
 import type { Context } from "./context.ts";
-import { CliError, sanitize, usageError } from "./errors.ts";
-import { exitCodeFor, exitCodeOf } from "./exit-codes.ts";
-import { prepareColors, printError, render } from "./output.ts";
-import type { CommandResult } from "./results.ts";
+import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./errors.ts";
+import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
 
-type Run = (ctx: Context, flags: AuthFlags) => Promise<CommandResult>;
+/** `pipeops auth <name>`: each command is one module, loaded only when it runs (or for help). */
+const AUTH_COMMANDS = {
+  login: () => import("./commands/auth/login.ts"),
+  logout: () => import("./commands/auth/logout.ts"),
+  status: () => import("./commands/auth/status.ts"),
+  me: () => import("./commands/auth/me.ts"),
+  token: () => import("./commands/auth/token.ts"),
+} satisfies Record<string, () => Promise<{ command: AnyCommand }>>;
 
-/**
- * What each action runs. Command modules load on demand, so `--help` and `--version` load neither
- * the OAuth stack nor the disk. `status` comes with this module: loading a module at run time
- * costs more than the status module itself, whose offline answer is the start-up users wait on most.
- */
-const AUTH_COMMANDS: Record<AuthAction, Run> = {
-  login: async (ctx, flags) => {
-    const { login, loginOptions } = await import("./commands/auth/login.ts");
-    return login(ctx, loginOptions(flags));
-  },
-  logout: async (ctx, flags) =>
-    (await import("./commands/auth/logout.ts")).logout(ctx, { force: Boolean(flags.force), revoke: Boolean(flags.revoke) }),
-  status: (ctx, flags) => status(ctx, { json: Boolean(flags.json) }),
-  me: async (ctx, flags) => (await import("./commands/auth/me.ts")).me(ctx, { json: Boolean(flags.json) }),
-  token: async (ctx) => (await import("./commands/auth/token.ts")).token(ctx),
-};
+type AuthName = keyof typeof AUTH_COMMANDS;
 
-const isHelp = (arg: string | undefined) => arg === undefined || arg === "help" || arg === "--help" || arg === "-h";
+/** What argv asks for, decided without loading anything: a plain function, so it costs little at start. */
+export type Route =
+  | { kind: "version" }
+  | { kind: "help"; topic: "root" | "auth" | AuthName }
+  | { kind: "command"; name: AuthName; argv: readonly string[] }
+  | { kind: "unknown"; typed: string; under?: "auth" };
 
-/** Help texts and flag parsing (with cac): only an invocation with help or flags loads them. */
-const commandLine = () => import("./command-line.ts");
+const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
+const isAuthCommand = (name: string | undefined): name is AuthName => name !== undefined && Object.hasOwn(AUTH_COMMANDS, name);
 
-interface Outcome {
-  result: CommandResult;
-  json: boolean;
-}
-
-const human = (result: CommandResult): Outcome => ({ result, json: false });
-
-/**
- * Parses argv (without the program name) and runs what it names. Not an async function: its
- * promises are built only on the paths that need them, which keeps `--version` and a bare
- * `auth status` from compiling the flag and help paths.
- */
-function dispatch(ctx: Context, argv: readonly string[]): Outcome | Promise<Outcome> {
-  const group = argv[0];
-  const action = argv[1];
-  if (group === "--version" || group === "-v" || group === "version") return human({ kind: "help", text: versionLine() });
-  if (isHelp(group)) return commandLine().then(({ rootHelp }) => human(rootHelp()));
-  if (group !== "auth") throw usageError(`unknown command '${group}'`, "Run 'pipeops --help' for usage");
-  if (isHelp(action)) return commandLine().then(({ authHelp }) => human(authHelp()));
-  if (!Object.hasOwn(AUTH_COMMANDS, action!)) {
-    throw usageError(`unknown command 'auth ${action}'`, "Run 'pipeops auth --help' for the auth commands");
-  }
-  const name = action as AuthAction;
-  if (argv.length === 2) return AUTH_COMMANDS[name](ctx, {}).then(human);
-  return withFlags(ctx, name, argv.slice(2));
-}
-
-/** An action given arguments: its help, or its flags parsed by cac and then the action. */
-async function withFlags(ctx: Context, name: AuthAction, rest: readonly string[]): Promise<Outcome> {
-  const { actionHelp, parseFlags } = await commandLine();
-  if (rest.includes("--help") || rest.includes("-h")) return human(actionHelp(name));
-  const flags = parseFlags(name, rest);
-  return { result: await AUTH_COMMANDS[name](ctx, flags), json: Boolean(flags.json) };
+export function route(argv: readonly string[]): Route {
+  // `pipeops help`, `pipeops help auth`, `pipeops help auth login`: the help they name.
+  if (argv[0] === "help") return argv.length === 1 ? { kind: "help", topic: "root" } : route([...argv.slice(1), "--help"]);
+  const first = argv[0];
+  const second = argv[1];
+  if (first === "--version" || first === "-v" || first === "version") return { kind: "version" };
+  if (first === undefined || isHelpFlag(first)) return { kind: "help", topic: "root" };
+  if (first !== "auth") return { kind: "unknown", typed: first };
+  if (second === undefined || isHelpFlag(second) || (second === "help" && argv.length === 2)) return { kind: "help", topic: "auth" };
+  const name = second === "help" ? argv[2] : second;
+  if (!isAuthCommand(name)) return { kind: "unknown", typed: name ?? "", under: "auth" };
+  const rest = argv.slice(2);
+  if (second === "help" || rest.includes("--help") || rest.includes("-h")) return { kind: "help", topic: name };
+  return { kind: "command", name, argv: rest };
 }
 
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */
 export async function runCli(ctx: Context, argv: readonly string[]): Promise<number> {
+  let json = false;
   try {
-    await prepareColors(ctx);
-    const { result, json } = await dispatch(ctx, argv);
-    render(ctx, result, json);
-    return exitCodeOf(result);
+    const to = route(argv);
+    if (to.kind === "version") {
+      ctx.stdout.write(versionLine());
+      return EXIT_OK;
+    }
+    if (to.kind !== "command") return await explain(ctx, to);
+    const command: AnyCommand = (await AUTH_COMMANDS[to.name]()).command;
+    const options = await command.parse(to.argv);
+    json = command.reportsJson?.(options) ?? false;
+    const result = await command.run(ctx, options);
+    command.render(ctx, result, options);
+    return command.exitCode?.(result) ?? EXIT_OK;
   } catch (error) {
-    return reportFailure(ctx, error);
+    return reportFailure(ctx, error, json);
   }
 }
 
-/** The one place an error reaches the user: `Error:` and a hint, never a stack trace. */
-function reportFailure(ctx: Context, error: unknown): number {
+/** Help, or the usage error for a word that names nothing (with the nearest name to it). */
+async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "command" }>): Promise<number> {
+  const usage = await import("./usage.ts");
+  const names = Object.keys(AUTH_COMMANDS);
+  if (to.kind === "unknown") throw to.under ? usage.unknownAuthCommand(to.typed, names) : usage.unknownTopLevel(to.typed, names);
+  if (to.topic === "root") ctx.stdout.write(usage.ROOT_HELP);
+  else if (to.topic === "auth") {
+    const commands = await Promise.all(Object.entries(AUTH_COMMANDS).map(async ([name, load]) => [name, (await load()).command.summary] as const));
+    ctx.stdout.write(usage.groupHelp(commands));
+  } else ctx.stdout.write(usage.commandHelp((await AUTH_COMMANDS[to.topic]()).command));
+  return EXIT_OK;
+}
+
+/** The one place an error reaches the user: `Error:` and a hint, never a stack trace; with --json also a document. */
+function reportFailure(ctx: Context, error: unknown, json: boolean): number {
   const cliError =
     error instanceof CliError ? error : new CliError("server", `unexpected error: ${describe(error)}`, undefined, { cause: error });
+  if (json) printJson(ctx.stdout, { error: cliError.message });
   printError(ctx.stderr, cliError);
   if (ctx.env.PIPEOPS_DEBUG === "1") printDebug(ctx, error);
   return exitCodeFor(cliError);

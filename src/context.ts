@@ -1,16 +1,21 @@
 import { configPath } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
-import { printWarning } from "./output.ts";
 import { missingOnBun } from "./runtime/missing.ts";
 import type { Runtime } from "./runtime/index.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** The colours pipeops uses, from picocolors' createColors(). */
+export type Colors = Pick<ReturnType<typeof import("picocolors").createColors>, "red" | "green" | "yellow" | "cyan" | "bold" | "dim">;
+
+const plain = (text: string | number | null | undefined) => `${text}`;
+export const PLAIN_COLORS: Colors = { red: plain, green: plain, yellow: plain, cyan: plain, bold: plain, dim: plain };
+
 export interface OutputStream {
   write(text: string): void;
   readonly isTTY: boolean;
-  /** Whether this stream may receive ANSI colour (NO_COLOR, FORCE_COLOR, TTY). */
-  readonly color: boolean;
+  /** This stream's colours: ANSI where it takes colour (NO_COLOR, FORCE_COLOR, TTY), plain text elsewhere. */
+  readonly colors: Colors;
 }
 
 export interface InputStream {
@@ -43,7 +48,7 @@ export interface Context {
   readonly stdin: InputStream;
   /** Opens a URL in the user's browser; false when no browser could be started. */
   openBrowser(url: string): Promise<boolean>;
-  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive" | "withEnvVariable">;
+  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive">;
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
 }
@@ -67,15 +72,19 @@ function lazyCredentialFile(path: string, create: (path: string) => Promise<Cred
   };
 }
 
-/** NO_COLOR wins, then FORCE_COLOR, then whether the stream is a terminal (https://no-color.org). */
+/**
+ * NO_COLOR wins (https://no-color.org), then FORCE_COLOR (0 or false turns colour off, anything
+ * else on, as in Node), then whether the stream is a terminal that is not TERM=dumb.
+ */
 export function colorEnabled(env: Env, isTTY: boolean): boolean {
   if (env.NO_COLOR) return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== "0" && force.toLowerCase() !== "false";
   return isTTY && env.TERM !== "dumb";
 }
 
-export function outputStream(write: (text: string) => void, isTTY: boolean, env: Env): OutputStream {
-  return { write, isTTY, color: colorEnabled(env, isTTY) };
+export function outputStream(write: (text: string) => void, isTTY: boolean, colors: Colors): OutputStream {
+  return { write, isTTY, colors };
 }
 
 /** Splits a byte stream into lines on demand; unread input stays unread, and nothing read is unbounded. */
@@ -163,10 +172,22 @@ export function browserCommand(env: Env, platform: string, url: string): string[
   return ["xdg-open", url];
 }
 
-export function systemContext(runtime: Runtime): Context {
+/** How warnings look, from the output module: context.ts depends on nothing that renders. */
+export interface Renderers {
+  warning(stream: OutputStream, message: string, hint?: string): void;
+}
+
+export async function systemContext(runtime: Runtime, renderers: Renderers): Promise<Context> {
   const env = runtime.env();
   let store: CredentialFile | undefined;
-  const stderr = outputStream((text) => runtime.write(2, text), runtime.isTerminal(2), env);
+  const outTTY = runtime.isTerminal(1);
+  const errTTY = runtime.isTerminal(2);
+  const outColor = colorEnabled(env, outTTY);
+  const errColor = colorEnabled(env, errTTY);
+  // picocolors is loaded only when a stream takes colour: pipes and files never pay for it.
+  const ansi = outColor || errColor ? (await import("./ansi.ts")).ansi : PLAIN_COLORS;
+  const stdout = outputStream((text) => runtime.write(1, text), outTTY, outColor ? ansi : PLAIN_COLORS);
+  const stderr = outputStream((text) => runtime.write(2, text), errTTY, errColor ? ansi : PLAIN_COLORS);
   return {
     env,
     platform: runtime.platform,
@@ -178,7 +199,7 @@ export function systemContext(runtime: Runtime): Context {
     sleep,
     // Looked up on the first request: binding it here would make every start pay for Bun's fetch.
     fetch: ((input, init) => globalThis.fetch(input, init)) as typeof fetch,
-    stdout: outputStream((text) => runtime.write(1, text), runtime.isTerminal(1), env),
+    stdout,
     stderr,
     stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), (on) => runtime.setStdinEcho(on)),
     openBrowser: (url) => runtime.spawnDetached(browserCommand(env, runtime.platform, url)),
@@ -186,7 +207,7 @@ export function systemContext(runtime: Runtime): Context {
     store() {
       store ??= lazyCredentialFile(configPath(env, runtime.homedir()), async (path) => {
         const { CredentialStore } = await import("./config/store.ts");
-        return new CredentialStore(path, (message, hint) => printWarning(stderr, message, hint));
+        return new CredentialStore(path, (message, hint) => renderers.warning(stderr, message, hint));
       });
       return store;
     },

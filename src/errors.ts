@@ -1,4 +1,4 @@
-/** Stable error codes; the runner maps them to exit codes in one place (exitCodeFor). */
+/** Stable error codes, and the one place they are mapped to exit codes (exitCodeFor). */
 export type ErrorCode =
   | "not_authenticated"
   | "token_expired"
@@ -46,4 +46,18 @@ export function sanitize(text: string, maxLength = 300): string {
   // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ").trim();
   return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
+}
+
+/** Exit codes: 0 success; 1 not authenticated, invalid or expired token, network or server failure; 2 usage; 130 interrupted. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CliError) {
+    if (error.code === "usage") return EXIT_USAGE;
+    if (error.code === "interrupted") return EXIT_INTERRUPTED;
+  }
+  return EXIT_FAILURE;
 }

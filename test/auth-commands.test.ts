@@ -59,6 +59,28 @@ describe("not authenticated", () => {
     }
   });
 
+  test("--json always prints one document: me's error is an object with error, the exit code unchanged", async () => {
+    const { env } = home();
+    const result = await runBinary(["auth", "me", "--json"], { env });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({ error: "not authenticated" });
+    expect(result.stderr).toBe(NOT_AUTHENTICATED);
+  });
+
+  test("status --json with the server unreachable: one document with the error, exit 1", async () => {
+    const { env } = home({ auth_token: "some-token", api_url: "http://127.0.0.1:9" });
+    const result = await runBinary(["auth", "status", "--json"], { env: { ...env, PIPEOPS_HTTP_TIMEOUT: "5" } });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      authenticated: true,
+      email: null,
+      expires_at: null,
+      token_valid: false,
+      error: "could not reach http://127.0.0.1:9: connection refused",
+    });
+    expect(result.stderr).toBe("");
+  });
+
   test("logout says so and exits 0", async () => {
     const { env } = home();
     const result = await runBinary(["auth", "logout"], { env });
@@ -372,6 +394,9 @@ describe("usage", () => {
     expect(login.stdout).toContain("--no-browser");
     expect(login.stdout).toContain("Display auth URL without opening browser");
     expect((await runBinary(["auth", "logout", "--help"], { env })).stdout).toContain("Skip confirmation prompt");
+    // `pipeops help auth` and `pipeops auth help login` show the help they name.
+    expect((await runBinary(["help", "auth"], { env })).stdout).toBe((await runBinary(["auth", "--help"], { env })).stdout);
+    expect((await runBinary(["auth", "help", "login"], { env })).stdout).toBe(login.stdout);
   });
 
   test("--version prints the package version", async () => {
@@ -385,8 +410,13 @@ describe("usage", () => {
     [["deploy"], "Error: unknown command 'deploy'"],
     [["auth", "signin"], "Error: unknown command 'auth signin'"],
     [["auth", "status", "--bogus"], "Error: unknown option '--bogus'"],
-    [["auth", "status", "extra"], "Error: unused args: 'extra'"],
+    [["auth", "status", "extra"], "Error: auth status takes no arguments"],
     [["auth", "login", "--timeout", "soon"], "Error: --timeout must be a positive number of seconds, got 'soon'"],
+    [["auth", "login", "--no-brower"], "Error: unknown option '--no-brower'; did you mean --no-browser?"],
+    [["auth", "lgoin"], "Error: unknown command 'auth lgoin'; did you mean 'auth login'?"],
+    [["login"], "Error: unknown command 'login'; did you mean 'auth login'?"],
+    [["--bogus"], "Error: unknown option '--bogus'"],
+    [["auth", "login", "pipeops_SECRET_abc123"], "Error: auth login takes no arguments; to log in with a token, pipe it in: pipeops auth login --with-token < token.txt"],
   ])("%p is a usage error (exit 2)", async (args, message) => {
     const result = await runBinary(args, { env: home().env });
     expect(result.code).toBe(2);

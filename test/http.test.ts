@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { assertSecureUrl, createHttpFetch, isLoopbackHost, retryAfterMs } from "../src/api/http.ts";
+import { createHttpFetch, retryAfterMs } from "../src/api/http.ts";
+import { assertSecureUrl, isLoopbackHost } from "../src/api/server-url.ts";
 import { CliError } from "../src/errors.ts";
 import { testContext } from "./helpers/context.ts";
 

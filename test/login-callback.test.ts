@@ -7,7 +7,9 @@ import { writeFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { CALLBACK_PATH, constantTimeEqual, isOwnHost, startCallbackServer } from "../src/auth/loopback.ts";
 import { successPage } from "../src/auth/pages.ts";
-import { login } from "../src/commands/auth/login.ts";
+import { command as loginCommand } from "../src/commands/auth/login.ts";
+
+const login = loginCommand.run;
 import { CliError } from "../src/errors.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
 import { testContext } from "./helpers/context.ts";
@@ -157,7 +159,7 @@ describe("browser login in-process against the local authorization server", () =
       },
     });
     const result = await login(ctx, { browser: undefined, withToken: false, timeoutSeconds: 30 });
-    expect(result).toEqual({ kind: "login", email: "user@example.com" });
+    expect(result).toEqual({ email: "user@example.com" });
     const params = requested!.searchParams;
     expect(params.get("code_challenge_method")).toBe("S256");
     expect(params.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -182,7 +184,7 @@ describe("browser login in-process against the local authorization server", () =
       { PIPEOPS_SCOPES: "openid,email" },
     );
     expect(scope!).toBe("openid email");
-    expect(result).toEqual({ kind: "login", email: "user@example.com" });
+    expect(result).toEqual({ email: "user@example.com" });
   });
 
   test("a wrong-state callback is refused with 400 while the login keeps waiting and then succeeds", async () => {
@@ -196,7 +198,7 @@ describe("browser login in-process against the local authorization server", () =
       statuses.push(real.status);
     });
     expect(statuses).toEqual([400, 400, 200]);
-    expect(result).toEqual({ kind: "login", email: "user@example.com" });
+    expect(result).toEqual({ email: "user@example.com" });
   });
 
   test("denial at the sign-in page: the page says so, the CLI fails with 'authentication was denied', nothing stored", async () => {
@@ -246,7 +248,7 @@ describe("browser login in-process against the local authorization server", () =
         return false;
       },
     });
-    expect(await login(ctx, { browser: true, withToken: false, timeoutSeconds: 30 })).toEqual({ kind: "login", email: "user@example.com" });
+    expect(await login(ctx, { browser: true, withToken: false, timeoutSeconds: 30 })).toEqual({ email: "user@example.com" });
     await user;
   });
 });

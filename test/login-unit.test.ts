@@ -4,7 +4,7 @@ import * as oauth from "oauth4webapi";
 import { parsePastedAnswer } from "../src/auth/browser-login.ts";
 import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/auth/device-login.ts";
 import { loginScopes } from "../src/auth/scopes.ts";
-import type { ServerConnection } from "../src/auth/server.ts";
+import type { ServerConnection } from "../src/api/server.ts";
 import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/auth/wait.ts";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
 import { CliError } from "../src/errors.ts";

@@ -1,13 +1,17 @@
 import { describe, expect, test } from "bun:test";
-import { CliError, invalidToken, notAuthenticated, tokenExpired, usageError } from "../src/errors.ts";
-import { exitCodeFor, exitCodeOf } from "../src/exit-codes.ts";
-import { prepareColors, render } from "../src/output.ts";
-import type { CommandResult } from "../src/results.ts";
+import type { AnyCommand } from "../src/command.ts";
+import { command as login } from "../src/commands/auth/login.ts";
+import { command as logout } from "../src/commands/auth/logout.ts";
+import { command as me } from "../src/commands/auth/me.ts";
+import { command as status } from "../src/commands/auth/status.ts";
+import { command as token } from "../src/commands/auth/token.ts";
+import { CliError, exitCodeFor, invalidToken, notAuthenticated, tokenExpired, usageError } from "../src/errors.ts";
 import { testContext } from "./helpers/context.ts";
 
-function rendered(result: CommandResult, json = false, env: Record<string, string> = { TZ: "UTC" }) {
-  const ctx = testContext({ env });
-  render(ctx, result, json);
+/** A command's render() into buffers, as the runner calls it. */
+function rendered(command: AnyCommand, result: unknown, options: Record<string, unknown> = {}, env: Record<string, string> = { TZ: "UTC" }, tty = false) {
+  const ctx = testContext({ env, tty });
+  command.render(ctx, result, options);
   return { out: ctx.out(), err: ctx.err() };
 }
 
@@ -22,8 +26,7 @@ const user = {
 
 describe("auth status output (spec strings)", () => {
   test("authenticated", () => {
-    const { out } = rendered({
-      kind: "status",
+    const { out } = rendered(status, {
       authenticated: true,
       email: "user@example.com",
       expiresAt: new Date("2024-12-31T23:59:59Z"),
@@ -33,25 +36,26 @@ describe("auth status output (spec strings)", () => {
   });
 
   test("the expiry line is omitted when the expiry is unknown", () => {
-    const { out } = rendered({ kind: "status", authenticated: true, email: "user@example.com", expiresAt: null, problem: null });
+    const { out } = rendered(status, { authenticated: true, email: "user@example.com", expiresAt: null, problem: null });
     expect(out).toBe("✓ Authenticated as user@example.com\n");
   });
 
   test("not authenticated", () => {
-    expect(rendered({ kind: "status", authenticated: false }).out).toBe(
+    expect(rendered(status, { authenticated: false }).out).toBe(
       "✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n",
     );
   });
 
   test("JSON has the spec's keys in the spec's order", () => {
     const { out } = rendered(
-      { kind: "status", authenticated: true, email: "user@example.com", expiresAt: new Date("2024-12-31T23:59:59Z"), problem: null },
-      true,
+      status,
+      { authenticated: true, email: "user@example.com", expiresAt: new Date("2024-12-31T23:59:59Z"), problem: null },
+      { json: true },
     );
     expect(out).toBe(
       '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true\n}\n',
     );
-    expect(JSON.parse(rendered({ kind: "status", authenticated: false }, true).out)).toEqual({
+    expect(JSON.parse(rendered(status, { authenticated: false }, { json: true }).out)).toEqual({
       authenticated: false,
       email: null,
       expires_at: null,
@@ -60,19 +64,19 @@ describe("auth status output (spec strings)", () => {
   });
 
   test("an expired token is the spec's error on stderr, or token_valid false in JSON", () => {
-    const result = { kind: "status", authenticated: true, email: null, expiresAt: new Date(0), problem: tokenExpired() } as const;
-    expect(rendered(result)).toEqual({
+    const result = { authenticated: true, email: null, expiresAt: new Date(0), problem: tokenExpired() } as const;
+    expect(rendered(status, result)).toEqual({
       out: "",
       err: "Error: authentication token has expired\nRun 'pipeops auth login' to re-authenticate\n",
     });
-    expect(JSON.parse(rendered(result, true).out)).toMatchObject({ authenticated: true, token_valid: false });
-    expect(exitCodeOf(result)).toBe(1);
+    expect(JSON.parse(rendered(status, result, { json: true }).out)).toMatchObject({ authenticated: true, token_valid: false });
+    expect(status.exitCode?.(result)).toBe(1);
   });
 });
 
 describe("auth me output (spec strings)", () => {
   test("human output is aligned as in the spec", () => {
-    expect(rendered({ kind: "me", user }).out).toBe(
+    expect(rendered(me, { user }).out).toBe(
       [
         "Email:        user@example.com",
         "Name:         John Doe",
@@ -85,13 +89,13 @@ describe("auth me output (spec strings)", () => {
   });
 
   test("JSON has the spec's keys, role as the server sent it", () => {
-    expect(rendered({ kind: "me", user }, true).out).toBe(`${JSON.stringify(user, null, 2)}\n`);
+    expect(rendered(me, { user }, { json: true }).out).toBe(`${JSON.stringify(user, null, 2)}\n`);
   });
 
   test("missing fields are left out of human output and null in JSON", () => {
-    const { out } = rendered({ kind: "me", user: { id: "usr_1" } });
+    const { out } = rendered(me, { user: { id: "usr_1" } });
     expect(out).toBe("Account ID:   usr_1\n");
-    expect(JSON.parse(rendered({ kind: "me", user: { id: "usr_1" } }, true).out)).toEqual({
+    expect(JSON.parse(rendered(me, { user: { id: "usr_1" } }, { json: true }).out)).toEqual({
       id: "usr_1",
       email: null,
       name: null,
@@ -104,39 +108,33 @@ describe("auth me output (spec strings)", () => {
 
 describe("other results", () => {
   test("token is printed alone", () => {
-    expect(rendered({ kind: "token", token: "abc" })).toEqual({ out: "abc\n", err: "" });
+    expect(rendered(token, { token: "abc" })).toEqual({ out: "abc\n", err: "" });
   });
   test("login and logout success lines", () => {
-    expect(rendered({ kind: "login", email: "user@example.com" }).out).toBe("✓ Successfully authenticated as user@example.com\n");
-    expect(rendered({ kind: "logout", outcome: "logged_out", envTokenStillSet: false }).out).toBe("✓ Successfully logged out\n");
+    expect(rendered(login, { email: "user@example.com" }).out).toBe("✓ Successfully authenticated as user@example.com\n");
+    expect(rendered(logout, { outcome: "logged_out", envTokenStillSet: false }).out).toBe("✓ Successfully logged out\n");
   });
   test("login with PIPEOPS_AUTH_TOKEN set warns that the variable still wins", () => {
-    const { out, err } = rendered({ kind: "login", email: "a@b.c", envTokenOverrides: true });
+    const { out, err } = rendered(login, { email: "a@b.c", envTokenOverrides: true });
     expect(out).toBe("✓ Successfully authenticated as a@b.c\n");
     expect(err).toBe("Warning: PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored\nRun 'unset PIPEOPS_AUTH_TOKEN' to use them\n");
   });
   test("logout with PIPEOPS_AUTH_TOKEN set says the variable still authenticates", () => {
-    const { err } = rendered({ kind: "logout", outcome: "logged_out", envTokenStillSet: true });
+    const { err } = rendered(logout, { outcome: "logged_out", envTokenStillSet: true });
     expect(err).toContain("PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it");
   });
 });
 
-describe("colour", () => {
-  test("NO_COLOR and non-terminals get plain text; FORCE_COLOR gets ANSI", async () => {
-    const plain = testContext({ tty: true, env: { NO_COLOR: "1" } });
-    await prepareColors(plain);
-    render(plain, { kind: "login", email: "a@b.c" }, false);
-    expect(plain.out()).not.toContain("\u001b[");
-    const forced = testContext({ env: { FORCE_COLOR: "1" } });
-    await prepareColors(forced);
-    render(forced, { kind: "login", email: "a@b.c" }, false);
-    expect(forced.out()).toContain("\u001b[32m✓");
+describe("colour, decided per stream", () => {
+  test("NO_COLOR and non-terminals get plain text; FORCE_COLOR gets ANSI; FORCE_COLOR=0 turns it off", () => {
+    expect(rendered(login, { email: "a@b.c" }, {}, { NO_COLOR: "1" }, true).out).toBe("✓ Successfully authenticated as a@b.c\n");
+    expect(rendered(login, { email: "a@b.c" }, {}, {}, false).out).toBe("✓ Successfully authenticated as a@b.c\n");
+    expect(rendered(login, { email: "a@b.c" }, {}, {}, true).out).toBe("\u001b[32m✓\u001b[39m Successfully authenticated as a@b.c\n");
+    expect(rendered(login, { email: "a@b.c" }, {}, { FORCE_COLOR: "1" }).out).toBe("\u001b[32m✓\u001b[39m Successfully authenticated as a@b.c\n");
+    for (const off of ["0", "false"]) expect(rendered(login, { email: "a@b.c" }, {}, { FORCE_COLOR: off }, true).out).toBe("✓ Successfully authenticated as a@b.c\n");
   });
-  test("JSON is never coloured", async () => {
-    const forced = testContext({ env: { FORCE_COLOR: "1" } });
-    await prepareColors(forced);
-    render(forced, { kind: "me", user }, true);
-    expect(forced.out()).not.toContain("\u001b[");
+  test("JSON is never coloured", () => {
+    expect(rendered(me, { user }, { json: true }, { FORCE_COLOR: "1" }).out).toBe(`${JSON.stringify(user, null, 2)}\n`);
   });
 });
 
@@ -148,8 +146,9 @@ describe("exit codes", () => {
     expect(exitCodeFor(usageError("x"))).toBe(2);
     expect(exitCodeFor(new CliError("interrupted", "x"))).toBe(130);
     expect(exitCodeFor(new Error("boom"))).toBe(1);
-    expect(exitCodeOf({ kind: "status", authenticated: false })).toBe(1);
-    expect(exitCodeOf({ kind: "token", token: "t" })).toBe(0);
+    expect(status.exitCode?.({ authenticated: false })).toBe(1);
+    expect(status.exitCode?.({ authenticated: true, email: "a@b.c", expiresAt: null, problem: null })).toBe(0);
+    expect(token.exitCode).toBeUndefined();
   });
   test("the spec's error strings", () => {
     expect([notAuthenticated(), tokenExpired(), invalidToken()].map((e) => `Error: ${e.message}\n${e.hint}`)).toEqual([

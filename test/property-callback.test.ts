@@ -10,7 +10,7 @@ import * as oauth from "oauth4webapi";
 import { checkAuthorizationResponse, parsePastedAnswer } from "../src/auth/browser-login.ts";
 import { CALLBACK_PATH, type CallbackRequest, startCallbackServer } from "../src/auth/loopback.ts";
 import { deniedPage, failedPage, renderPage } from "../src/auth/pages.ts";
-import type { ServerConnection } from "../src/auth/server.ts";
+import type { ServerConnection } from "../src/api/server.ts";
 import { CliError } from "../src/errors.ts";
 import type { ServeOptions } from "../src/runtime/index.ts";
 

@@ -13,7 +13,7 @@ import { fetchUserInfo, parseUserInfo } from "../src/api/userinfo.ts";
 import { ServerClock } from "../src/auth/clock.ts";
 import { parseDeviceAuthorization } from "../src/auth/device-login.ts";
 import { refreshTokens } from "../src/auth/refresh.ts";
-import { type ServerConnection, connect, oauthError } from "../src/auth/server.ts";
+import { type ServerConnection, connect, oauthError } from "../src/api/server.ts";
 import type { Context } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
 import { existsSync, mkdtempSync } from "node:fs";

@@ -6,10 +6,16 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { freshSession, requireSession } from "../src/auth/session.ts";
-import { me } from "../src/commands/auth/me.ts";
-import { status } from "../src/commands/auth/status.ts";
-import { token } from "../src/commands/auth/token.ts";
+import { freshSession } from "../src/auth/authenticated.ts";
+import { requireSession } from "../src/auth/session.ts";
+import { command as meCommand } from "../src/commands/auth/me.ts";
+import { command as statusCommand } from "../src/commands/auth/status.ts";
+import { command as tokenCommand } from "../src/commands/auth/token.ts";
+import type { Context } from "../src/context.ts";
+
+const me = (ctx: Context, options = { json: false }) => meCommand.run(ctx, options);
+const status = (ctx: Context, options = { json: false }) => statusCommand.run(ctx, options);
+const token = (ctx: Context) => tokenCommand.run(ctx, {});
 import { CliError, RELOGIN_HINT } from "../src/errors.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { testContext } from "./helpers/context.ts";
@@ -198,7 +204,8 @@ describe("when the refresh fails", () => {
     const s = await session((t) => ({ auth_token: t.access_token, refresh_token: t.refresh_token, expires_at: PAST }));
     const before = s.text();
     const ctx = interceptTokenEndpoint(s.ctx, async () => new Response("upstream down", { status: 503 }));
-    const error = (await status(ctx, { json: false }).catch((caught: unknown) => caught)) as CliError;
+    // auth status reports the failure as its result (exit 1), so --json still prints one document.
+    const error = (await status(ctx, { json: false })).problem as CliError;
     expect(error).toBeInstanceOf(CliError);
     expect(error.message).toBe(`could not refresh the access token: ${server.url} failed (HTTP 503)`);
     expect(s.text()).toBe(before);

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEV_CLIENT_ID, type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { logout } from "../src/commands/auth/logout.ts";
+import { command as logoutCommand } from "../src/commands/auth/logout.ts";
+
+const logout = logoutCommand.run;
 import { runBinary } from "./helpers/binary.ts";
 import { tempDir, testContext } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
@@ -64,7 +66,7 @@ describe("auth logout --revoke", () => {
     const s = await loggedIn();
     const ctx = testContext({ home: s.home, stdin: "y\n" });
     const result = await logout(ctx, { force: false, revoke: true });
-    expect(result).toEqual({ kind: "logout", outcome: "logged_out", envTokenStillSet: false, revocation: { revoked: true } });
+    expect(result).toEqual({ outcome: "logged_out", envTokenStillSet: false, revocation: { revoked: true } });
     expect(await userinfoStatus(s.tokens)).toBe(401);
   });
 

@@ -156,17 +156,3 @@ describe("choosing the runtime", () => {
     expect(() => denoRuntime()).toThrow(ReferenceError);
   });
 });
-
-describe("withEnvVariable (how picocolors loads without probing stdout)", () => {
-  test("sets the variable while loading, then restores it: unset, set, and after a failure", async () => {
-    const runtime = await currentRuntime();
-    const name = "PIPEOPS_TEST_WITH_ENV";
-    delete process.env[name];
-    expect(await runtime.withEnvVariable(name, "1", async () => process.env[name])).toBe("1");
-    expect(name in process.env).toBe(false);
-    process.env[name] = "before";
-    await expect(runtime.withEnvVariable(name, "1", () => Promise.reject(new Error("load failed")))).rejects.toThrow("load failed");
-    expect(process.env[name]).toBe("before");
-    delete process.env[name];
-  });
-});

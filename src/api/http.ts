@@ -1,5 +1,6 @@
 import type { Context, Env } from "../context.ts";
 import { CliError, usageError } from "../errors.ts";
+import { assertSecureUrl } from "./server-url.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_TRIES = 3;
@@ -15,23 +16,6 @@ export function httpTimeoutSeconds(env: Env): number {
     throw usageError(`PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got '${raw}'`, "Unset it or set it to e.g. 30");
   }
   return seconds;
-}
-
-/** True for hosts that never leave this machine: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-/** Plain http:// only to loopback; everything else must be https:// (tokens travel on these requests). */
-export function assertSecureUrl(url: URL): void {
-  if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return;
-  throw new CliError(
-    "insecure_url",
-    `refusing to connect to ${url.origin || url.href}: HTTPS is required (plain http:// is allowed only for localhost)`,
-    "Use an https:// URL in PIPEOPS_API_URL",
-  );
 }
 
 function isIdempotent(method: string): boolean {

@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { type ServerConnection, oauthError, serverName } from "../auth/server.ts";
+import { type ServerConnection, oauthError } from "./server.ts";
+import { serverName } from "./server-url.ts";
 import { formatRfc3339, parseRfc3339 } from "../config/time.ts";
 import { CliError, invalidToken, sanitize } from "../errors.ts";
 

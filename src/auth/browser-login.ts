@@ -8,7 +8,8 @@ import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { type CallbackRequest, constantTimeEqual, startCallbackServer } from "./loopback.ts";
 import { type CallbackPage, deniedPage, failedPage, successPage } from "./pages.ts";
-import { type ServerConnection, oauthError, serverName } from "./server.ts";
+import { type ServerConnection, oauthError } from "../api/server.ts";
+import { serverName } from "../api/server-url.ts";
 import { type LoginReporter, RETRY_HINT, abortable } from "./wait.ts";
 
 export interface AuthorizationCodeLoginOptions {

@@ -4,11 +4,13 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { assertSecureUrl, retryAfterMs } from "../api/http.ts";
+import { retryAfterMs } from "../api/http.ts";
+import { assertSecureUrl } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { authDenied } from "./browser-login.ts";
-import { type ServerConnection, oauthError, serverName } from "./server.ts";
+import { type ServerConnection, oauthError } from "../api/server.ts";
+import { serverName } from "../api/server-url.ts";
 import { type LoginReporter, RETRY_HINT, abortable } from "./wait.ts";
 
 export interface DeviceLoginOptions {

@@ -2,7 +2,8 @@ import * as oauth from "oauth4webapi";
 import type { Context } from "../context.ts";
 import { CliError, tokenExpired } from "../errors.ts";
 import type { ServerClock } from "./clock.ts";
-import { type ServerConnection, oauthError, serverName } from "./server.ts";
+import { type ServerConnection, oauthError } from "../api/server.ts";
+import { serverName } from "../api/server-url.ts";
 
 /** What a refresh grant returns, ready to be stored. */
 export interface RefreshedTokens {

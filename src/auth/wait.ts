@@ -4,7 +4,6 @@
  */
 import type { Context, Env } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { colors } from "../output.ts";
 
 export const RETRY_HINT = "Run 'pipeops auth login' to try again";
 
@@ -92,7 +91,7 @@ export function formatTimeLeft(ms: number): string {
 export function loginReporter(ctx: Context): LoginReporter {
   const { stderr } = ctx;
   const animate = animateProgress(ctx.env, stderr.isTTY);
-  const c = colors(stderr);
+  const c = stderr.colors;
   let stopSpinner: AbortController | undefined;
   let frame = 0;
   let deadline = 0;

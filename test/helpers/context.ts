@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialStore } from "../../src/config/store.ts";
 import { configPath } from "../../src/config/path.ts";
-import { type Context, type Env, lineReader, outputStream, sleep } from "../../src/context.ts";
+import pc from "picocolors";
+import { type Context, type Env, type OutputStream, PLAIN_COLORS, colorEnabled, lineReader, sleep } from "../../src/context.ts";
 import { printWarning } from "../../src/output.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 
@@ -26,6 +27,11 @@ export interface TestContextOptions {
   openBrowser?: (url: string) => Promise<boolean>;
 }
 
+/** A stream into a buffer, coloured as the system context would colour it (picocolors' real codes). */
+export function bufferStream(append: (text: string) => void, isTTY: boolean, env: Env): OutputStream {
+  return { write: append, isTTY, colors: colorEnabled(env, isTTY) ? pc.createColors(true) : PLAIN_COLORS };
+}
+
 export function tempDir(prefix = "pipeops-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -38,7 +44,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
   let err = "";
   const opened: string[] = [];
   const tty = options.tty ?? false;
-  const stderr = outputStream((text) => (err += text), tty, env);
+  const stderr = bufferStream((text) => (err += text), tty, env);
   let store: CredentialStore | undefined;
   return {
     env,
@@ -47,7 +53,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     now: () => options.now ?? Date.now(),
     sleep,
     fetch: globalThis.fetch.bind(globalThis),
-    stdout: outputStream((text) => (out += text), tty, env),
+    stdout: bufferStream((text) => (out += text), tty, env),
     stderr,
     stdin: lineReader(() => new Blob([options.stdin ?? ""]).stream(), tty),
     openBrowser: async (url) => {

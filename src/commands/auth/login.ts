@@ -4,14 +4,21 @@ import { authorizationCodeLogin } from "../../auth/browser-login.ts";
 import { ServerClock } from "../../auth/clock.ts";
 import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
-import { connect, resolveApiUrl, serverName, type ServerConnection } from "../../auth/server.ts";
+import { connect, type ServerConnection } from "../../api/server.ts";
+import { resolveApiUrl, serverName } from "../../api/server-url.ts";
 import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
 import { readHiddenLine } from "../../hidden-line.ts";
-import type { AuthFlags } from "../../command-line.ts";
+import { type Command, type Streams, given, parseFlags } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
-import { CliError, invalidToken, usageError } from "../../errors.ts";
-import type { LoginResult } from "../../results.ts";
+import { CliError, invalidToken, sanitize, usageError } from "../../errors.ts";
+import { printWarning, successLine } from "../../output.ts";
+
+export interface LoginResult {
+  email: string;
+  /** Set when PIPEOPS_AUTH_TOKEN is set: it keeps winning over the credentials just stored. */
+  envTokenOverrides?: true;
+}
 
 export interface LoginOptions {
   /** undefined: decide from the environment (SSH, no display). */
@@ -20,16 +27,26 @@ export interface LoginOptions {
   timeoutSeconds: number;
 }
 
-/** The login flags; --timeout must be a positive number of seconds. */
-export function loginOptions(flags: AuthFlags): LoginOptions {
+/** Longest wait we accept: a day. */
+export const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
+
+/** The login flags: --timeout is a number of seconds up to a day; --browser and --no-browser exclude each other. */
+export async function parse(argv: readonly string[]): Promise<LoginOptions> {
+  const flags = await parseFlags(command, argv);
+  const usage = "Run 'pipeops auth login --help' for usage";
   let timeoutSeconds = 300;
   if (flags.timeout !== undefined) {
-    timeoutSeconds = Number(flags.timeout);
-    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-      throw usageError(`--timeout must be a positive number of seconds, got '${String(flags.timeout)}'`, "Run 'pipeops auth login --help' for usage");
+    const raw = String(flags.timeout);
+    timeoutSeconds = Number(raw);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !(timeoutSeconds > 0)) {
+      throw usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, usage);
     }
+    if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw usageError(`--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (a day)`, usage);
   }
-  return { browser: flags.browser, withToken: Boolean(flags.withToken), timeoutSeconds };
+  const yes = given(argv, "--browser");
+  const no = given(argv, "--no-browser");
+  if (yes && no) throw usageError("--browser and --no-browser cannot be used together", usage);
+  return { browser: yes ? true : no ? false : undefined, withToken: flags.withToken === true, timeoutSeconds };
 }
 
 /**
@@ -44,7 +61,7 @@ export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform:
 }
 
 /** Logs in and stores the new credentials; the old ones are replaced only once the new login succeeded. */
-export async function login(ctx: Context, options: LoginOptions): Promise<LoginResult> {
+async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   const store = ctx.store();
   // Read first: a broken credential file is reported before the user goes through a browser.
   const { apiUrl: storedApiUrl } = await store.read();
@@ -118,5 +135,28 @@ async function typedToken(ctx: Context): Promise<string> {
 }
 
 function loginResult(ctx: Context, email: string): LoginResult {
-  return ctx.env.PIPEOPS_AUTH_TOKEN?.trim() ? { kind: "login", email, envTokenOverrides: true } : { kind: "login", email };
+  return ctx.env.PIPEOPS_AUTH_TOKEN?.trim() ? { email, envTokenOverrides: true } : { email };
 }
+
+function render({ stdout, stderr }: Streams, result: LoginResult): void {
+  stdout.write(successLine(stdout, `Successfully authenticated as ${result.email}`));
+  if (result.envTokenOverrides) {
+    printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored", "Run 'unset PIPEOPS_AUTH_TOKEN' to use them");
+  }
+}
+
+export const command: Command<LoginOptions, LoginResult> = {
+  name: "auth login",
+  summary: "Authenticate with PipeOps using OAuth 2.0 with PKCE",
+  flags: [
+    { name: "--browser", description: "Open browser automatically (default: true)" },
+    { name: "--no-browser", description: "Display auth URL without opening browser" },
+    { name: "--with-token", description: "Read a token from standard input instead of logging in" },
+    { name: "--timeout", value: "<seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
+  ],
+  examples: ["pipeops auth login", "pipeops auth login --no-browser", "pipeops auth login --with-token < token.txt"],
+  argumentsHint: "to log in with a token, pipe it in: pipeops auth login --with-token < token.txt",
+  parse,
+  run,
+  render,
+};

@@ -1,15 +1,26 @@
+/** `pipeops auth logout`: removes the local credentials; `--revoke` also revokes them at the server. */
 import * as oauth from "oauth4webapi";
-import { connect, oauthError, parseServerUrl, resolveApiUrl, serverName } from "../../auth/server.ts";
+import { connect, oauthError } from "../../api/server.ts";
+import { parseServerUrl, resolveApiUrl, serverName } from "../../api/server-url.ts";
+import { type Command, type Streams, parseFlags } from "../../command.ts";
 import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
-import type { LogoutResult } from "../../results.ts";
+import { printWarning, successLine } from "../../output.ts";
 
 export interface LogoutOptions {
   force: boolean;
   /** Also revoke the tokens at the server (RFC 7009); not part of the spec's plain logout. */
   revoke: boolean;
+}
+
+export interface LogoutResult {
+  outcome: "logged_out" | "not_logged_in" | "cancelled";
+  /** PIPEOPS_AUTH_TOKEN is set and keeps authenticating after the file's credentials are gone. */
+  envTokenStillSet: boolean;
+  /** With --revoke: the server revoked the tokens, or why not (a warning: the local logout happened anyway). */
+  revocation?: { revoked: true } | { revoked: false; problem: CliError };
 }
 
 export const LOGOUT_PROMPT = "Are you sure you want to logout? [y/N] ";
@@ -21,15 +32,15 @@ const REVOKE_HINT =
  * Removes the stored credentials (ours and the Go CLI's). Without --revoke there is no server call,
  * as the spec says; with it the tokens are revoked first, and a failure to do so is only a warning.
  */
-export async function logout(ctx: Context, options: LogoutOptions): Promise<LogoutResult> {
+async function run(ctx: Context, options: LogoutOptions): Promise<LogoutResult> {
   const envTokenStillSet = Boolean(ctx.env.PIPEOPS_AUTH_TOKEN?.trim());
   const store = ctx.store();
   const { credentials, apiUrl } = await store.read();
-  if (!credentials) return { kind: "logout", outcome: "not_logged_in", envTokenStillSet };
-  if (!options.force && !(await confirm(ctx))) return { kind: "logout", outcome: "cancelled", envTokenStillSet };
+  if (!credentials) return { outcome: "not_logged_in", envTokenStillSet };
+  if (!options.force && !(await confirm(ctx))) return { outcome: "cancelled", envTokenStillSet };
   const revocation = options.revoke ? await revoke(ctx, credentials, apiUrl) : undefined;
   await clearLocked(ctx);
-  return { kind: "logout", outcome: "logged_out", envTokenStillSet, ...(revocation ? { revocation } : {}) };
+  return { outcome: "logged_out", envTokenStillSet, ...(revocation ? { revocation } : {}) };
 }
 
 /** Reads the answer from stdin, terminal or pipe; only y/yes agrees, end of input means no. */
@@ -98,3 +109,30 @@ async function clearLocked(ctx: Context): Promise<void> {
     await lock?.release();
   }
 }
+
+function render({ stdout, stderr }: Streams, result: LogoutResult): void {
+  if (result.revocation?.revoked) stdout.write(successLine(stdout, "Revoked the tokens at the server"));
+  else if (result.revocation) printWarning(stderr, result.revocation.problem.message, result.revocation.problem.hint);
+  if (result.outcome === "logged_out") stdout.write(successLine(stdout, "Successfully logged out"));
+  else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
+  else stderr.write("Logout cancelled\n");
+  if (result.envTokenStillSet && result.outcome !== "cancelled") {
+    printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it", "Run 'unset PIPEOPS_AUTH_TOKEN'");
+  }
+}
+
+export const command: Command<LogoutOptions, LogoutResult> = {
+  name: "auth logout",
+  summary: "Sign out and remove local credentials",
+  flags: [
+    { name: "--force", description: "Skip confirmation prompt" },
+    { name: "--revoke", description: "Also revoke the tokens at the server" },
+  ],
+  examples: ["pipeops auth logout", "pipeops auth logout --force", "pipeops auth logout --force --revoke"],
+  async parse(argv) {
+    const flags = await parseFlags(command, argv);
+    return { force: flags.force === true, revoke: flags.revoke === true };
+  },
+  run,
+  render,
+};

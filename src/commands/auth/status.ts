@@ -1,37 +1,101 @@
+/** `pipeops auth status`: whether this machine is authenticated, checked with the server. */
+import { type NoSession, type Session, isSession, loadSession } from "../../auth/session.ts";
+import { type Command, JSON_FLAG, type Streams, parseFlags } from "../../command.ts";
+import { formatLocal, formatRfc3339 } from "../../config/time.ts";
 import type { Context } from "../../context.ts";
-import { CliError } from "../../errors.ts";
-import type { ConfigSnapshot } from "../../config/store.ts";
-import type { StatusResult } from "../../results.ts";
+import { CliError, EXIT_FAILURE, EXIT_OK, LOGIN_HINT, storedSessionLine } from "../../errors.ts";
+import { SYMBOL_FAIL, printError, printJson, successLine } from "../../output.ts";
 
 export interface StatusOptions {
   json: boolean;
 }
 
+export type StatusResult =
+  | {
+      authenticated: false;
+      /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
+      storedFor?: string;
+      /** Why the credentials could not be read (a broken file). */
+      problem?: CliError;
+    }
+  | {
+      authenticated: true;
+      email: string | null;
+      expiresAt: Date | null;
+      /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
+      problem: CliError | null;
+    };
+
 /**
  * Verifies the session with the server, refreshing it when it expires within a minute, and reports
- * the expiry of the token actually used; an expired or rejected session is a status, not a crash.
+ * the expiry of the token actually used. Whatever goes wrong after the options are read is part of
+ * the status (exit 1), so `--json` always prints one document.
  */
-export async function status(ctx: Context, _options: StatusOptions): Promise<StatusResult> {
-  // No token in the environment and none in the file: the offline answer, without loading the
-  // OAuth stack (session, server, oauth4webapi). A broken file fails here as in loadSession.
-  const envToken = Boolean(ctx.env.PIPEOPS_AUTH_TOKEN?.trim());
-  const stored = envToken ? undefined : await ctx.store().read();
-  if (stored && !stored.credentials) return { kind: "status", authenticated: false };
-  return verify(ctx, stored);
+async function run(ctx: Context, _options: StatusOptions): Promise<StatusResult> {
+  let session: Session | NoSession;
+  try {
+    session = await loadSession(ctx);
+  } catch (error) {
+    if (isReportable(error)) return { authenticated: false, problem: error };
+    throw error;
+  }
+  // Checking with the server is a function of its own: the usual offline answer never compiles it.
+  return isSession(session) ? checkWithServer(ctx, session) : notAuthenticated(session);
 }
 
-/** The online part, in a function of its own so the offline answer never compiles it. */
-async function verify(ctx: Context, stored: ConfigSnapshot | undefined): Promise<StatusResult> {
-  const [{ isSession, loadSession, withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/session.ts"), import("../../api/userinfo.ts")]);
-  const session = await loadSession(ctx, stored);
-  if (!isSession(session)) return { kind: "status", authenticated: false, ...(session.storedFor ? { storedFor: session.storedFor } : {}) };
+function notAuthenticated(found: NoSession): StatusResult {
+  return found.storedFor ? { authenticated: false, storedFor: found.storedFor } : { authenticated: false };
+}
+
+async function checkWithServer(ctx: Context, session: Session): Promise<StatusResult> {
+  // The OAuth stack loads only for a session to check.
+  const [{ withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/authenticated.ts"), import("../../api/userinfo.ts")]);
   try {
     const { value: user, session: used } = await withSession(ctx, session, (token, conn) => fetchUserInfo(conn, token));
-    return { kind: "status", authenticated: true, email: user.email ?? user.id, expiresAt: used.expiresAt ?? null, problem: null };
+    return { authenticated: true, email: user.email ?? user.id, expiresAt: used.expiresAt ?? null, problem: null };
   } catch (error) {
-    if (error instanceof CliError && (error.code === "token_expired" || error.code === "invalid_token")) {
-      return { kind: "status", authenticated: true, email: null, expiresAt: session.expiresAt ?? null, problem: error };
-    }
+    if (isReportable(error)) return { authenticated: true, email: null, expiresAt: session.expiresAt ?? null, problem: error };
     throw error;
   }
 }
+
+/** Usage errors and Ctrl-C stay errors of the invocation; everything else is the status. */
+function isReportable(error: unknown): error is CliError {
+  return error instanceof CliError && error.code !== "usage" && error.code !== "interrupted";
+}
+
+function render({ stdout, stderr }: Streams, result: StatusResult, options: StatusOptions): void {
+  if (options.json) return printJson(stdout, toJson(result));
+  if (result.problem) return printError(stderr, result.problem);
+  if (!result.authenticated) {
+    const stored = result.storedFor ? `${storedSessionLine(result.storedFor)}\n` : "";
+    stdout.write(`${stdout.colors.red(SYMBOL_FAIL)} Not authenticated\n${LOGIN_HINT}\n${stored}`);
+    return;
+  }
+  const expires = result.expiresAt ? `Token expires: ${formatLocal(result.expiresAt)}\n` : "";
+  stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires);
+}
+
+/** The spec's keys, in its order; `error` only when something is wrong. */
+export function toJson(result: StatusResult): Record<string, unknown> {
+  const error = result.problem ? { error: result.problem.message } : {};
+  if (!result.authenticated) return { authenticated: false, email: null, expires_at: null, token_valid: false, ...error };
+  return {
+    authenticated: true,
+    email: result.email,
+    expires_at: result.expiresAt ? formatRfc3339(result.expiresAt) : null,
+    token_valid: result.problem === null,
+    ...error,
+  };
+}
+
+export const command: Command<StatusOptions, StatusResult> = {
+  name: "auth status",
+  summary: "Check current authentication status",
+  flags: [JSON_FLAG],
+  examples: ["pipeops auth status", "pipeops auth status --json"],
+  parse: async (argv) => ({ json: (await parseFlags(command, argv)).json === true }),
+  run,
+  render,
+  exitCode: (result) => (result.authenticated && !result.problem ? EXIT_OK : EXIT_FAILURE),
+};

@@ -1,10 +1,10 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { assertSecureUrl, createHttpFetch } from "../api/http.ts";
+import { createHttpFetch } from "./http.ts";
+import { assertSecureUrl, serverName } from "./server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 
-export const DEFAULT_API_URL = "https://api.pipeops.io";
 export const DEFAULT_CLIENT_ID = "pipeops-cli";
 
 /** Everything needed to talk OAuth to one server: its metadata, our client, and the HTTP options. */
@@ -14,32 +14,6 @@ export interface ServerConnection {
   readonly client: oauth.Client;
   readonly clientAuth: oauth.ClientAuth;
   readonly http: oauth.HttpRequestOptions<"GET" | "POST", unknown>;
-}
-
-/** PIPEOPS_API_URL, else the server the stored token belongs to, else production. */
-export function resolveApiUrl(ctx: Pick<Context, "env">, storedApiUrl?: string): URL {
-  return parseServerUrl(ctx.env.PIPEOPS_API_URL?.trim() || storedApiUrl || DEFAULT_API_URL);
-}
-
-/** A server URL as PIPEOPS_API_URL or the file gives it: http(s) only, plain http only to loopback. */
-export function parseServerUrl(raw: string): URL {
-  const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    const why = url ? "must be an http(s) URL" : "is not a valid URL";
-    throw new CliError("usage", `PIPEOPS_API_URL ${why}: '${sanitize(raw, 100)}'`, "Set it to e.g. https://api.pipeops.io");
-  }
-  assertSecureUrl(url);
-  return url;
-}
-
-/** The origin (plus path, when there is one) used to name a server in messages. */
-export function serverName(url: URL): string {
-  return url.pathname === "/" ? url.origin : `${url.origin}${url.pathname.replace(/\/$/, "")}`;
-}
-
-/** Whether two server URLs name the same server (scheme, host, port and path). */
-export function sameServer(a: URL, b: URL): boolean {
-  return serverName(a) === serverName(b);
 }
 
 const endpoint = v.optional(v.pipe(v.string(), v.url()));

@@ -1,0 +1,60 @@
+/**
+ * What a command module exports, and the pieces every command shares: its help text from its
+ * flags, and its argv parsed (with cac) into flags after a check that names the flag as typed,
+ * suggests the nearest one, and never echoes a stray argument (it may be a pasted token).
+ */
+import type { Context, OutputStream } from "./context.ts";
+import { usageError } from "./errors.ts";
+
+export interface Streams {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+}
+
+export interface FlagSpec {
+  /** As typed: "--json", "--no-browser". */
+  readonly name: string;
+  /** The value's placeholder, for a flag that takes one: "<seconds>". */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/** A leaf command, e.g. `auth status`: everything about it lives in its own module. */
+export interface Command<Options, Result> {
+  /** "auth status" */
+  readonly name: string;
+  readonly summary: string;
+  readonly flags: readonly FlagSpec[];
+  readonly examples: readonly string[];
+  /** Said instead of "takes no arguments" alone, for a command users try to give one. */
+  readonly argumentsHint?: string;
+  /** argv after the command's name, into the options run() takes; a bad flag is a usage error. */
+  parse(argv: readonly string[]): Promise<Options>;
+  run(ctx: Context, options: Options): Promise<Result>;
+  /** Prints the result: human text, or one JSON document on stdout when the options ask for it. */
+  render(io: Streams, result: Result, options: Options): void;
+  /** 0 unless the result says otherwise (`auth status` when not authenticated). */
+  exitCode?(result: Result): number;
+  /** Whether a failure is also reported as a JSON document on stdout (--json). */
+  reportsJson?(options: Options): boolean;
+}
+
+/** Any command, as the command table holds it. */
+// biome-ignore lint/suspicious/noExplicitAny: the table holds commands of every options and result type
+export type AnyCommand = Command<any, any>;
+
+export const JSON_FLAG: FlagSpec = { name: "--json", description: "Print the result as one JSON document" };
+
+/** The flags as given: true for a boolean flag, the last value for one that takes a value. */
+export type ParsedFlags = Readonly<Record<string, boolean | string | undefined>>;
+
+/** argv parsed against the command's flags (src/flags.ts, loaded only when there is something to parse). */
+export async function parseFlags(command: Pick<AnyCommand, "name" | "flags" | "argumentsHint">, argv: readonly string[]): Promise<ParsedFlags> {
+  if (argv.length === 0) return {};
+  return (await import("./flags.ts")).parseArgv(command, argv);
+}
+
+/** Whether the flag was given in argv at all (cac sets `browser: true` by default for `--no-browser`). */
+export function given(argv: readonly string[], name: string): boolean {
+  return argv.some((arg) => arg === name || arg.startsWith(`${name}=`));
+}
