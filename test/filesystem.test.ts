@@ -49,7 +49,7 @@ describe("a folder or file the user may not write", () => {
     const text = sessionText(tokens);
     const home = readOnlyHome(text);
     const status = await runBinary(["auth", "status"], { env: home.env, asUser: "nobody" });
-    expect(status).toEqual({ code: 0, stdout: "✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\n", stderr: readableWarning(home.path) });
+    expect(status).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\nServer: ${dev.url}\n`, stderr: readableWarning(home.path) });
 
     const login = await runBinary(["auth", "login", "--with-token"], { env: home.env, asUser: "nobody", stdin: `${tokens.access_token}\n` });
     expect(login).toEqual({ code: 1, stdout: "", stderr: `${readableWarning(home.path)}Error: failed to write config file: permission denied\n` });
@@ -125,7 +125,7 @@ describe("a config path that is a symbolic link", () => {
     const left = readFileSync(home.target, "utf8");
     expect(left).not.toContain(tokens.access_token);
     expect(left).not.toContain(tokens.refresh_token!);
-    expect(JSON.parse(left)).toEqual({ api_url: dev.url, settings: { theme: "dark" } });
+    expect(JSON.parse(left)).toEqual({ settings: { theme: "dark" } });
   });
 
   test("a refresh writes through a chain of links", async () => {
@@ -170,7 +170,7 @@ describe("a config path that is a symbolic link", () => {
     // As if another user had planted it (the tests run as root, so root's own links count as ours).
     lchownSync(home.link, 4242, 4242);
     const result = await runBinary(["auth", "logout", "--force"], { env: home.env });
-    expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: failed to write config file: it is a symbolic link owned by another user\n" });
+    expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: failed to write config file ${home.link}: it is a symbolic link owned by another user\n` });
     expect(readFileSync(home.target, "utf8")).toBe(text);
     expect(lstatSync(home.link).isSymbolicLink()).toBe(true);
   });
@@ -319,5 +319,65 @@ describe("several writers at once", () => {
     const refreshed = await runBinary(["auth", "token"], { env: { HOME: dir } });
     expect(refreshed.code).toBe(0);
     expect(refreshed.stdout.trim()).not.toBe(stored.auth_token);
+  });
+});
+
+describe("a config path that is not a regular file, or not there yet", () => {
+  test("a named pipe, a device, a folder: refused at once with a hint that fits, never a hang", async () => {
+    const dir = tempDir();
+    const fifo = join(dir, "pipe.json");
+    Bun.spawnSync(["mkfifo", fifo]);
+    const cases: [string, string][] = [
+      [fifo, `Error: config file ${fifo} is a named pipe, not a file\nRemove it (rm '${fifo}') or point PIPEOPS_CONFIG_PATH at a file\n`],
+      ["/dev/null", "Error: config file /dev/null is a device, not a file\nPoint PIPEOPS_CONFIG_PATH at a file, e.g. ~/.pipeops.json\n"],
+      [dir, `Error: config file ${dir} is a folder, not a file\nPoint PIPEOPS_CONFIG_PATH at a file, e.g. ${dir}/.pipeops.json\n`],
+    ];
+    for (const [path, stderr] of cases) {
+      for (const args of [["auth", "me"], ["auth", "logout", "--force"], ["auth", "login", "--with-token"]]) {
+        const started = Date.now();
+        const result = await runBinary(args, { env: { HOME: dir, PIPEOPS_CONFIG_PATH: path }, stdin: "some-token\n", timeoutMs: 10_000 });
+        expect(result).toEqual({ code: 1, stdout: "", stderr });
+        expect(Date.now() - started).toBeLessThan(5_000);
+      }
+    }
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  test("a path in folders that do not exist yet: login creates them, 0700, and the file 0600", async () => {
+    const tokens = await loginWithAuthorizationCode(dev);
+    const dir = tempDir();
+    const path = join(dir, "a", "b", "pipeops.json");
+    const result = await runBinary(["auth", "login", "--with-token"], { env: { HOME: dir, PIPEOPS_CONFIG_PATH: path, PIPEOPS_API_URL: dev.url }, stdin: `${tokens.access_token}\n` });
+    expect(result.code).toBe(0);
+    expect(mode(join(dir, "a"))).toBe(0o700);
+    expect(mode(join(dir, "a", "b"))).toBe(0o700);
+    expect(mode(path)).toBe(0o600);
+  });
+
+  test("a path through a file: one sentence naming the path", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "file"), "");
+    const path = join(dir, "file", "pipeops.json");
+    const result = await runBinary(["auth", "login", "--with-token"], { env: { HOME: dir, PIPEOPS_CONFIG_PATH: path }, stdin: "some-token\n" });
+    expect(result).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `Error: cannot read config file ${path}: a part of the path is a file, not a folder\nPoint PIPEOPS_CONFIG_PATH at a file, e.g. ~/.pipeops.json\n`,
+    });
+  });
+
+  test("a UTF-8 byte order mark (as Windows editors write) is accepted, and dropped only when the CLI writes anyway", async () => {
+    const tokens = await loginWithAuthorizationCode(dev);
+    const dir = tempDir();
+    const path = join(dir, ".pipeops.json");
+    const text = `\uFEFF${sessionText(tokens)}`;
+    writeFileSync(path, text, { mode: 0o600 });
+    const status = await runBinary(["auth", "status"], { env: { HOME: dir } });
+    expect(status.stdout).toStartWith("✓ Authenticated as user@example.com\n");
+    expect(readFileSync(path, "utf8")).toBe(text);
+    expect((await runBinary(["auth", "logout", "--force"], { env: { HOME: dir } })).code).toBe(0);
+    const after = readFileSync(path, "utf8");
+    expect(after.startsWith("{")).toBe(true);
+    expect(JSON.parse(after)).toEqual({ settings: { theme: "dark" } });
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquireLock, type LockContext, LOCK_STALE_MS, lockPathFor, withLock } from "../src/config/lock.ts";
-import { sleep } from "../src/context.ts";
+import { PLAIN_COLORS, sleep } from "../src/context.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
 import { tempDir } from "./helpers/context.ts";
 
@@ -98,13 +98,28 @@ describe("acquireLock", () => {
     await lock.release();
   });
 
-  test("an unreadable lock (holder died while writing it) is broken after 30 s of seeing it", async () => {
-    const { ctx, clock } = lockContext();
+  test("an unreadable lock (holder died while writing it, or garbage) is broken 2 s after first seeing it, not 30 s", async () => {
+    for (const garbage of ["", "not json", '{"pid":"x"}']) {
+      const { ctx, clock } = lockContext();
+      const path = lockFile();
+      writeFileSync(path, garbage, { mode: 0o600 });
+      const started = clock.now;
+      const lock = await acquireLock(ctx, path);
+      expect(clock.now - started).toBeGreaterThan(2_000);
+      expect(clock.now - started).toBeLessThan(3_000);
+      await lock.release();
+    }
+  });
+
+  test("waiting for a live holder says for what after a second, once", async () => {
+    const { ctx } = lockContext();
+    let said = "";
     const path = lockFile();
-    writeFileSync(path, "", { mode: 0o600 });
-    const started = clock.now;
-    const lock = await acquireLock(ctx, path);
-    expect(clock.now - started).toBeGreaterThan(LOCK_STALE_MS);
+    writeFileSync(path, holder(OTHER_PID, Date.now()), { mode: 0o600 });
+    const waiting = { ...ctx, stderr: { write: (text: string) => void (said += text), isTTY: false, colors: PLAIN_COLORS } };
+    // The fake clock moves 25-50 ms a poll; the lock is stale (and broken) after 30 s.
+    const lock = await acquireLock(waiting, path);
+    expect(said).toBe(`Waiting for another pipeops process (pid ${OTHER_PID}) that holds ${path}; a lock left by a stuck process is broken after 30 s\n`);
     await lock.release();
   });
 
@@ -118,10 +133,16 @@ describe("acquireLock", () => {
     expect(JSON.parse(readFileSync(path, "utf8")).pid).toBe(OTHER_PID);
   });
 
-  test("a folder where no lock can be created is a clear error", async () => {
+  test("a missing folder is created (0700); a path through a file is a sentence naming it", async () => {
     const { ctx } = lockContext();
-    const path = join(tempDir(), "missing", ".pipeops.json.lock");
-    await expect(acquireLock(ctx, path)).rejects.toThrow(/^cannot lock the config file \(.*\): ENOENT$/);
+    const dir = join(tempDir(), "missing", "deeper");
+    const lock = await acquireLock(ctx, join(dir, ".pipeops.json.lock"));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    await lock.release();
+    const file = join(tempDir(), "a-file");
+    writeFileSync(file, "");
+    const through = join(file, ".pipeops.json.lock");
+    await expect(acquireLock(ctx, through)).rejects.toThrow(`cannot create the lock file ${through}: a part of the path is a file, not a folder`);
   });
 });
 

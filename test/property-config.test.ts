@@ -176,7 +176,7 @@ describe("CredentialStore on random input", () => {
         expect(readdirSync(dir)).toEqual([".pipeops.json"]);
         expect(statSync(path).mode & 0o777).toBe(0o600);
         const after = new Map(ownEntries(JSON.parse(readFileSync(path, "utf8"))));
-        const removedByClear = new Set(["oauth", "token_type", "id_token", "user"]);
+        const removedByClear = new Set(["api_url", "oauth", "token_type", "id_token", "user"]);
         for (const [k, value] of new Map(ownEntries(before))) {
           if (OUR_KEYS.has(k) || (!saveNotClear && removedByClear.has(k))) continue;
           expect(after.has(k)).toBe(true);

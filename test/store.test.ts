@@ -140,8 +140,8 @@ describe("CredentialStore.clear", () => {
       { mode: 0o600 },
     );
     expect(await store.clear()).toBe(true);
+    // api_url goes too: the next login is to the default server unless told otherwise.
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
-      api_url: "https://api.example.com",
       oauth: { token_type: "Bearer" },
       settings: { theme: "dark" },
     });
@@ -154,7 +154,7 @@ test("a config path that is a folder is an error, not a crash", async () => {
   const dir = tempDir();
   mkdirSync(join(dir, ".pipeops.json"));
   const { store } = storeIn(dir);
-  await expect(store.read()).rejects.toThrow(/is not valid: it is not a regular file/);
+  await expect(store.read()).rejects.toThrow(/\/.pipeops.json is a folder, not a file$/);
 });
 
 describe("the missing-file probe the credential store skips loading on", () => {

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { createExclusive, errorCode, isPermissionError, linkIfAbsent, readFileIfExists, removeFile, renameIfExists, touchFile } from "../runtime/fs.ts";
+import { createExclusive, describeFailure, ensureFolderOf, isPermissionError, linkIfAbsent, readFileIfExists, removeFile, renameIfExists, touchFile } from "../runtime/fs.ts";
 import { parseRfc3339 } from "./time.ts";
 
 /** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
@@ -15,7 +15,13 @@ export interface FileLock {
   release(): Promise<void>;
 }
 
-export type LockContext = Pick<Context, "now" | "sleep" | "runtime">;
+/** Where the lock tells the user what it waits for, when it waits long enough to be noticed. */
+export type LockContext = Pick<Context, "now" | "sleep" | "runtime"> & Partial<Pick<Context, "stderr">>;
+
+/** A lock file whose content is not a holder's (a holder writes it right after creating it) is broken this soon. */
+const UNREADABLE_GRACE_MS = 2_000;
+/** After this long waiting, say for what. */
+const NOTICE_AFTER_MS = 1_000;
 
 const HolderSchema = v.object({
   pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
@@ -38,6 +44,9 @@ export function lockPathFor(path: string): string {
 export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK_STALE_MS): Promise<FileLock> {
   // Unreadable contents (a holder that died between creating and writing) have no time; count from first sight.
   const firstSeen = new Map<string, number>();
+  const waitingSince = ctx.now();
+  let noticed = false;
+  await attempt(path, () => ensureFolderOf(path));
   for (;;) {
     const content = `${JSON.stringify({ pid: ctx.runtime.pid, created_at: new Date(ctx.now()).toISOString(), nonce: crypto.randomUUID() })}\n`;
     if (await attempt(path, () => createExclusive(path, content))) return heldLock(path, content);
@@ -46,6 +55,11 @@ export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK
     if (isStale(ctx, existing.text, existing.mtimeMs, staleMs, firstSeen)) {
       await attempt(path, () => breakLock(path, existing.text));
       continue;
+    }
+    if (!noticed && ctx.stderr && ctx.now() - waitingSince >= NOTICE_AFTER_MS) {
+      noticed = true;
+      const pid = holderOf(existing.text)?.pid;
+      ctx.stderr.write(`Waiting for another pipeops process${pid ? ` (pid ${pid})` : ""} that holds ${path}; a lock left by a stuck process is broken after ${staleMs / 1000} s\n`);
     }
     await ctx.sleep(POLL_MS + Math.random() * POLL_MS);
   }
@@ -69,23 +83,28 @@ export async function withLock<T>(
   }
 }
 
-function isStale(ctx: LockContext, text: string, touchedAt: number, staleMs: number, firstSeen: Map<string, number>): boolean {
-  const now = ctx.now();
+function holderOf(text: string): v.InferOutput<typeof HolderSchema> | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    parsed = undefined;
+    return undefined;
   }
   const holder = v.safeParse(HolderSchema, parsed);
-  if (!holder.success) {
+  return holder.success ? holder.output : undefined;
+}
+
+function isStale(ctx: LockContext, text: string, touchedAt: number, staleMs: number, firstSeen: Map<string, number>): boolean {
+  const now = ctx.now();
+  const holder = holderOf(text);
+  if (!holder) {
     const seen = firstSeen.get(text) ?? now;
     firstSeen.set(text, seen);
-    return now - seen > staleMs;
+    return now - seen > Math.min(UNREADABLE_GRACE_MS, staleMs);
   }
-  if (!ctx.runtime.processAlive(holder.output.pid)) return true;
+  if (!ctx.runtime.processAlive(holder.pid)) return true;
   // The holder's heartbeat moves the file's mtime; the recorded creation time is the fallback.
-  const lastSign = Math.max(parseRfc3339(holder.output.created_at)!.getTime(), touchedAt);
+  const lastSign = Math.max(parseRfc3339(holder.created_at)!.getTime(), touchedAt);
   // Also far in the future: the clock was set back, and the age cannot be told.
   return Math.abs(now - lastSign) > staleMs;
 }
@@ -126,6 +145,6 @@ async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
     if (isPermissionError(error)) {
       throw new CliError("config_write", "failed to write config file: permission denied", undefined, { cause: error });
     }
-    throw new CliError("config_write", `cannot lock the config file (${path}): ${errorCode(error) ?? "unknown error"}`, undefined, { cause: error });
+    throw new CliError("config_write", `cannot create the lock file ${path}: ${describeFailure(error)}`, undefined, { cause: error });
   }
 }

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CliError, sanitize } from "../errors.ts";
-import { errorCode, isPermissionError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { NotAFileError, describeFailure, errorCode, isPermissionError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 import { formatRfc3339, parseRfc3339 } from "./time.ts";
 
@@ -27,14 +27,8 @@ export interface ConfigSnapshot {
   apiUrl?: string;
 }
 
-/** Why a write failed, for the codes whose name says nothing to a user. */
-const WRITE_FAILURES: Record<string, string> = {
-  ENOSPC: "no space left on device",
-  ELINKOWNER: "it is a symbolic link owned by another user",
-  ELOOP: "too many levels of symbolic links",
-};
-
-const SESSION_KEYS = ["auth_token", "refresh_token", "expires_at", "token_type", "id_token", "user"] as const;
+// api_url too: after a logout, the next login goes to the default server unless told otherwise.
+const SESSION_KEYS = ["auth_token", "refresh_token", "expires_at", "api_url", "token_type", "id_token", "user"] as const;
 const GO_CLI_SESSION_KEYS = ["access_token", "refresh_token", "expires_at"] as const;
 
 /** The JSON credential file: validated reads, atomic 0600 writes, every unknown key kept. */
@@ -100,7 +94,8 @@ export class CredentialStore {
   private parse(text: string): ConfigFile {
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      // A UTF-8 byte order mark, as Windows editors write one, is not part of the JSON.
+      json = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
     } catch (error) {
       throw this.invalid(error instanceof SyntaxError ? `invalid JSON (${describeJsonError(error)})` : "invalid JSON");
     }
@@ -116,10 +111,18 @@ export class CredentialStore {
     try {
       await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
     } catch (error) {
-      const code = errorCode(error);
-      const reason = isPermissionError(error) ? "permission denied" : ((code && WRITE_FAILURES[code]) ?? code ?? "unknown error");
-      throw new CliError("config_write", `failed to write config file: ${reason}`, undefined, { cause: error });
+      // The spec's words for permission; the path for everything else, which a user has to go and look at.
+      if (isPermissionError(error)) throw new CliError("config_write", "failed to write config file: permission denied", undefined, { cause: error });
+      throw new CliError("config_write", `failed to write config file ${this.path}: ${describeFailure(error)}`, undefined, { cause: error });
     }
+  }
+
+  /** A folder, a named pipe, a device: nothing of it is read, and the hint fits what it is. */
+  private notAFile(kind: string): CliError {
+    const message = `config file ${this.path} is a ${kind}, not a file`;
+    if (kind === "folder") return new CliError("config_invalid", message, `Point PIPEOPS_CONFIG_PATH at a file, e.g. ${joinName(this.path, ".pipeops.json")}`);
+    if (kind === "device") return new CliError("config_invalid", message, PATH_HINT);
+    return new CliError("config_invalid", message, `Remove it (rm '${this.path}') or point PIPEOPS_CONFIG_PATH at a file`);
   }
 
   private invalid(reason: string): CliError {
@@ -135,10 +138,17 @@ export class CredentialStore {
     if (isPermissionError(error)) {
       return new CliError("config_invalid", `cannot read config file ${this.path}: permission denied`, `Check its permissions: chmod 600 ${this.path}`);
     }
-    if (code === "EISDIR") return this.invalid("it is not a regular file");
+    if (error instanceof NotAFileError) return this.notAFile(error.kind);
+    if (code === "ENOTDIR") return new CliError("config_invalid", `cannot read config file ${this.path}: a part of the path is a file, not a folder`, PATH_HINT);
     if (code === "ELOOP") return new CliError("config_invalid", `cannot read config file ${this.path}: too many levels of symbolic links`);
     return new CliError("config_invalid", `cannot read config file ${this.path}: ${code ?? "unknown error"}`);
   }
+}
+
+const PATH_HINT = "Point PIPEOPS_CONFIG_PATH at a file, e.g. ~/.pipeops.json";
+
+function joinName(dir: string, name: string): string {
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 
 function credentialsOf(data: ConfigFile): StoredCredentials | null {

@@ -12,6 +12,25 @@ async function nodeFs() {
   return { fs, constants };
 }
 
+/** What a path names when it is not a regular file: reads refuse these before reading anything. */
+export type SpecialFile = "folder" | "named pipe" | "device" | "socket" | "special file";
+
+/** Thrown for a path that exists but is not a regular file; `code` is ENOTFILE. */
+export class NotAFileError extends Error {
+  readonly code = "ENOTFILE";
+  constructor(readonly kind: SpecialFile) {
+    super(`not a regular file (a ${kind})`);
+  }
+}
+
+function specialKind(stat: import("node:fs").Stats): SpecialFile {
+  if (stat.isDirectory()) return "folder";
+  if (stat.isFIFO()) return "named pipe";
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return "device";
+  if (stat.isSocket()) return "socket";
+  return "special file";
+}
+
 export interface FileInfo {
   text: string;
   /** Permission bits, e.g. 0o600. */
@@ -20,19 +39,23 @@ export interface FileInfo {
   mtimeMs: number;
 }
 
-/** The file's text and mode, or null when it does not exist. */
+/**
+ * The file's text and mode, or null when it does not exist. Opened without blocking, so a named
+ * pipe or a device is refused (NotAFileError) instead of waiting for a writer that never comes.
+ */
 export async function readFileIfExists(path: string): Promise<FileInfo | null> {
   const { fs, constants } = await nodeFs();
   let handle: FileHandle;
   try {
-    handle = await fs.open(path, constants.O_RDONLY);
+    handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     if (errorCode(error) === "ENOENT") return null;
+    if (errorCode(error) === "EISDIR") throw new NotAFileError("folder");
     throw error;
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
+    if (!stat.isFile()) throw new NotAFileError(specialKind(stat));
     return { text: await handle.readFile("utf8"), mode: stat.mode & 0o777, mtimeMs: stat.mtimeMs };
   } finally {
     await handle.close();
@@ -75,7 +98,7 @@ export async function writeFileAtomic(linkOrPath: string, text: string): Promise
   const { fs, constants } = await nodeFs();
   const path = await writeTarget(linkOrPath);
   const dir = dirname(path);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensureFolderOf(path);
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
@@ -127,6 +150,34 @@ export async function removeFile(path: string): Promise<void> {
 export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
+}
+
+/** Why a file operation failed, in words, for the codes users meet; the code itself otherwise. */
+const FAILURES: Record<string, string> = {
+  ENOENT: "its folder does not exist",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  EISDIR: "it is a folder",
+  ENOSPC: "no space left on device",
+  EROFS: "the file system is read-only",
+  ELINKOWNER: "it is a symbolic link owned by another user",
+  ELOOP: "too many levels of symbolic links",
+};
+
+export function describeFailure(error: unknown): string {
+  const code = errorCode(error);
+  return (code && FAILURES[code]) ?? code ?? "unknown error";
+}
+
+/** Creates the folder (and its parents) a file goes in, 0700: they may hold tokens. */
+export async function ensureFolderOf(path: string): Promise<void> {
+  const { fs } = await nodeFs();
+  try {
+    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    // Bun says EEXIST where a part of the path is a file; Node says ENOTDIR, which is what it means.
+    if (errorCode(error) === "EEXIST") throw Object.assign(new Error(`${dirname(path)} is not a folder`), { code: "ENOTDIR" });
+    throw error;
+  }
 }
 
 /** The file system refused for permission reasons: modes, ownership, or a read-only mount. */
