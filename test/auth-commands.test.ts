@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { runBinary } from "./helpers/binary.ts";
+import { BINARY, runBinary } from "./helpers/binary.ts";
 import { tempDir } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 import { spawnInTerminal } from "./helpers/interactive.ts";
@@ -49,7 +49,7 @@ describe("not authenticated", () => {
     });
     const json = await runBinary(["auth", "status", "--json"], { env });
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toEqual({ authenticated: false, email: null, expires_at: null, token_valid: false });
+    expect(JSON.parse(json.stdout)).toEqual({ authenticated: false, email: null, expires_at: null, token_valid: false, api_url: "https://api.pipeops.io", source: null });
   });
 
   test("me and token give the spec's error, exit 1", async () => {
@@ -68,7 +68,7 @@ describe("not authenticated", () => {
   });
 
   test("status --json with the server unreachable: one document with the error, exit 1", async () => {
-    const { env } = home({ auth_token: "some-token", api_url: "http://127.0.0.1:9" });
+    const { env, path } = home({ auth_token: "some-token", api_url: "http://127.0.0.1:9" });
     const result = await runBinary(["auth", "status", "--json"], { env: { ...env, PIPEOPS_HTTP_TIMEOUT: "5" } });
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -76,6 +76,8 @@ describe("not authenticated", () => {
       email: null,
       expires_at: null,
       token_valid: false,
+      api_url: "http://127.0.0.1:9",
+      source: path,
       error: "could not reach http://127.0.0.1:9: connection refused",
     });
     expect(result.stderr).toBe("");
@@ -94,20 +96,23 @@ describe("authenticated from the credential file", () => {
     const { env } = loggedIn({ expires_at: "2099-12-31T23:59:59Z" });
     expect(await runBinary(["auth", "status"], { env })).toEqual({
       code: 0,
-      stdout: "✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\n",
+      // The spec's two lines, then the server: it is not production.
+      stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${server.url}\n`,
       stderr: "",
     });
     const tokyo = await runBinary(["auth", "status"], { env: { ...env, TZ: "Asia/Tokyo" } });
     expect(tokyo.stdout).toContain("Token expires: 2100-01-01 08:59:59\n");
   });
 
-  test("status --json", async () => {
-    const { env } = loggedIn();
+  test("status --json: the spec's keys in its order, then the server and where the token came from", async () => {
+    const { env, path } = loggedIn();
     const result = await runBinary(["auth", "status", "--json"], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
-      '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2099-12-31T23:59:59Z",\n  "token_valid": true\n}\n',
+      `{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2099-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "${server.url}",\n  "source": "${path}"\n}\n`,
     );
+    const fromEnv = await runBinary(["auth", "status", "--json"], { env: { HOME: tempDir(), PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token } });
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject({ authenticated: true, token_valid: true, api_url: server.url, source: "env" });
   });
 
   test("me: human and JSON", async () => {
@@ -165,7 +170,7 @@ describe("authenticated from the credential file", () => {
       api_url: server.url,
     });
     const result = await runBinary(["auth", "status"], { env });
-    expect(result.stdout).toBe("✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\n");
+    expect(result.stdout).toBe(`✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\nServer: ${server.url}\n`);
   });
 
   test("a file readable by others works, with the chmod hint on stderr", async () => {
@@ -202,7 +207,7 @@ describe("logout", () => {
     expect(result.stderr).toStartWith("Are you sure you want to logout? [y/N] ");
     if (loggedOut) {
       expect(result.stdout).toBe("✓ Successfully logged out\n");
-      expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ api_url: server.url, ...goKeys });
+      expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(goKeys);
       expect(statSync(path).mode & 0o777).toBe(0o600);
     } else {
       expect(result.stderr).toContain("Logout cancelled");
@@ -248,14 +253,14 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
       env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url },
     });
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ authenticated: true, email: "user@example.com", expires_at: null, token_valid: true });
+    expect(JSON.parse(result.stdout)).toEqual({ authenticated: true, email: "user@example.com", expires_at: null, token_valid: true, api_url: server.url, source: "env" });
     expect(existsSync(path)).toBe(false);
   });
 
   test("the status expiry line is omitted for an env token", async () => {
     const { env } = loggedIn({ auth_token: "file-token-that-is-wrong" });
     const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token } });
-    expect(result).toEqual({ code: 0, stdout: "✓ Authenticated as user@example.com\n", stderr: "" });
+    expect(result).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
   });
 
   test("token prints it", async () => {
@@ -347,7 +352,7 @@ describe("the server connection", () => {
       const result = await runBinary(["auth", "status"], {
         env: { ...env, PIPEOPS_API_URL: `http://127.0.0.1:${bare.port}`, PIPEOPS_AUTH_TOKEN: "bare-token" },
       });
-      expect(result).toEqual({ code: 0, stdout: "✓ Authenticated as bare@example.com\n", stderr: "" });
+      expect(result).toEqual({ code: 0, stdout: `✓ Authenticated as bare@example.com\nServer: http://127.0.0.1:${bare.port}\n`, stderr: "" });
       expect(seen).toEqual(["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/userinfo"]);
     } finally {
       bare.stop(true);
@@ -471,5 +476,62 @@ describe("at a terminal", () => {
       code: 1,
       screen: "Error: not authenticated\r\nRun 'pipeops auth login' to authenticate\r\n",
     });
+  });
+});
+
+describe("tokens that cannot be bearer tokens, and tokens from the environment", () => {
+  const MALFORMED = ["abc\r\nX-Evil: 1", "two words", "tab\there", "ünïcode", "a".repeat(16 * 1024 + 1)];
+
+  test("a malformed token in the file: the spec's invalid-token error before any request; token never prints it", async () => {
+    for (const bad of MALFORMED) {
+      const { env } = loggedIn({ auth_token: bad });
+      const before = server.stats.userinfoRequests;
+      for (const command of ["status", "me", "token"]) {
+        const result = await runBinary(["auth", command], { env });
+        expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n" });
+      }
+      expect(server.stats.userinfoRequests).toBe(before);
+    }
+  });
+
+  test("a malformed token in the environment: the hint names the variable, which no login can override", async () => {
+    const { env } = home();
+    for (const variable of ["PIPEOPS_AUTH_TOKEN", "PIPEOPS_TOKEN"]) {
+      const result = await runBinary(["auth", "token"], { env: { ...env, PIPEOPS_API_URL: server.url, [variable]: "two words" } });
+      expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: invalid authentication token\nUnset ${variable} or set it to a valid token\n` });
+    }
+    // Bytes that are not UTF-8, as a shell can put them in the environment.
+    const child = Bun.spawnSync(["sh", "-c", `PIPEOPS_AUTH_TOKEN="$(printf 'ab\\377cd')" exec '${BINARY}' auth token`], { env: { PATH: process.env.PATH!, ...env } });
+    expect(child.exitCode).toBe(1);
+    expect(child.stdout.length).toBe(0);
+    expect(child.stderr.toString()).toBe("Error: invalid authentication token\nUnset PIPEOPS_AUTH_TOKEN or set it to a valid token\n");
+  });
+
+  test("a token the server refuses, from the environment: the hint names the variable", async () => {
+    const { env } = home();
+    const result = await runBinary(["auth", "me"], { env: { ...env, PIPEOPS_API_URL: server.url, PIPEOPS_TOKEN: "not-a-real-token" } });
+    expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nUnset PIPEOPS_TOKEN or set it to a valid token\n" });
+  });
+
+  test("PIPEOPS_TOKEN (the Go CLI's name) authenticates; PIPEOPS_AUTH_TOKEN wins when both are set", async () => {
+    const { env, path } = home();
+    const viaGoName = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_API_URL: server.url, PIPEOPS_TOKEN: tokens.access_token } });
+    expect(viaGoName).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
+    const both = await runBinary(["auth", "token"], { env: { ...env, PIPEOPS_API_URL: server.url, PIPEOPS_TOKEN: "other-token", PIPEOPS_AUTH_TOKEN: tokens.access_token } });
+    expect(both.stdout).toBe(`${tokens.access_token}\n`);
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe("server URLs", () => {
+  test("PIPEOPS_API_URL that is not http(s) says so, instead of 'refusing to connect to null'", async () => {
+    const { env } = loggedIn();
+    for (const url of ["javascript:alert(1)", "file:///etc/passwd", "ftp://example.com"]) {
+      const result = await runBinary(["auth", "me"], { env: { ...env, PIPEOPS_API_URL: url } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`Error: PIPEOPS_API_URL must be an http(s) URL: '${url}'\nSet it to e.g. https://api.pipeops.io\n`);
+    }
+    const garbage = await runBinary(["auth", "me"], { env: { ...env, PIPEOPS_API_URL: "not a url" } });
+    expect(garbage.stderr).toBe("Error: PIPEOPS_API_URL is not a valid URL: 'not a url'\nSet it to e.g. https://api.pipeops.io\n");
   });
 });

@@ -33,7 +33,7 @@ function statusProcesses(home: string, count: number): Promise<RunResult[]> {
   return Promise.all(Array.from({ length: count }, () => runBinary(["auth", "status"], { env: { HOME: home }, timeoutMs: 45_000 })));
 }
 
-const AUTHENTICATED = /^✓ Authenticated as user@example\.com\nToken expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$/;
+const AUTHENTICATED = /^✓ Authenticated as user@example\.com\nToken expires: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nServer: http:\/\/127\.0\.0\.1:\d+\n$/;
 
 function failures(results: RunResult[]): RunResult[] {
   return results.filter((result) => result.code !== 0 || !AUTHENTICATED.test(result.stdout) || result.stderr !== "");

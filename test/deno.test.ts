@@ -115,14 +115,21 @@ describe("under Deno", () => {
   }, TIMEOUT_MS);
 
   test("status, me and token from the credential file", async () => {
-    const { env } = loggedIn();
+    const { env, configPath } = loggedIn();
     expect(await runDeno(["auth", "status"], { env })).toEqual({
       code: 0,
-      stdout: "✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\n",
+      stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${server.url}\n`,
       stderr: "",
     });
     const status = await runDeno(["auth", "status", "--json"], { env });
-    expect(JSON.parse(status.stdout)).toEqual({ authenticated: true, email: "user@example.com", expires_at: "2099-12-31T23:59:59Z", token_valid: true });
+    expect(JSON.parse(status.stdout)).toEqual({
+      authenticated: true,
+      email: "user@example.com",
+      expires_at: "2099-12-31T23:59:59Z",
+      token_valid: true,
+      api_url: server.url,
+      source: configPath,
+    });
     expect(await runDeno(["auth", "me"], { env })).toEqual({
       code: 0,
       stdout: "Email:        user@example.com\nName:         John Doe\nOrganization: Acme Corp\nRole:         Admin\nAccount ID:   usr_1234567890\n",
@@ -148,7 +155,7 @@ describe("under Deno", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toStartWith("Are you sure you want to logout? [y/N] ");
     expect(result.stdout).toBe("✓ Successfully logged out\n");
-    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({ api_url: server.url });
+    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({});
     expect(statSync(configPath).mode & 0o777).toBe(0o600);
     expect((await runDeno(["auth", "status"], { env })).code).toBe(1);
 

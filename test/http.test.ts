@@ -89,6 +89,9 @@ describe("failures are one line that names the server", () => {
 
   test("a bad PIPEOPS_HTTP_TIMEOUT is a usage error", () => {
     expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: "soon" })).toThrow(/PIPEOPS_HTTP_TIMEOUT must be a positive number/);
+    // Huge values used to overflow the timer into an immediate timeout.
+    for (const huge of ["1e9", "601", "3000000"]) expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: huge })).toThrow(/^PIPEOPS_HTTP_TIMEOUT must be (at most 600 seconds|a positive number of seconds, got '1e9')$/);
+    expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: "600" })).not.toThrow();
   });
 });
 

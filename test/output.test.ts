@@ -46,21 +46,32 @@ describe("auth status output (spec strings)", () => {
     );
   });
 
-  test("JSON has the spec's keys in the spec's order", () => {
+  test("JSON has the spec's keys in the spec's order, then api_url and source", () => {
+    const production = { server: "https://api.pipeops.io", source: "/home/u/.pipeops.json" };
     const { out } = rendered(
       status,
-      { authenticated: true, email: "user@example.com", expiresAt: new Date("2024-12-31T23:59:59Z"), problem: null },
+      { authenticated: true, email: "user@example.com", expiresAt: new Date("2024-12-31T23:59:59Z"), problem: null, ...production },
       { json: true },
     );
     expect(out).toBe(
-      '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true\n}\n',
+      '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "https://api.pipeops.io",\n  "source": "/home/u/.pipeops.json"\n}\n',
     );
-    expect(JSON.parse(rendered(status, { authenticated: false }, { json: true }).out)).toEqual({
+    expect(JSON.parse(rendered(status, { authenticated: false, server: "https://api.pipeops.io" }, { json: true }).out)).toEqual({
       authenticated: false,
       email: null,
       expires_at: null,
       token_valid: false,
+      api_url: "https://api.pipeops.io",
+      source: null,
     });
+  });
+
+  test("a Server line after the spec's two, only for a server that is not production", () => {
+    const result = { authenticated: true, email: "a@b.c", expiresAt: new Date("2024-12-31T23:59:59Z"), problem: null } as const;
+    expect(rendered(status, { ...result, server: "https://api.pipeops.io" }).out).toBe("✓ Authenticated as a@b.c\nToken expires: 2024-12-31 23:59:59\n");
+    expect(rendered(status, { ...result, server: "http://127.0.0.1:8000" }).out).toBe(
+      "✓ Authenticated as a@b.c\nToken expires: 2024-12-31 23:59:59\nServer: http://127.0.0.1:8000\n",
+    );
   });
 
   test("an expired token is the spec's error on stderr, or token_valid false in JSON", () => {
@@ -112,16 +123,16 @@ describe("other results", () => {
   });
   test("login and logout success lines", () => {
     expect(rendered(login, { email: "user@example.com" }).out).toBe("✓ Successfully authenticated as user@example.com\n");
-    expect(rendered(logout, { outcome: "logged_out", envTokenStillSet: false }).out).toBe("✓ Successfully logged out\n");
+    expect(rendered(logout, { outcome: "logged_out" }).out).toBe("✓ Successfully logged out\n");
   });
   test("login with PIPEOPS_AUTH_TOKEN set warns that the variable still wins", () => {
-    const { out, err } = rendered(login, { email: "a@b.c", envTokenOverrides: true });
+    const { out, err } = rendered(login, { email: "a@b.c", envTokenOverrides: "PIPEOPS_AUTH_TOKEN" });
     expect(out).toBe("✓ Successfully authenticated as a@b.c\n");
     expect(err).toBe("Warning: PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored\nRun 'unset PIPEOPS_AUTH_TOKEN' to use them\n");
   });
-  test("logout with PIPEOPS_AUTH_TOKEN set says the variable still authenticates", () => {
-    const { err } = rendered(logout, { outcome: "logged_out", envTokenStillSet: true });
-    expect(err).toContain("PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it");
+  test("logout with a token variable set names it: it still authenticates", () => {
+    const { err } = rendered(logout, { outcome: "logged_out", envTokenStillSet: "PIPEOPS_TOKEN" });
+    expect(err).toBe("Warning: PIPEOPS_TOKEN is set and still authenticates until you unset it\nRun 'unset PIPEOPS_TOKEN'\n");
   });
 });
 

@@ -59,14 +59,14 @@ describe("auth logout --revoke", () => {
     expect(server.stats.revocations - before).toBe(2);
     expect(await userinfoStatus(s.tokens)).toBe(401);
     expect(await refreshError(s.tokens)).toBe("invalid_grant");
-    expect(s.stored()).toEqual({ api_url: server.url, ...OTHER_KEYS });
+    expect(s.stored()).toEqual(OTHER_KEYS);
   });
 
   test("after the prompt, as in-process run() does", async () => {
     const s = await loggedIn();
     const ctx = testContext({ home: s.home, stdin: "y\n" });
     const result = await logout(ctx, { force: false, revoke: true });
-    expect(result).toEqual({ outcome: "logged_out", envTokenStillSet: false, revocation: { revoked: true } });
+    expect(result).toEqual({ outcome: "logged_out", revocation: { revoked: true } });
     expect(await userinfoStatus(s.tokens)).toBe(401);
   });
 
@@ -86,7 +86,7 @@ describe("auth logout --revoke", () => {
     expect(result).toEqual({ code: 0, stdout: "✓ Successfully logged out\n", stderr: "" });
     expect(server.stats.revocations).toBe(before);
     expect(await userinfoStatus(s.tokens)).toBe(200);
-    expect(s.stored()).toEqual({ api_url: server.url, ...OTHER_KEYS });
+    expect(s.stored()).toEqual(OTHER_KEYS);
   });
 });
 
@@ -99,7 +99,7 @@ describe("a failed revocation is a warning; the local logout still happens", () 
       stdout: "✓ Successfully logged out\n",
       stderr: `Warning: could not revoke the tokens at the server: could not reach http://127.0.0.1:9: connection refused\n${REVOKE_HINT}\n`,
     });
-    expect(s.stored()).toEqual({ api_url: "http://127.0.0.1:9", ...OTHER_KEYS });
+    expect(s.stored()).toEqual(OTHER_KEYS);
   });
 
   test("a server that advertises no revocation_endpoint", async () => {
@@ -124,7 +124,7 @@ describe("a failed revocation is a warning; the local logout still happens", () 
       expect(result.stdout).toBe("✓ Successfully logged out\n");
       expect(result.stderr).toBe(`Warning: could not revoke the tokens at the server: ${origin} does not support token revocation\n${REVOKE_HINT}\n`);
       expect(requests).toEqual(["GET /.well-known/oauth-authorization-server"]);
-      expect(s.stored()).toEqual({ api_url: origin, ...OTHER_KEYS });
+      expect(s.stored()).toEqual(OTHER_KEYS);
     } finally {
       bare.stop(true);
     }
@@ -151,6 +151,6 @@ describe("a failed revocation is a warning; the local logout still happens", () 
         `could not revoke the tokens at the server: ${server.url} rejected the request (invalid_client: client authentication failed)`,
       );
     }
-    expect(s.stored()).toEqual({ api_url: server.url, ...OTHER_KEYS });
+    expect(s.stored()).toEqual(OTHER_KEYS);
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { ROOT, runBinary } from "./helpers/binary.ts";
+import { ROOT, type RunResult, runBinary } from "./helpers/binary.ts";
 import { tempDir } from "./helpers/context.ts";
 import { startSink } from "./helpers/fault-server.ts";
 import { loginWithAuthorizationCode } from "./helpers/flows.ts";
@@ -88,8 +88,10 @@ describe("a hostile working folder", () => {
     const hostile = hostileFolder();
     const plainHome = home();
     const trappedHome = home();
-    const expected = await runBinary(args, { env: { HOME: plainHome.dir }, cwd: clean });
-    const actual = await runBinary(args, { env: { HOME: trappedHome.dir }, cwd: hostile.dir });
+    // Each run has a home of its own, which `status --json` names as the token's source.
+    const inHome = (result: RunResult, dir: string) => ({ ...result, stdout: result.stdout.replaceAll(dir, "<home>") });
+    const expected = inHome(await runBinary(args, { env: { HOME: plainHome.dir }, cwd: clean }), plainHome.dir);
+    const actual = inHome(await runBinary(args, { env: { HOME: trappedHome.dir }, cwd: hostile.dir }), trappedHome.dir);
 
     expect(actual).toEqual(expected);
     expect(expected.code).toBe(0);

@@ -1,5 +1,5 @@
 import type { Context, Env } from "../context.ts";
-import { CliError, usageError } from "../errors.ts";
+import { CliError, sanitize, usageError } from "../errors.ts";
 import { assertSecureUrl } from "./server-url.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -7,13 +7,19 @@ const MAX_TRIES = 3;
 /** A server that asks for a longer pause gets its answer reported instead of a silent wait. */
 const MAX_RETRY_WAIT_MS = 10_000;
 
-/** PIPEOPS_HTTP_TIMEOUT in seconds, default 30. */
+/** The longest PIPEOPS_HTTP_TIMEOUT: ten minutes (setTimeout overflows past about 24 days). */
+export const MAX_HTTP_TIMEOUT_SECONDS = 600;
+
+/** PIPEOPS_HTTP_TIMEOUT in seconds, default 30, at most 600. */
 export function httpTimeoutSeconds(env: Env): number {
   const raw = env.PIPEOPS_HTTP_TIMEOUT?.trim();
   if (!raw) return 30;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw usageError(`PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got '${raw}'`, "Unset it or set it to e.g. 30");
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(seconds > 0)) {
+    throw usageError(`PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got '${sanitize(raw, 20)}'`, "Unset it or set it to e.g. 30");
+  }
+  if (seconds > MAX_HTTP_TIMEOUT_SECONDS) {
+    throw usageError(`PIPEOPS_HTTP_TIMEOUT must be at most ${MAX_HTTP_TIMEOUT_SECONDS} seconds`, "Unset it or set it to e.g. 30");
   }
   return seconds;
 }

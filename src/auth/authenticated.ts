@@ -7,7 +7,7 @@ import type { Context } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated, tokenExpired } from "../errors.ts";
 import { ServerClock } from "./clock.ts";
 import { refreshTokens } from "./refresh.ts";
-import { type Session, canRefresh, expiresSoon, isExpired } from "./session.ts";
+import { type Session, canRefresh, expiresSoon, invalidTokenFor, isExpired } from "./session.ts";
 
 /**
  * The session with an access token good for at least another minute, refreshed when it is not.
@@ -48,7 +48,13 @@ export async function withSession<T>(
   if (!canRefresh(session)) {
     if (isExpired(session, ctx.now())) throw tokenExpired();
     const link = await linkTo(ctx, session, conn);
-    return { value: await request(session.accessToken, link.conn), session };
+    try {
+      return { value: await request(session.accessToken, link.conn), session };
+    } catch (error) {
+      // A refused token from the environment: the hint names the variable, which wins over any login.
+      if (error instanceof CliError && error.code === "invalid_token") throw invalidTokenFor(session.variable);
+      throw error;
+    }
   }
   const link = await linkTo(ctx, session, conn);
   let current = session;

@@ -1,8 +1,8 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
 import { parseServerUrl, resolveApiUrl, sameServer, serverName } from "../api/server-url.ts";
-import type { ConfigSnapshot, StoredCredentials } from "../config/store.ts";
-import type { Context } from "../context.ts";
-import { notAuthenticated } from "../errors.ts";
+import type { StoredCredentials } from "../config/store.ts";
+import type { Context, Env } from "../context.ts";
+import { CliError, invalidToken, notAuthenticated } from "../errors.ts";
 
 /** An access token that expires within this is refreshed before use. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -13,7 +13,43 @@ export interface Session {
   refreshToken?: string;
   expiresAt?: Date;
   source: "env" | StoredCredentials["source"];
+  /** For a token from the environment: the variable that holds it. */
+  variable?: EnvTokenVariable;
   apiUrl: URL;
+}
+
+/**
+ * The variables a token may come from, the first set winning: ours, and the official Go CLI's name
+ * for the same thing (PipeOpsHQ/pipeops-cli internal/config/config.go, EnvTokenName). Neither is
+ * ever written to disk.
+ */
+export const ENV_TOKEN_VARIABLES = ["PIPEOPS_AUTH_TOKEN", "PIPEOPS_TOKEN"] as const;
+export type EnvTokenVariable = (typeof ENV_TOKEN_VARIABLES)[number];
+
+/** The token the environment gives, and the variable it is in; undefined when neither is set. */
+export function envToken(env: Env): { variable: EnvTokenVariable; token: string } | undefined {
+  for (const variable of ENV_TOKEN_VARIABLES) {
+    const token = env[variable]?.trim();
+    if (token) return { variable, token };
+  }
+  return undefined;
+}
+
+/** The longest token accepted from anywhere: far beyond any real access token. */
+export const MAX_TOKEN_CHARS = 16 * 1024;
+
+/**
+ * RFC 6750 §2.1 b64token: what a bearer token can be. Anything else (a line break, a space, bytes
+ * that were not UTF-8) would corrupt the Authorization header, so it is refused before any request.
+ */
+export function isBearerToken(token: string): boolean {
+  return token.length <= MAX_TOKEN_CHARS && /^[A-Za-z0-9\-._~+/]+=*$/.test(token);
+}
+
+/** The spec's invalid-token error; for a token from the environment, the hint names the variable. */
+export function invalidTokenFor(variable: EnvTokenVariable | undefined): CliError {
+  const error = invalidToken();
+  return variable ? new CliError(error.code, error.message, `Unset ${variable} or set it to a valid token`) : error;
 }
 
 /** No credentials for the server this invocation talks to. */
@@ -28,23 +64,27 @@ export function isSession(found: Session | NoSession): found is Session {
 }
 
 /**
- * PIPEOPS_AUTH_TOKEN wins over the file and is never written. Stored credentials belong to the
- * server in their api_url (a file without one, to PIPEOPS_API_URL or production): when
+ * A token in the environment wins over the file and is never written. Stored credentials belong to
+ * the server in their api_url (a file without one, to PIPEOPS_API_URL or production): when
  * PIPEOPS_API_URL names another server they count as absent, so they are never sent there.
- * `stored` is the file as the caller already read it, so it is not read twice.
+ * A token that cannot be a bearer token is the spec's invalid-token error, before any request.
  */
-export async function loadSession(ctx: Context, stored?: ConfigSnapshot): Promise<Session | NoSession> {
-  const envToken = ctx.env.PIPEOPS_AUTH_TOKEN?.trim();
-  if (envToken) {
-    // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
-    const stored = await ctx.store().read().catch(() => undefined);
-    return { accessToken: envToken, source: "env", apiUrl: resolveApiUrl(ctx, stored?.apiUrl) };
-  }
-  const { credentials, apiUrl } = stored ?? (await ctx.store().read());
+export async function loadSession(ctx: Context): Promise<Session | NoSession> {
+  const fromEnv = envToken(ctx.env);
+  if (fromEnv) return envSession(ctx, fromEnv);
+  const { credentials, apiUrl } = await ctx.store().read();
   if (!credentials) return { none: true };
   const server = resolveApiUrl(ctx, apiUrl);
   if (apiUrl && !sameServer(server, parseServerUrl(apiUrl))) return { none: true, storedFor: serverName(new URL(apiUrl)) };
+  if (!isBearerToken(credentials.accessToken)) throw invalidToken();
   return { ...credentials, apiUrl: server };
+}
+
+async function envSession(ctx: Context, { variable, token }: { variable: EnvTokenVariable; token: string }): Promise<Session> {
+  if (!isBearerToken(token)) throw invalidTokenFor(variable);
+  // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
+  const stored = await ctx.store().read().catch(() => undefined);
+  return { accessToken: token, source: "env", variable, apiUrl: resolveApiUrl(ctx, stored?.apiUrl) };
 }
 
 export async function requireSession(ctx: Context): Promise<Session> {

@@ -49,7 +49,7 @@ function homedir(): string {
 
 /** The environment of a program we start: it (a browser and every page it opens) has no business with our token. */
 function childEnv(): Record<string, string | undefined> {
-  const { PIPEOPS_AUTH_TOKEN: _token, ...env } = process.env;
+  const { PIPEOPS_AUTH_TOKEN: _ours, PIPEOPS_TOKEN: _goCli, ...env } = process.env;
   return env;
 }
 

@@ -65,6 +65,7 @@ function passwdHome(): string {
 function childEnv(): Record<string, string> {
   const env = Deno.env.toObject();
   delete env.PIPEOPS_AUTH_TOKEN;
+  delete env.PIPEOPS_TOKEN;
   return env;
 }
 

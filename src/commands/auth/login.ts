@@ -8,6 +8,7 @@ import { connect, type ServerConnection } from "../../api/server.ts";
 import { resolveApiUrl, serverName } from "../../api/server-url.ts";
 import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
 import { readHiddenLine } from "../../hidden-line.ts";
+import { type EnvTokenVariable, envToken, isBearerToken } from "../../auth/session.ts";
 import { type Command, type Streams, given, parseFlags } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
@@ -16,8 +17,8 @@ import { printWarning, successLine } from "../../output.ts";
 
 export interface LoginResult {
   email: string;
-  /** Set when PIPEOPS_AUTH_TOKEN is set: it keeps winning over the credentials just stored. */
-  envTokenOverrides?: true;
+  /** Set when a token variable is set: it keeps winning over the credentials just stored. */
+  envTokenOverrides?: EnvTokenVariable;
 }
 
 export interface LoginOptions {
@@ -116,8 +117,7 @@ async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
   if (token === "") {
     throw new CliError("usage", "no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
   }
-  // RFC 6750 §2.1 b64token characters; anything else (a second line, spaces) cannot be a bearer token.
-  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw invalidToken();
+  if (!isBearerToken(token)) throw invalidToken();
   const conn: ServerConnection = await connect(ctx, apiUrl);
   const user = await fetchUserInfo(conn, token);
   const store = ctx.store();
@@ -135,13 +135,15 @@ async function typedToken(ctx: Context): Promise<string> {
 }
 
 function loginResult(ctx: Context, email: string): LoginResult {
-  return ctx.env.PIPEOPS_AUTH_TOKEN?.trim() ? { email, envTokenOverrides: true } : { email };
+  const variable = envToken(ctx.env)?.variable;
+  return variable ? { email, envTokenOverrides: variable } : { email };
 }
 
 function render({ stdout, stderr }: Streams, result: LoginResult): void {
   stdout.write(successLine(stdout, `Successfully authenticated as ${result.email}`));
   if (result.envTokenOverrides) {
-    printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and takes precedence over the credentials just stored", "Run 'unset PIPEOPS_AUTH_TOKEN' to use them");
+    const variable = result.envTokenOverrides;
+    printWarning(stderr, `${variable} is set and takes precedence over the credentials just stored`, `Run 'unset ${variable}' to use them`);
   }
 }
 

@@ -7,6 +7,7 @@ import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
+import { type EnvTokenVariable, envToken } from "../../auth/session.ts";
 import { printWarning, successLine } from "../../output.ts";
 
 export interface LogoutOptions {
@@ -17,8 +18,8 @@ export interface LogoutOptions {
 
 export interface LogoutResult {
   outcome: "logged_out" | "not_logged_in" | "cancelled";
-  /** PIPEOPS_AUTH_TOKEN is set and keeps authenticating after the file's credentials are gone. */
-  envTokenStillSet: boolean;
+  /** A token variable that is set and keeps authenticating after the file's credentials are gone. */
+  envTokenStillSet?: EnvTokenVariable;
   /** With --revoke: the server revoked the tokens, or why not (a warning: the local logout happened anyway). */
   revocation?: { revoked: true } | { revoked: false; problem: CliError };
 }
@@ -33,7 +34,7 @@ const REVOKE_HINT =
  * as the spec says; with it the tokens are revoked first, and a failure to do so is only a warning.
  */
 async function run(ctx: Context, options: LogoutOptions): Promise<LogoutResult> {
-  const envTokenStillSet = Boolean(ctx.env.PIPEOPS_AUTH_TOKEN?.trim());
+  const envTokenStillSet = envToken(ctx.env)?.variable;
   const store = ctx.store();
   const { credentials, apiUrl } = await store.read();
   if (!credentials) return { outcome: "not_logged_in", envTokenStillSet };
@@ -117,7 +118,7 @@ function render({ stdout, stderr }: Streams, result: LogoutResult): void {
   else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
   else stderr.write("Logout cancelled\n");
   if (result.envTokenStillSet && result.outcome !== "cancelled") {
-    printWarning(stderr, "PIPEOPS_AUTH_TOKEN is set and still authenticates until you unset it", "Run 'unset PIPEOPS_AUTH_TOKEN'");
+    printWarning(stderr, `${result.envTokenStillSet} is set and still authenticates until you unset it`, `Run 'unset ${result.envTokenStillSet}'`);
   }
 }
 

@@ -1,4 +1,5 @@
 /** `pipeops auth status`: whether this machine is authenticated, checked with the server. */
+import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../api/server-url.ts";
 import { type NoSession, type Session, isSession, loadSession } from "../../auth/session.ts";
 import { type Command, JSON_FLAG, type Streams, parseFlags } from "../../command.ts";
 import { formatLocal, formatRfc3339 } from "../../config/time.ts";
@@ -10,7 +11,14 @@ export interface StatusOptions {
   json: boolean;
 }
 
-export type StatusResult =
+/** Where the answer comes from: the server asked, and where the token came from (`env` or the file's path). */
+interface StatusOrigin {
+  server?: string;
+  source?: string;
+}
+
+export type StatusResult = StatusOrigin &
+  (
   | {
       authenticated: false;
       /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
@@ -24,7 +32,8 @@ export type StatusResult =
       expiresAt: Date | null;
       /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
       problem: CliError | null;
-    };
+    }
+  );
 
 /**
  * Verifies the session with the server, refreshing it when it expires within a minute, and reports
@@ -40,21 +49,23 @@ async function run(ctx: Context, _options: StatusOptions): Promise<StatusResult>
     throw error;
   }
   // Checking with the server is a function of its own: the usual offline answer never compiles it.
-  return isSession(session) ? checkWithServer(ctx, session) : notAuthenticated(session);
+  return isSession(session) ? checkWithServer(ctx, session) : notAuthenticated(ctx, session);
 }
 
-function notAuthenticated(found: NoSession): StatusResult {
-  return found.storedFor ? { authenticated: false, storedFor: found.storedFor } : { authenticated: false };
+function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
+  const server = serverName(resolveApiUrl(ctx));
+  return found.storedFor ? { authenticated: false, storedFor: found.storedFor, server } : { authenticated: false, server };
 }
 
 async function checkWithServer(ctx: Context, session: Session): Promise<StatusResult> {
   // The OAuth stack loads only for a session to check.
   const [{ withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/authenticated.ts"), import("../../api/userinfo.ts")]);
+  const origin = { server: serverName(session.apiUrl), source: session.source === "env" ? "env" : ctx.store().path };
   try {
     const { value: user, session: used } = await withSession(ctx, session, (token, conn) => fetchUserInfo(conn, token));
-    return { authenticated: true, email: user.email ?? user.id, expiresAt: used.expiresAt ?? null, problem: null };
+    return { authenticated: true, email: user.email ?? user.id, expiresAt: used.expiresAt ?? null, problem: null, ...origin };
   } catch (error) {
-    if (isReportable(error)) return { authenticated: true, email: null, expiresAt: session.expiresAt ?? null, problem: error };
+    if (isReportable(error)) return { authenticated: true, email: null, expiresAt: session.expiresAt ?? null, problem: error, ...origin };
     throw error;
   }
 }
@@ -73,18 +84,22 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
     return;
   }
   const expires = result.expiresAt ? `Token expires: ${formatLocal(result.expiresAt)}\n` : "";
-  stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires);
+  // After the spec's two lines, and only for a server other than production.
+  const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
+  stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires + server);
 }
 
-/** The spec's keys, in its order; `error` only when something is wrong. */
+/** The spec's keys in its order, then where the answer comes from; `error` only when something is wrong. */
 export function toJson(result: StatusResult): Record<string, unknown> {
+  const origin = { api_url: result.server ?? null, source: result.source ?? null };
   const error = result.problem ? { error: result.problem.message } : {};
-  if (!result.authenticated) return { authenticated: false, email: null, expires_at: null, token_valid: false, ...error };
+  if (!result.authenticated) return { authenticated: false, email: null, expires_at: null, token_valid: false, ...origin, ...error };
   return {
     authenticated: true,
     email: result.email,
     expires_at: result.expiresAt ? formatRfc3339(result.expiresAt) : null,
     token_valid: result.problem === null,
+    ...origin,
     ...error,
   };
 }
