@@ -1,0 +1,248 @@
+/**
+ * A local server shaped like the PipeOps production API, built from the public record of how the
+ * official clients talk to it (we have no other):
+ * - PipeOpsHQ/pipeops-cli internal/config/config.go: client id `pipeops_public_client`, scopes
+ *   `openid profile email`, the API at https://api.pipeops.io and the console at
+ *   https://console.pipeops.io; internal/auth/oauth.go: sign-in at `{console}/auth/signin` with PKCE
+ *   and `oauth=true`, a `http://localhost:<port>/callback` redirect, a state that may come back
+ *   without its base64 padding, a callback that may carry the token itself (`token` or
+ *   `access_token`), `POST {api}/oauth/token` with JSON, a token that may sit in `data.token`, a
+ *   refresh answer that may omit `refresh_token`.
+ * - PipeOpsHQ/pipeops-go-sdk pipeops/oauth.go: the same token endpoint with a form body, and
+ *   `GET {api}/oauth/userinfo` answering `{status, message, data: {sub, email, ...}}`;
+ *   pipeops/users.go: `GET {api}/profile/data` answering `{success|status, message, data: {user}}`
+ *   or `data: {...}`, ids as numbers or strings; pipeops/client.go: errors as `{status, message}`
+ *   or plain text; docs/authentication/overview.md: `sat_…` workspace service tokens as Bearer.
+ * - No discovery documents, no device grant, no revocation endpoint.
+ *
+ * Development and tests only: in memory, one demo user, one click to sign in.
+ *   bun scripts/dev-server.ts --pipeops
+ */
+import { createHash, randomBytes } from "node:crypto";
+
+export const PIPEOPS_CLIENT_ID = "pipeops_public_client";
+
+export interface PipeOpsServerOptions {
+  /** Access token lifetime in seconds (default 3600). */
+  accessTokenTtl?: number;
+  /** How a token response looks: RFC 6749 fields (default), or the token in `data.token`. */
+  tokenShape?: "rfc6749" | "envelope";
+  /** Issue a new refresh token on every refresh (default false: the answer omits it, the old one stays). */
+  rotateRefreshTokens?: boolean;
+  /** Errors as plain text instead of `{status: "error", message}`. */
+  plainTextErrors?: boolean;
+  /** The console returns the access token on the callback (`token=`) instead of a code. */
+  directToken?: boolean;
+  /** Whether GET /profile/data exists (default true). */
+  profile?: boolean;
+}
+
+export interface PipeOpsUser {
+  id: number;
+  uuid: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  created_at: string;
+}
+
+export const pipeopsUser: PipeOpsUser = {
+  id: 1234,
+  uuid: "5f0c9a1e-7d2b-4c3a-9e8f-1a2b3c4d5e6f",
+  email: "user@example.com",
+  first_name: "John",
+  last_name: "Doe",
+  created_at: "2024-01-01T00:00:00Z",
+};
+
+export interface PipeOpsServer {
+  /** The API, as PIPEOPS_API_URL names it. */
+  url: string;
+  /** The console, as PIPEOPS_DASHBOARD_URL names it. */
+  consoleUrl: string;
+  user: PipeOpsUser;
+  /** Every request the API received, as "METHOD /path", in order. */
+  requests: string[];
+  stats: { authorizationCodeGrants: number; refreshGrants: number; userinfoRequests: number; profileRequests: number };
+  /** A workspace service token (`sat_…`) that the API accepts, as production's automation tokens. */
+  issueServiceToken(): string;
+  /** Spends every refresh token issued so far: the next refresh with one is refused. */
+  revokeRefreshTokens(): void;
+  close(): Promise<void>;
+}
+
+interface Grant {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  expiresAt: number;
+}
+
+const CALLBACK = /^http:\/\/localhost:\d{1,5}\/callback$/;
+const SIGN_IN_PARAMS = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "oauth"] as const;
+
+const opaque = (prefix: string) => `${prefix}${randomBytes(24).toString("base64url")}`;
+const s256 = (verifier: string) => createHash("sha256").update(verifier).digest("base64url");
+
+function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;");
+}
+
+function page(title: string, body: string, status = 200): Response {
+  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · PipeOps</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+  return new Response(html, { status, headers: { "content-type": "text/html; charset=utf-8" } });
+}
+
+export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Promise<PipeOpsServer> {
+  const ttl = options.accessTokenTtl ?? 3600;
+  const codes = new Map<string, Grant>();
+  const accessTokens = new Map<string, number>();
+  const refreshTokens = new Set<string>();
+  const requests: string[] = [];
+  const stats = { authorizationCodeGrants: 0, refreshGrants: 0, userinfoRequests: 0, profileRequests: 0 };
+
+  const error = (status: number, message: string) =>
+    options.plainTextErrors
+      ? new Response(message, { status, headers: { "content-type": "text/plain" } })
+      : Response.json({ status: "error", message }, { status });
+
+  const issueAccess = () => {
+    const token = opaque("pat_");
+    accessTokens.set(token, Date.now() + ttl * 1000);
+    return token;
+  };
+
+  const tokenAnswer = (refreshToken: string | undefined) => {
+    const accessToken = issueAccess();
+    if (options.tokenShape === "envelope") {
+      return Response.json({ status: "success", message: "Authenticated", data: { token: accessToken, ...(refreshToken ? { refresh_token: refreshToken } : {}), expires_in: ttl } });
+    }
+    return Response.json({ access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
+  };
+
+  const authorized = (request: Request): boolean => {
+    const match = /^Bearer (\S+)$/.exec(request.headers.get("authorization") ?? "");
+    const expiresAt = match ? accessTokens.get(match[1]!) : undefined;
+    return expiresAt !== undefined && expiresAt > Date.now();
+  };
+
+  async function tokenRequest(request: Request): Promise<Response> {
+    // The Go CLI sends JSON, the SDK a form: both are accepted.
+    const type = request.headers.get("content-type") ?? "";
+    const params: Record<string, string> = {};
+    if (type.includes("application/json")) {
+      const body = (await request.json().catch(() => null)) as Record<string, unknown> | null;
+      for (const [key, value] of Object.entries(body ?? {})) if (typeof value === "string") params[key] = value;
+    } else {
+      new URLSearchParams(await request.text()).forEach((value, key) => (params[key] = value));
+    }
+    if (params.client_id !== PIPEOPS_CLIENT_ID) return error(401, "invalid client");
+    if (params.grant_type === "authorization_code") {
+      const grant = params.code ? codes.get(params.code) : undefined;
+      if (params.code) codes.delete(params.code);
+      if (!grant || grant.expiresAt < Date.now() || grant.redirectUri !== params.redirect_uri || grant.clientId !== params.client_id) {
+        return error(400, "invalid or expired authorization code");
+      }
+      if (!params.code_verifier || s256(params.code_verifier) !== grant.codeChallenge) return error(400, "PKCE verification failed");
+      stats.authorizationCodeGrants += 1;
+      const refreshToken = opaque("prt_");
+      refreshTokens.add(refreshToken);
+      return tokenAnswer(refreshToken);
+    }
+    if (params.grant_type === "refresh_token") {
+      const used = params.refresh_token ?? "";
+      if (!refreshTokens.has(used)) return error(401, "refresh token is invalid or expired");
+      stats.refreshGrants += 1;
+      if (!options.rotateRefreshTokens) return tokenAnswer(undefined);
+      refreshTokens.delete(used);
+      const next = opaque("prt_");
+      refreshTokens.add(next);
+      return tokenAnswer(next);
+    }
+    return error(400, "unsupported grant type");
+  }
+
+  const api = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    development: false,
+    async fetch(request) {
+      const { pathname } = new URL(request.url);
+      requests.push(`${request.method} ${pathname}`);
+      if (request.method === "POST" && pathname === "/oauth/token") return tokenRequest(request);
+      if (request.method === "GET" && pathname === "/oauth/userinfo") {
+        if (!authorized(request)) return error(401, "Unauthorized: invalid or expired token");
+        stats.userinfoRequests += 1;
+        const { uuid, email, first_name, last_name } = pipeopsUser;
+        return Response.json({
+          status: "success",
+          message: "User info retrieved",
+          data: { sub: uuid, email, email_verified: true, name: `${first_name} ${last_name}`, given_name: first_name, family_name: last_name, picture: "" },
+        });
+      }
+      if (request.method === "GET" && pathname === "/profile/data" && options.profile !== false) {
+        if (!authorized(request)) return error(401, "Unauthorized");
+        stats.profileRequests += 1;
+        const { first_name, last_name } = pipeopsUser;
+        return Response.json({ success: true, message: "Profile retrieved", data: { user: { ...pipeopsUser, full_name: `${first_name} ${last_name}` } } });
+      }
+      return error(404, "route not found");
+    },
+  });
+
+  const consoleServer = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    development: false,
+    async fetch(request) {
+      const url = new URL(request.url);
+      if (url.pathname !== "/auth/signin") return page("Not found", "<p>Nothing here.</p>", 404);
+      const params = request.method === "POST" ? new URLSearchParams(await request.text()) : url.searchParams;
+      const get = (name: string) => params.get(name) ?? "";
+      // The sign-in page refuses what production would not accept, without redirecting anywhere.
+      if (get("client_id") !== PIPEOPS_CLIENT_ID) return page("Sign-in failed", `<p id="error">Unknown client '${escapeHtml(get("client_id"))}'.</p>`, 400);
+      if (!CALLBACK.test(get("redirect_uri"))) return page("Sign-in failed", '<p id="error">The redirect address is not registered for this client.</p>', 400);
+      if (get("response_type") !== "code" || get("code_challenge_method") !== "S256" || !get("code_challenge") || !get("state") || get("oauth") !== "true") {
+        return page("Sign-in failed", '<p id="error">The sign-in request is incomplete.</p>', 400);
+      }
+      if (request.method === "GET") {
+        const hidden = SIGN_IN_PARAMS.map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(get(name))}">`).join("");
+        return page(
+          "Sign in to PipeOps",
+          `<p>The PipeOps CLI wants access to your account (${escapeHtml(get("scope"))}).</p><form method="post" action="/auth/signin">${hidden}<button type="submit" id="sign-in" name="decision" value="approve">Sign in as ${escapeHtml(pipeopsUser.email)}</button><button type="submit" id="deny" name="decision" value="deny">Deny</button></form>`,
+        );
+      }
+      const back = new URL(get("redirect_uri"));
+      // Production may return the state without its base64 padding.
+      back.searchParams.set("state", get("state").replace(/=+$/, ""));
+      if (get("decision") === "deny") {
+        back.searchParams.set("error", "access_denied");
+        back.searchParams.set("error_description", "The user denied the request");
+      } else if (options.directToken) {
+        back.searchParams.set("token", issueAccess());
+      } else {
+        const code = opaque("code_");
+        codes.set(code, { clientId: get("client_id"), redirectUri: get("redirect_uri"), codeChallenge: get("code_challenge"), expiresAt: Date.now() + 60_000 });
+        back.searchParams.set("code", code);
+      }
+      return new Response(null, { status: 303, headers: { location: back.href } });
+    },
+  });
+
+  return {
+    url: `http://127.0.0.1:${api.port}`,
+    consoleUrl: `http://127.0.0.1:${consoleServer.port}`,
+    user: pipeopsUser,
+    requests,
+    stats,
+    issueServiceToken() {
+      const token = opaque("sat_");
+      accessTokens.set(token, Number.POSITIVE_INFINITY);
+      return token;
+    },
+    revokeRefreshTokens: () => refreshTokens.clear(),
+    async close() {
+      await Promise.all([api.stop(true), consoleServer.stop(true)]);
+    },
+  };
+}
