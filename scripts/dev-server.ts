@@ -8,6 +8,7 @@
  * at startup, a one-click login for a single demo user.
  *
  *   bun scripts/dev-server.ts [--port N] [--access-token-ttl SECONDS] [--no-device-flow] [--hostname H]
+ *   bun scripts/dev-server.ts --pipeops   (the PipeOps-shaped mode: scripts/pipeops-server.ts)
  */
 import { createHmac, generateKeyPair, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -63,8 +64,8 @@ export const demoUser: DemoUser = {
   created_at: '2024-01-01T00:00:00Z',
 };
 
-/** The one registered client: the CLI itself. */
-export const DEV_CLIENT_ID = 'pipeops-cli';
+/** The one registered client: the CLI itself, under the official CLI's public client id. */
+export const DEV_CLIENT_ID = 'pipeops_public_client';
 
 const SCOPES = ['openid', 'email', 'profile', 'offline_access'];
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -666,7 +667,9 @@ function parseCliOptions(argv: string[]): DevServerOptions {
 }
 
 async function main(): Promise<void> {
-  const server = await startDevServer(parseCliOptions(process.argv.slice(2)));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--pipeops')) return mainPipeOps(argv.filter((arg) => arg !== '--pipeops'));
+  const server = await startDevServer(parseCliOptions(argv));
   // stdout carries only the shell line, so `eval "$(bun scripts/dev-server.ts)"` works.
   process.stdout.write(`export PIPEOPS_API_URL=${server.url}\n`);
   console.error(`PipeOps dev authorization server listening on ${server.url}`);
@@ -674,10 +677,28 @@ async function main(): Promise<void> {
   console.error(`  client_id: ${DEV_CLIENT_ID} (public, PKCE S256, redirect http://127.0.0.1:<any port>/callback)`);
   console.error(`  user:      ${demoUser.email} (one click, no password)`);
   console.error('Press Ctrl+C to stop.');
+  stopOnSignals(() => server.close());
+}
 
+/** The PipeOps-shaped server: no discovery, the console's sign-in page, envelopes. */
+async function mainPipeOps(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { 'access-token-ttl': { type: 'string' } } });
+  const ttl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl']);
+  const { startPipeOpsServer, PIPEOPS_CLIENT_ID } = await import('./pipeops-server.ts');
+  const server = await startPipeOpsServer({ accessTokenTtl: ttl });
+  process.stdout.write(`export PIPEOPS_API_URL=${server.url} PIPEOPS_DASHBOARD_URL=${server.consoleUrl}\n`);
+  console.error(`PipeOps-shaped dev server: API ${server.url}, console ${server.consoleUrl}`);
+  console.error('  no discovery documents, no device grant, no revocation (as production)');
+  console.error(`  client_id: ${PIPEOPS_CLIENT_ID} (redirect http://localhost:<port>/callback)`);
+  console.error(`  user:      ${server.user.email} (one click, no password)`);
+  console.error('Press Ctrl+C to stop.');
+  stopOnSignals(() => server.close());
+}
+
+function stopOnSignals(close: () => Promise<void>): void {
   const stop = async (signal: string) => {
     console.error(`\n${signal} received, shutting down.`);
-    await server.close();
+    await close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -48,6 +48,8 @@ export interface Context {
   readonly stdin: InputStream;
   /** Opens a URL in the user's browser; false when no browser could be started. */
   openBrowser(url: string): Promise<boolean>;
+  /** Whether this is Linux under WSL, where the browser is Windows'. */
+  isWsl(): boolean;
   readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive">;
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
@@ -163,13 +165,42 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** The browser command for this platform: $BROWSER when set, else the desktop's opener. */
-export function browserCommand(env: Env, platform: string, url: string): string[] {
+/** cmd.exe's `start` takes the URL through the shell's parser: `&` would end the command. */
+function startCommand(program: string, url: string): string[] {
+  return [program, "/c", "start", '""', url.replace(/&/g, "^&")];
+}
+
+/**
+ * The commands that may open the URL, tried in turn. $BROWSER, as its convention has it: a list
+ * separated by colons (semicolons on Windows), each a command with arguments, `%s` standing for
+ * the URL (which goes last when no `%s` is given). Else the desktop's opener; on WSL, wslview or
+ * Windows' own `start`.
+ */
+export function browserCommands(env: Env, platform: string, wsl: boolean, url: string): string[][] {
   const configured = env.BROWSER?.trim();
-  if (configured) return [configured, url];
-  if (platform === "darwin") return ["open", url];
-  if (platform === "win32") return ["cmd", "/c", "start", '""', url.replace(/&/g, "^&")];
-  return ["xdg-open", url];
+  if (configured) {
+    return configured
+      .split(platform === "win32" ? ";" : ":")
+      .map((entry) => entry.trim().split(/\s+/).filter(Boolean))
+      .filter((words) => words.length > 0)
+      .map((words) => {
+        const withUrl = words.map((word) => word.replace(/%(%|s)/g, (_, c: string) => (c === "s" ? url : "%")));
+        return words.some((word) => /(^|[^%])%s/.test(word)) ? withUrl : [...withUrl, url];
+      });
+  }
+  if (wsl) return [["wslview", url], startCommand("cmd.exe", url)];
+  if (platform === "darwin") return [["open", url]];
+  if (platform === "win32") return [startCommand("cmd", url)];
+  return [["xdg-open", url]];
+}
+
+/** How long a browser opener has to fail before it counts as started. */
+const BROWSER_GRACE_MS = 1_500;
+
+/** WSL: Microsoft's kernel (/proc/version says so), or the variable WSL sets. */
+export function detectWsl(env: Env, platform: string, procVersion: () => string | undefined): boolean {
+  if (platform !== "linux") return false;
+  return Boolean(env.WSL_DISTRO_NAME) || /microsoft/i.test(procVersion() ?? "");
 }
 
 /** How warnings look, from the output module: context.ts depends on nothing that renders. */
@@ -180,6 +211,8 @@ export interface Renderers {
 export async function systemContext(runtime: Runtime, renderers: Renderers): Promise<Context> {
   const env = runtime.env();
   let store: CredentialFile | undefined;
+  let wsl: boolean | undefined;
+  const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
   const errTTY = runtime.isTerminal(2);
   const outColor = colorEnabled(env, outTTY);
@@ -202,7 +235,13 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     stdout,
     stderr,
     stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), (on) => runtime.setStdinEcho(on)),
-    openBrowser: (url) => runtime.spawnDetached(browserCommand(env, runtime.platform, url)),
+    async openBrowser(url) {
+      for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
+        if (await runtime.launch(argv, BROWSER_GRACE_MS)) return true;
+      }
+      return false;
+    },
+    isWsl,
     runtime,
     store() {
       store ??= lazyCredentialFile(configPath(env, runtime.homedir()), async (path) => {

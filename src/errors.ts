@@ -8,6 +8,8 @@ export type ErrorCode =
   | "network"
   | "timeout"
   | "server"
+  /** An endpoint answered 404, or the issuer changed: what was learned of the server may be out of date (exit 1). */
+  | "server_changed"
   | "insecure_url"
   | "auth_denied"
   | "auth_timeout"

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { offsetFromDate, ServerClock } from "../src/auth/clock.ts";
+import { offsetFromDate, ServerClock } from "../src/api/clock.ts";
 import { freshSession } from "../src/auth/authenticated.ts";
 import { expiresSoon, requireSession } from "../src/auth/session.ts";
 import { testContext } from "./helpers/context.ts";

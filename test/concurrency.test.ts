@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, type DevServerOptions, startDevServer } from "../scripts/dev-server.ts";
 import { type RunResult, runBinary } from "./helpers/binary.ts";
-import { tempDir } from "./helpers/context.ts";
+import { configFolderEntries, tempDir } from "./helpers/context.ts";
 import { loginWithAuthorizationCode } from "./helpers/flows.ts";
 
 let server: DevServer | undefined;
@@ -52,7 +52,7 @@ describe("one expired session, many processes", () => {
     expect(stored.auth_token).not.toBe(tokens.access_token);
     expect(stored.refresh_token).not.toBe(tokens.refresh_token);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readdirSync(home)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(home)).toEqual([".pipeops.json"]);
 
     // Every process reported the one refreshed expiry.
     expect(new Set(results.map((result) => result.stdout)).size).toBe(1);

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { type Fault, type FaultServer, MAINTENANCE_PAGE, faults, loggedInHome, startFaultServer, startSink } from "./helpers/fault-server.ts";
+import { configFolderEntries } from "./helpers/context.ts";
 import { approveDevice } from "./helpers/flows.ts";
 import { spawnBinary } from "./helpers/interactive.ts";
 
@@ -165,7 +166,7 @@ describe("device login against a failing token endpoint", () => {
       expectLoginFailure(result, scenario.error);
       expect(readFileSync(home.path, "utf8")).toBe(home.before);
     }
-    expect(readdirSync(home.dir).sort()).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(home.dir)).toEqual([".pipeops.json"]);
     expect(sink.hits).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ import {
   startSink,
   timedRun,
 } from "./helpers/fault-server.ts";
+import { configFolderEntries } from "./helpers/context.ts";
 import { loginWithAuthorizationCode } from "./helpers/flows.ts";
 
 setDefaultTimeout(60_000);
@@ -182,7 +183,7 @@ describe("refresh against a failing token endpoint", () => {
       expect(result.ms).toBeLessThan(scenario.maxMs);
       if (scenario.minMs !== undefined) expect(result.ms).toBeGreaterThan(scenario.minMs);
       // Neither a lock file nor a temp file is left behind.
-      expect(readdirSync(home.dir)).toEqual([".pipeops.json"]);
+      expect(configFolderEntries(home.dir)).toEqual([".pipeops.json"]);
 
       if (scenario.error === null) {
         expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
@@ -218,6 +219,6 @@ describe("refresh against a failing token endpoint", () => {
     const second = await timedRun(["auth", "token"], home.env);
     expectCleanFailure(second, "authentication token has expired", [tokens.access_token, tokens.refresh_token!]);
     expect(second.stderr).toEndWith("Run 'pipeops auth login' to re-authenticate\n");
-    expect(readdirSync(home.dir)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(home.dir)).toEqual([".pipeops.json"]);
   });
 });

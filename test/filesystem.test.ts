@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { CredentialStore } from "../src/config/store.ts";
 import { runBinary } from "./helpers/binary.ts";
-import { tempDir } from "./helpers/context.ts";
+import { configFolderEntries, tempDir } from "./helpers/context.ts";
 import { type FaultServer, startFaultServer } from "./helpers/fault-server.ts";
 import { approveDevice, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 import { spawnBinary } from "./helpers/interactive.ts";
@@ -54,7 +54,7 @@ describe("a folder or file the user may not write", () => {
     const login = await runBinary(["auth", "login", "--with-token"], { env: home.env, asUser: "nobody", stdin: `${tokens.access_token}\n` });
     expect(login).toEqual({ code: 1, stdout: "", stderr: `${readableWarning(home.path)}Error: failed to write config file: permission denied\n` });
     expect(readFileSync(home.path, "utf8")).toBe(text);
-    expect(readdirSync(home.dir)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(home.dir)).toEqual([".pipeops.json"]);
   });
 
   test("an expired session in a read-only folder is not refreshed at all: the lock cannot be taken, no token is spent", async () => {
@@ -140,7 +140,7 @@ describe("a config path that is a symbolic link", () => {
     expect(lstatSync(home.link).isSymbolicLink()).toBe(true);
     expect(lstatSync(middle).isSymbolicLink()).toBe(true);
     expect(result.stdout).toBe(`${JSON.parse(readFileSync(home.target, "utf8")).auth_token}\n`);
-    expect(readdirSync(home.dir).sort()).toEqual([".pipeops.json", "dotfiles", "middle.json"]);
+    expect(configFolderEntries(home.dir).sort()).toEqual([".pipeops.json", "dotfiles", "middle.json"]);
   });
 
   test("a dangling link: the login creates the file it names", async () => {
@@ -204,7 +204,7 @@ describe("a lock file left by a killed process", () => {
     const stored = JSON.parse(readFileSync(path, "utf8"));
     expect(result.stdout).toBe(`${stored.auth_token}\n`);
     expect(stored.auth_token).not.toBe(tokens.access_token);
-    expect(readdirSync(dir)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(dir)).toEqual([".pipeops.json"]);
   });
 });
 
@@ -238,7 +238,7 @@ describe("the file deleted between read and write", () => {
       expires_at: "2030-01-01T00:00:00Z",
     });
     expect(mode(path)).toBe(0o600);
-    expect(readdirSync(dir)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(dir)).toEqual([".pipeops.json"]);
   });
 
   test("even the folder: it is made again, 0700", async () => {
@@ -283,7 +283,7 @@ describe("several writers at once", () => {
         refresh_token: `rt-${i}`,
         expires_at: new Date(Date.UTC(2030, 0, 1 + i)).toISOString().replace(".000Z", "Z"),
       });
-      expect(readdirSync(dir)).toEqual([".pipeops.json"]);
+      expect(configFolderEntries(dir)).toEqual([".pipeops.json"]);
     }
   });
 
@@ -300,7 +300,7 @@ describe("several writers at once", () => {
     expect(logins.map((tokens) => tokens.access_token)).toContain(stored.auth_token);
     expect(stored.settings).toEqual({ theme: "dark" });
     expect(mode(path)).toBe(0o600);
-    expect(readdirSync(dir)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(dir)).toEqual([".pipeops.json"]);
   });
 
   test("two device logins approved at once: one complete session that works", async () => {
@@ -312,7 +312,7 @@ describe("several writers at once", () => {
     for (const cli of clis) expect((await cli.result).code).toBe(0);
     const stored = JSON.parse(readFileSync(path, "utf8"));
     expect(Object.keys(stored).sort()).toEqual(["api_url", "auth_token", "expires_at", "refresh_token"]);
-    expect(readdirSync(dir)).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(dir)).toEqual([".pipeops.json"]);
     // The stored pair belongs together and is live: status verifies the access token, a forced refresh the refresh token.
     expect((await runBinary(["auth", "status"], { env: { HOME: dir } })).code).toBe(0);
     writeFileSync(path, JSON.stringify({ ...stored, expires_at: "2020-01-01T00:00:00Z" }), { mode: 0o600 });

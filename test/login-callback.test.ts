@@ -164,7 +164,7 @@ describe("browser login in-process against the local authorization server", () =
     expect(params.get("code_challenge_method")).toBe("S256");
     expect(params.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(params.get("state")!.length).toBeGreaterThanOrEqual(32);
-    expect(params.get("scope")).toBe("openid email profile offline_access");
+    expect(params.get("scope")).toBe("openid profile email offline_access");
     expect(params.get("redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
     expect(ctx.err()).toBe(`If the browser does not open, visit:\n${requested!.href}\n\nWaiting for authentication...\n`);
     const stored = readConfig(configPath)!;

@@ -4,6 +4,7 @@ import * as oauth from "oauth4webapi";
 import { parsePastedAnswer } from "../src/auth/browser-login.ts";
 import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/auth/device-login.ts";
 import { loginScopes } from "../src/auth/scopes.ts";
+import { ServerClock } from "../src/api/clock.ts";
 import type { ServerConnection } from "../src/api/server.ts";
 import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/auth/wait.ts";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
@@ -23,15 +24,24 @@ describe("whether to open a browser", () => {
     ["macOS needs no DISPLAY", undefined, {}, "darwin", true],
     ["Windows needs no DISPLAY", undefined, {}, "win32", true],
     ["SSH into a Mac", undefined, { SSH_TTY: "/dev/ttys001" }, "darwin", false],
+    ["BROWSER set: used even on Linux without a display", undefined, { BROWSER: "w3m" }, "linux", true],
+    ["BROWSER set, but over SSH: the device or paste flow", undefined, { BROWSER: "w3m", SSH_TTY: "/dev/pts/0" }, "linux", false],
   ] as const)("%s", (_name, flag, env, platform, expected) => {
-    expect(shouldOpenBrowser(flag, env, platform)).toBe(expected);
+    expect(shouldOpenBrowser(flag, env, platform, false)).toBe(expected);
+  });
+  test("WSL: the Windows browser, display or not; SSH still wins", () => {
+    expect(shouldOpenBrowser(undefined, {}, "linux", true)).toBe(true);
+    expect(shouldOpenBrowser(undefined, { SSH_CONNECTION: "a b c d" }, "linux", true)).toBe(false);
   });
 });
 
 describe("scopes", () => {
-  test("default: identity plus offline_access for a refresh token", () => {
-    expect(loginScopes({})).toBe("openid email profile offline_access");
-    expect(loginScopes({ PIPEOPS_SCOPES: "  " })).toBe("openid email profile offline_access");
+  test("default: the official CLI's scopes, plus offline_access where the server's metadata offers it", () => {
+    expect(loginScopes({})).toBe("openid profile email");
+    expect(loginScopes({ PIPEOPS_SCOPES: "  " })).toBe("openid profile email");
+    expect(loginScopes({}, ["openid", "email"])).toBe("openid profile email");
+    expect(loginScopes({}, ["openid", "offline_access"])).toBe("openid profile email offline_access");
+    expect(loginScopes({ PIPEOPS_SCOPES: "openid" }, ["openid", "offline_access"])).toBe("openid");
   });
   test("PIPEOPS_SCOPES overrides; commas or spaces; duplicates dropped", () => {
     expect(loginScopes({ PIPEOPS_SCOPES: "openid, email  openid" })).toBe("openid email");
@@ -112,10 +122,14 @@ describe("device polling against a scripted token endpoint", () => {
     const base = `http://127.0.0.1:${server.port}`;
     const conn: ServerConnection = {
       apiUrl: new URL(base),
+      kind: "standard",
       as: { issuer: base, device_authorization_endpoint: `${base}/device`, token_endpoint: `${base}/token` },
-      client: { client_id: "pipeops-cli" },
+      client: { client_id: "pipeops_public_client" },
       clientAuth: oauth.None(),
       http: { [oauth.allowInsecureRequests]: true } as ServerConnection["http"],
+      clock: new ServerClock(() => Date.now()),
+      authorizationParameters: {},
+      cached: false,
     };
     return conn;
   }
@@ -146,7 +160,7 @@ describe("device polling against a scripted token endpoint", () => {
     );
     const { ctx, sleeps } = fastClockContext();
     const tokens = await deviceLogin(ctx, { conn, scope: "openid", reporter: loginReporter(ctx), signal: new AbortController().signal, deadline: Infinity });
-    expect(tokens.access_token).toBe("at");
+    expect(tokens.accessToken).toBe("at");
     expect(sleeps).toEqual([2000, 2000, 7000, 7000]);
     expect(ctx.err()).toBe(
       "Please open this URL in your browser to authenticate:\nhttp://127.0.0.1/device\nand enter the code: WDJB-MJHT\n\nWaiting for authentication...\n",

@@ -18,7 +18,7 @@ const status = (ctx: Context, options = { json: false }) => statusCommand.run(ct
 const token = (ctx: Context) => tokenCommand.run(ctx, {});
 import { CliError, RELOGIN_HINT } from "../src/errors.ts";
 import { runBinary } from "./helpers/binary.ts";
-import { testContext } from "./helpers/context.ts";
+import { configFolderEntries, testContext } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 
 // bunfig.toml's [test] timeout is not a Bun setting; servers and binaries need more than the 5 s default under load.
@@ -87,7 +87,7 @@ describe("refresh before the request", () => {
     expect(Math.abs(Date.parse(stored.expires_at) - (Date.now() + 3600_000))).toBeLessThan(15_000);
     expect(statSync(s.path).mode & 0o777).toBe(0o600);
     // No lock or temp file left behind.
-    expect(readdirSync(dirname(s.path))).toEqual([".pipeops.json"]);
+    expect(configFolderEntries(dirname(s.path))).toEqual([".pipeops.json"]);
     expect(await userinfoStatus(stored.auth_token)).toBe(200);
   });
 

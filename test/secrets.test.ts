@@ -337,6 +337,11 @@ describe("text from the server cannot reach the terminal as escape sequences", (
 
   test("a device login whose server sends escapes in its error", async () => {
     const server = await hostileServer((path) => {
+      // A standards server, which publishes its device endpoint (the PipeOps API has none).
+      if (path === "/.well-known/oauth-authorization-server") {
+        const base = `http://127.0.0.1:${server.port}`;
+        return Response.json({ issuer: base, token_endpoint: `${base}/oauth/token`, device_authorization_endpoint: `${base}/oauth/device/code` });
+      }
       if (path === "/oauth/device/code") {
         return Response.json({ device_code: "dc", user_code: "ABCD-EFGH", verification_uri: "http://127.0.0.1:9/device", expires_in: 60, interval: 1 });
       }

@@ -26,9 +26,15 @@ export function offsetFromDate(date: string | null, sentAt: number, receivedAt: 
 }
 
 export class ServerClock {
-  #offsetMs = 0;
+  #offsetMs: number;
 
-  constructor(private readonly localNow: () => number) {}
+  /** `offsetMs`: what the server's clock was last seen to be off by (0 when unknown). */
+  constructor(
+    private readonly localNow: () => number,
+    offsetMs = 0,
+  ) {
+    this.#offsetMs = offsetMs;
+  }
 
   /** Server time minus local time, in ms (0 until a response shows otherwise). */
   get offsetMs(): number {

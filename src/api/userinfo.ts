@@ -1,11 +1,18 @@
+/**
+ * Who a token belongs to: the userinfo endpoint (OpenID Connect Core §5.3), and on the PipeOps API
+ * also the profile. Each answer is read by one parser that takes the standard shape and the PipeOps
+ * envelope alike (PipeOpsHQ/pipeops-go-sdk pipeops/oauth.go, UserInfoResponse; pipeops/users.go,
+ * GetProfile and parseProfileUser).
+ */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { type ServerConnection, oauthError } from "./server.ts";
-import { serverName } from "./server-url.ts";
 import { formatRfc3339, parseRfc3339 } from "../config/time.ts";
 import { CliError, invalidToken, sanitize } from "../errors.ts";
+import { jsonBody, okJson, unwrapEnvelope } from "./responses.ts";
+import { type ServerConnection, oauthError } from "./server.ts";
+import { serverName } from "./server-url.ts";
 
-/** The account behind a token, as `auth me` shows it. */
+/** The account behind a token, as `auth me` shows it; what the server did not say is undefined. */
 export interface UserInfo {
   id: string;
   email?: string;
@@ -16,55 +23,141 @@ export interface UserInfo {
 }
 
 const text = v.pipe(v.string(), v.maxLength(1000), v.transform((value) => sanitize(value, 1000)));
-const createdAt = v.union([
-  v.pipe(v.string(), v.check((value) => parseRfc3339(value) !== undefined, "created_at must be an RFC 3339 date-time")),
-  // OpenID claims such as updated_at are seconds since the epoch; accept that form too.
-  v.pipe(
-    v.number(),
-    v.check((seconds) => Number.isFinite(new Date(seconds * 1000).getTime()), "created_at must be a date"),
+const optionalText = v.optional(v.nullable(text));
+// PipeOps ids are numbers or strings (pipeops-go-sdk pipeops/projects.go, jsonID).
+const id = v.union([text, v.pipe(v.number(), v.integer(), v.transform(String))]);
+const createdAt = v.optional(
+  v.nullable(
+    v.union([
+      v.pipe(v.string(), v.check((value) => parseRfc3339(value) !== undefined, "created_at must be an RFC 3339 date-time")),
+      // OpenID claims such as updated_at are seconds since the epoch; accept that form too.
+      v.pipe(
+        v.number(),
+        v.check((seconds) => Number.isFinite(new Date(seconds * 1000).getTime()), "created_at must be a date"),
+      ),
+    ]),
   ),
-]);
+);
 
-const UserInfoSchema = v.looseObject({
-  sub: text,
-  email: v.optional(v.nullable(text)),
-  name: v.optional(v.nullable(text)),
+const ClaimsSchema = v.looseObject({
+  sub: id,
+  email: optionalText,
+  name: optionalText,
+  given_name: optionalText,
+  family_name: optionalText,
   organization: v.optional(v.nullable(v.union([text, v.looseObject({ name: text })]))),
-  role: v.optional(v.nullable(text)),
-  created_at: v.optional(v.nullable(createdAt)),
+  role: optionalText,
+  created_at: createdAt,
 });
 
-/** Validates userinfo claims (OpenID Connect Core §5.3.2) into a UserInfo. */
-export function parseUserInfo(claims: unknown, server: string): UserInfo {
-  const result = v.safeParse(UserInfoSchema, claims);
-  if (!result.success) {
-    const issue = result.issues[0];
-    const key = issue ? v.getDotPath(issue) : null;
-    throw new CliError("server", `${server} sent an invalid user profile${key ? ` (${key})` : ""}`);
-  }
-  const { sub, email, name, organization, role, created_at } = result.output;
-  const created =
-    typeof created_at === "number" ? formatRfc3339(new Date(created_at * 1000)) : created_at ?? undefined;
+const ProfileSchema = v.looseObject({
+  id: v.optional(v.nullable(id)),
+  uuid: optionalText,
+  email: optionalText,
+  first_name: optionalText,
+  last_name: optionalText,
+  full_name: optionalText,
+  created_at: createdAt,
+});
+
+/** What the profile adds: PipeOps' own account fields. */
+export type Profile = v.InferOutput<typeof ProfileSchema>;
+
+function invalidBody(server: string, what: string, issues: readonly v.BaseIssue<unknown>[]): CliError {
+  // Name the key, not valibot's message: that quotes the server's text, escapes included.
+  const key = issues[0] ? v.getDotPath(issues[0]) : null;
+  return new CliError("server", `${server} sent an invalid ${what}${key ? ` (${key})` : ""}`);
+}
+
+function dateOf(value: string | number | null | undefined): string | undefined {
+  return typeof value === "number" ? formatRfc3339(new Date(value * 1000)) : (value ?? undefined);
+}
+
+function fullName(first: string | null | undefined, last: string | null | undefined): string | undefined {
+  return [first, last].filter(Boolean).join(" ") || undefined;
+}
+
+/** Userinfo claims, bare or in the PipeOps envelope, into a UserInfo. */
+export function parseUserInfo(body: unknown, server: string): UserInfo {
+  const result = v.safeParse(ClaimsSchema, unwrapEnvelope(body));
+  if (!result.success) throw invalidBody(server, "user profile", result.issues);
+  const { sub, email, name, given_name, family_name, organization, role, created_at } = result.output;
   return {
     id: sub,
-    email: email ?? undefined,
-    name: name ?? undefined,
-    organization: typeof organization === "object" && organization ? organization.name : organization ?? undefined,
-    role: role ?? undefined,
-    created_at: created,
+    email: email || undefined,
+    name: name || fullName(given_name, family_name),
+    organization: (typeof organization === "object" && organization ? organization.name : organization) || undefined,
+    role: role || undefined,
+    created_at: dateOf(created_at),
+  };
+}
+
+/** The PipeOps profile: `data: {user: {...}}` or `data: {...}`, inside the envelope. */
+export function parseProfile(body: unknown, server: string): Profile {
+  const data = unwrapEnvelope(body);
+  const user = typeof data === "object" && data !== null && "user" in data ? (data as { user: unknown }).user : data;
+  const result = v.safeParse(ProfileSchema, user);
+  if (!result.success) throw invalidBody(server, "account profile", result.issues);
+  return result.output;
+}
+
+/** Userinfo completed by the profile: the profile fills only what userinfo left out. */
+export function withProfile(user: UserInfo, profile: Profile | undefined): UserInfo {
+  if (!profile) return user;
+  return {
+    ...user,
+    email: user.email ?? (profile.email || undefined),
+    name: user.name ?? (profile.full_name || fullName(profile.first_name, profile.last_name)),
+    created_at: user.created_at ?? dateOf(profile.created_at),
   };
 }
 
 /** GET userinfo with the bearer token (RFC 6750); a 401 means the token is not (or no longer) valid. */
 export async function fetchUserInfo(conn: ServerConnection, accessToken: string): Promise<UserInfo> {
   const server = serverName(conn.apiUrl);
-  let claims: unknown;
+  let response: Response;
   try {
-    const response = await oauth.userInfoRequest(conn.as, conn.client, accessToken, conn.http);
-    if (response.status === 401) throw invalidToken();
-    claims = await oauth.processUserInfoResponse(conn.as, conn.client, oauth.skipSubjectCheck, response);
+    response = await oauth.userInfoRequest(conn.as, conn.client, accessToken, conn.http);
   } catch (error) {
     throw oauthError(error, server);
   }
-  return parseUserInfo(claims, server);
+  if (response.status === 401) {
+    await response.body?.cancel();
+    throw invalidToken();
+  }
+  if (conn.kind === "standard") {
+    try {
+      return parseUserInfo(await oauth.processUserInfoResponse(conn.as, conn.client, oauth.skipSubjectCheck, response), server);
+    } catch (error) {
+      throw oauthError(error, server);
+    }
+  }
+  return parseUserInfo(await okJson(response, server), server);
+}
+
+/**
+ * GET the PipeOps profile; undefined where the server has none or cannot give it now (userinfo
+ * already says who the user is). A 401 is the token's problem, as for userinfo.
+ */
+export async function fetchProfile(conn: ServerConnection, accessToken: string): Promise<Profile | undefined> {
+  if (!conn.profileEndpoint) return undefined;
+  const server = serverName(conn.apiUrl);
+  let response: Response;
+  try {
+    const options = conn.http as oauth.ProtectedResourceRequestOptions;
+    response = await oauth.protectedResourceRequest(accessToken, "GET", new URL(conn.profileEndpoint), new Headers({ accept: "application/json" }), null, options);
+  } catch (error) {
+    if (error instanceof CliError && (error.code === "network" || error.code === "timeout")) return undefined;
+    throw oauthError(error, server);
+  }
+  if (response.status === 401) {
+    await response.body?.cancel();
+    throw invalidToken();
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const body = await jsonBody(response);
+  return body === undefined ? undefined : parseProfile(body, server);
 }

@@ -1,92 +1,106 @@
-/** Using a session: requests with a fresh access token, refreshed under the file's lock when needed. */
-import { connect, type ServerConnection } from "../api/server.ts";
+/**
+ * Using a session: requests with a fresh access token, refreshed under the file's lock when needed.
+ * With the server already known (src/api/server-cache.ts), nothing is asked that the command does
+ * not need: `auth token` with a good token sends no request, `auth status` only userinfo.
+ */
+import { type ConnectOptions, type ServerConnection, connect, forgetServer, rememberClock } from "../api/server.ts";
 import { parseServerUrl, sameServer, serverName } from "../api/server-url.ts";
-import { fetchUserInfo, type UserInfo } from "../api/userinfo.ts";
+import { fetchProfile, fetchUserInfo, type UserInfo, withProfile } from "../api/userinfo.ts";
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated, tokenExpired } from "../errors.ts";
-import { ServerClock } from "./clock.ts";
 import { refreshTokens } from "./refresh.ts";
 import { type Session, canRefresh, expiresSoon, invalidTokenFor, isExpired } from "./session.ts";
 
+/** The connection to the session's server, with the settings the file gave for it. */
+function connectTo(ctx: Context, session: Session, options?: ConnectOptions): Promise<ServerConnection> {
+  return connect(ctx, session.apiUrl, session.settings, options);
+}
+
 /**
  * The session with an access token good for at least another minute, refreshed when it is not.
- * Offline, a token the local clock still calls fresh is returned as it is.
+ * Expiry is judged by the server's clock as last seen; when the server cannot be reached to learn
+ * it, a token the local clock still calls fresh is returned as it is.
  */
-export async function freshSession(ctx: Context, session: Session, conn?: ServerConnection): Promise<Session> {
+export async function freshSession(ctx: Context, session: Session): Promise<Session> {
   if (!canRefresh(session)) {
     if (isExpired(session, ctx.now())) throw tokenExpired();
     return session;
   }
-  let link: ServerLink;
+  let conn: ServerConnection;
   try {
-    link = await linkTo(ctx, session, conn);
+    conn = await connectTo(ctx, session);
   } catch (error) {
     if (isTransient(error) && !expiresSoon(session, ctx.now())) return session;
     throw error;
   }
-  if (!expiresSoon(session, link.clock.now())) return session;
-  return (await refreshSession(ctx, link, session)).session;
+  if (!expiresSoon(session, conn.clock.now())) return session;
+  try {
+    return (await refreshSession(ctx, conn, session)).session;
+  } finally {
+    await rememberClock(ctx, conn);
+  }
 }
 
 /** A usable access token for the session: refreshed when it expires within a minute. */
-export async function usableAccessToken(ctx: Context, session: Session, conn?: ServerConnection): Promise<string> {
-  return (await freshSession(ctx, session, conn)).accessToken;
+export async function usableAccessToken(ctx: Context, session: Session): Promise<string> {
+  return (await freshSession(ctx, session)).accessToken;
 }
+
+export type AuthorizedRequest<T> = (accessToken: string, conn: ServerConnection) => Promise<T>;
 
 /**
  * Runs an authenticated request with a fresh access token. When the server refuses a token that
  * looked valid (a 401, thrown as invalid_token), refreshes once and tries once more (RFC 6750 §3.1).
- * Returns the session that was used, so callers can report its (possibly new) expiry.
+ * When what was remembered of the server is out of date (an endpoint answers 404, the issuer
+ * changed), learns it again once and retries. Returns the session that was used, so callers can
+ * report its (possibly new) expiry.
  */
-export async function withSession<T>(
-  ctx: Context,
-  session: Session,
-  request: (accessToken: string, conn: ServerConnection) => Promise<T>,
-  conn?: ServerConnection,
-): Promise<{ value: T; session: Session }> {
+export async function withSession<T>(ctx: Context, session: Session, request: AuthorizedRequest<T>): Promise<{ value: T; session: Session }> {
+  let conn = await connectTo(ctx, session);
+  try {
+    return await authorized(ctx, conn, session, request);
+  } catch (error) {
+    if (!conn.cached || !(error instanceof CliError && error.code === "server_changed")) throw error;
+    await forgetServer(ctx, session.apiUrl);
+    conn = await connectTo(ctx, session, { relearn: true });
+    return await authorized(ctx, conn, session, request);
+  } finally {
+    await rememberClock(ctx, conn);
+  }
+}
+
+async function authorized<T>(ctx: Context, conn: ServerConnection, session: Session, request: AuthorizedRequest<T>): Promise<{ value: T; session: Session }> {
   if (!canRefresh(session)) {
     if (isExpired(session, ctx.now())) throw tokenExpired();
-    const link = await linkTo(ctx, session, conn);
     try {
-      return { value: await request(session.accessToken, link.conn), session };
+      return { value: await request(session.accessToken, conn), session };
     } catch (error) {
       // A refused token from the environment: the hint names the variable, which wins over any login.
       if (error instanceof CliError && error.code === "invalid_token") throw invalidTokenFor(session.variable);
       throw error;
     }
   }
-  const link = await linkTo(ctx, session, conn);
   let current = session;
   let granted = false;
-  if (expiresSoon(current, link.clock.now())) ({ session: current, granted } = await refreshSession(ctx, link, current));
+  if (expiresSoon(current, conn.clock.now())) ({ session: current, granted } = await refreshSession(ctx, conn, current));
   try {
-    return { value: await request(current.accessToken, link.conn), session: current };
+    return { value: await request(current.accessToken, conn), session: current };
   } catch (error) {
     // A token the server has just issued and already refuses is not a matter of expiry.
     if (granted || !(error instanceof CliError && error.code === "invalid_token")) throw error;
   }
-  ({ session: current } = await refreshSession(ctx, link, current, current.accessToken));
-  return { value: await request(current.accessToken, link.conn), session: current };
+  ({ session: current } = await refreshSession(ctx, conn, current, current.accessToken));
+  return { value: await request(current.accessToken, conn), session: current };
 }
 
-/** Verifies the session against the server's userinfo endpoint, refreshing it when needed. */
-export async function verifySession(ctx: Context, session: Session, conn?: ServerConnection): Promise<UserInfo> {
-  return (await withSession(ctx, session, (token, server) => fetchUserInfo(server, token), conn)).value;
-}
-
-/** A connection to the session's server, and that server's clock as its responses show it. */
-interface ServerLink {
-  conn: ServerConnection;
-  clock: ServerClock;
-}
-
-async function linkTo(ctx: Context, session: Session, given?: ServerConnection): Promise<ServerLink> {
-  const clock = new ServerClock(() => ctx.now());
-  if (given) return { conn: given, clock };
-  // Every response on this connection, discovery first, shows the server's time.
-  const conn = await connect({ ...ctx, fetch: clock.observing(ctx.fetch) }, session.apiUrl);
-  return { conn, clock };
+/** The whole account: userinfo, and where the server has one the profile, fetched at the same time. */
+export async function describeAccount(ctx: Context, session: Session): Promise<UserInfo> {
+  const { value } = await withSession(ctx, session, async (token, conn) => {
+    const [user, profile] = await Promise.all([fetchUserInfo(conn, token), fetchProfile(conn, token)]);
+    return withProfile(user, profile);
+  });
+  return value;
 }
 
 /**
@@ -95,27 +109,22 @@ async function linkTo(ctx: Context, session: Session, given?: ServerConnection):
  * refresh token replayed would make the server revoke the whole session). `rejected` is a token the
  * server has refused, which is never taken back from the file.
  */
-async function refreshSession(
-  ctx: Context,
-  link: ServerLink,
-  session: Session,
-  rejected?: string,
-): Promise<{ session: Session; granted: boolean }> {
+async function refreshSession(ctx: Context, conn: ServerConnection, session: Session, rejected?: string): Promise<{ session: Session; granted: boolean }> {
   const store = ctx.store();
   return withLock(ctx, lockPathFor(store.path), async () => {
     const { credentials, apiUrl } = await store.read();
     if (!credentials) throw notAuthenticated();
     // A login to another server meanwhile: its refresh token must not travel to this one.
     if (apiUrl && !sameServer(parseServerUrl(apiUrl), session.apiUrl)) throw notAuthenticated(serverName(new URL(apiUrl)));
-    const stored: Session = { ...credentials, apiUrl: session.apiUrl };
+    const stored: Session = { ...credentials, apiUrl: session.apiUrl, settings: session.settings };
     const refreshedElsewhere = stored.accessToken !== session.accessToken && stored.accessToken !== rejected;
-    if (refreshedElsewhere && !isExpired(stored, link.clock.now())) return { session: stored, granted: false };
+    if (refreshedElsewhere && !isExpired(stored, conn.clock.now())) return { session: stored, granted: false };
     if (!stored.refreshToken) throw rejected ? invalidToken() : tokenExpired();
 
-    const tokens = await refreshTokens(ctx, link.conn, stored.refreshToken, link.clock);
+    const tokens = await refreshTokens(ctx, conn, stored.refreshToken);
     // Our top-level keys; the Go CLI's nested ones and every other key stay as they were.
     await store.save({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt });
-    const refreshed: Session = { ...tokens, source: "file", apiUrl: session.apiUrl };
+    const refreshed: Session = { ...tokens, source: "file", apiUrl: session.apiUrl, settings: session.settings };
     return { session: refreshed, granted: true };
   });
 }

@@ -9,6 +9,7 @@ import { assertSecureUrl } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { authDenied } from "./browser-login.ts";
+import { type IssuedTokens, issuedTokens } from "./tokens.ts";
 import { type ServerConnection, oauthError } from "../api/server.ts";
 import { serverName } from "../api/server-url.ts";
 import { type LoginReporter, RETRY_HINT, abortable } from "./wait.ts";
@@ -65,7 +66,7 @@ export function nextInterval(current: number, error: string): number {
   return error === "slow_down" ? Math.min(current + SLOW_DOWN_STEP_S, MAX_INTERVAL_S) : current;
 }
 
-export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Promise<oauth.TokenEndpointResponse> {
+export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Promise<IssuedTokens> {
   const { conn, reporter, signal } = options;
   const server = serverName(conn.apiUrl);
   let device: DeviceAuthorization;
@@ -101,7 +102,7 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
         interval = Math.min(Math.max(interval * 2, retryAfter), MAX_INTERVAL_S);
         continue;
       }
-      return await oauth.processDeviceCodeResponse(conn.as, conn.client, response);
+      return issuedTokens(await oauth.processDeviceCodeResponse(conn.as, conn.client, response), server);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (error instanceof oauth.ResponseBodyError) {

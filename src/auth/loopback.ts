@@ -1,4 +1,4 @@
-import type { Runtime } from "../runtime/index.ts";
+import type { LocalServer, Runtime } from "../runtime/index.ts";
 import {
   type CallbackPage,
   finishedPage,
@@ -19,7 +19,13 @@ export interface CallbackRequest {
   answer(page: CallbackPage): void;
 }
 
-/** The loopback redirect receiver of RFC 8252 §7.3: 127.0.0.1, an ephemeral port, one path. */
+/**
+ * The loopback redirect receiver: one path on the loopback interface only, never all interfaces.
+ * For a standards server, RFC 8252 §7.3: http://127.0.0.1 on an ephemeral port. For the PipeOps
+ * API, what its public client registers: http://localhost:<port>/callback, on 127.0.0.1 and ::1
+ * (a browser may resolve localhost to either), trying the official client's ports first
+ * (PipeOpsHQ/pipeops-cli internal/auth/oauth.go, findAvailablePort) and then an ephemeral one.
+ */
 export interface CallbackServer {
   readonly port: number;
   readonly redirectUri: string;
@@ -32,6 +38,12 @@ export interface CallbackServer {
   close(page?: CallbackPage): Promise<void>;
 }
 
+/** Which redirect the server has registered for us. */
+export type RedirectStyle = "127.0.0.1" | "localhost";
+
+/** The official CLI's preferred ports, then any (0). */
+export const LOCALHOST_PORTS = [8080, 8085, 8086, 8087, 8088, 8089, 0] as const;
+
 const SECURITY_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
@@ -43,6 +55,14 @@ const SECURITY_HEADERS = {
 
 export function pageResponse(page: CallbackPage, extraHeaders: Record<string, string> = {}): Response {
   return new Response(renderPage(page), { status: page.status, headers: { ...SECURITY_HEADERS, ...extraHeaders } });
+}
+
+/**
+ * Compares states without an early exit, so response timing says nothing about how much matched.
+ * Base64 padding is ignored: PipeOps may return the state without it.
+ */
+export function sameState(actual: string, expected: string): boolean {
+  return constantTimeEqual(actual.replace(/=+$/, ""), expected.replace(/=+$/, ""));
 }
 
 /** Compares secrets without an early exit, so response timing says nothing about how much matched. */
@@ -58,10 +78,45 @@ export function constantTimeEqual(actual: string, expected: string): boolean {
 export function isOwnHost(host: string | null, port: number): boolean {
   if (!host) return false;
   const value = host.toLowerCase();
-  return value === `127.0.0.1:${port}` || value === `localhost:${port}`;
+  return value === `127.0.0.1:${port}` || value === `localhost:${port}` || value === `[::1]:${port}`;
 }
 
-export function startCallbackServer(serve: Runtime["serve"], expectedState: string): CallbackServer {
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Listens on every address of the style, on the same port: the first of `ports` free on all of
+ * them. An address family the machine does not have (no IPv6) is left out.
+ */
+function listenAll(serve: Runtime["serve"], style: RedirectStyle, fetch: (request: Request) => Response | Promise<Response>): LocalServer[] {
+  const ports = style === "localhost" ? LOCALHOST_PORTS : [0];
+  let lastError: unknown;
+  for (const wanted of ports) {
+    // An ephemeral port free on 127.0.0.1 may be taken on ::1: a few tries.
+    for (let tries = wanted === 0 ? 5 : 1; tries > 0; tries--) {
+      let v4: LocalServer;
+      try {
+        v4 = serve({ hostname: "127.0.0.1", port: wanted, fetch });
+      } catch (error) {
+        lastError = error;
+        break;
+      }
+      if (style === "127.0.0.1") return [v4];
+      try {
+        return [v4, serve({ hostname: "::1", port: v4.port, fetch })];
+      } catch (error) {
+        if (errorCode(error) !== "EADDRINUSE") return [v4];
+        lastError = error;
+        void v4.stop();
+      }
+    }
+  }
+  throw lastError;
+}
+
+export function startCallbackServer(serve: Runtime["serve"], expectedState: string, style: RedirectStyle = "127.0.0.1"): CallbackServer {
   let deliver!: (request: CallbackRequest) => void;
   const callback = new Promise<CallbackRequest>((resolve) => (deliver = resolve));
   let delivered = false;
@@ -69,16 +124,13 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
   let stopped: Promise<void> | undefined;
   let port = 0;
 
-  const server = serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch(request) {
+  const servers = listenAll(serve, style, (request) => {
       const url = new URL(request.url);
       if (!isOwnHost(request.headers.get("host"), port)) return pageResponse(forbiddenHostPage());
       if (url.pathname !== CALLBACK_PATH) return pageResponse(notFoundPage());
       if (request.method !== "GET") return pageResponse(methodNotAllowedPage(), { allow: "GET" });
       const state = url.searchParams.get("state");
-      if (state === null || !constantTimeEqual(state, expectedState)) return pageResponse(wrongStatePage());
+      if (state === null || !sameState(state, expectedState)) return pageResponse(wrongStatePage());
       if (delivered) return pageResponse(finishedPage());
       delivered = true;
       return new Promise<Response>((resolve) => {
@@ -90,31 +142,25 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
         };
         deliver({ params: url.searchParams, answer: (page) => pendingAnswer?.(page) });
       });
-    },
   });
-  port = server.port;
+  port = servers[0]!.port;
 
-  /** Graceful: the listening socket closes now, a response being written is finished first (at most 2 s). */
+  /** Graceful: the listening sockets close now, a response being written is finished first (at most 2 s). */
   function stop(): Promise<void> {
     stopped ??= new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 2000);
-      server.stop().then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      );
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      Promise.allSettled(servers.map((server) => server.stop())).then(done);
     });
     return stopped;
   }
 
   return {
     port,
-    redirectUri: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
+    redirectUri: `http://${style}:${port}${CALLBACK_PATH}`,
     callback,
     close(page = failedPage("The sign-in was cancelled in the terminal.")) {
       pendingAnswer?.(page);

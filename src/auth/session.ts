@@ -1,5 +1,5 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
-import { parseServerUrl, resolveApiUrl, sameServer, serverName } from "../api/server-url.ts";
+import { type ServerSettings, parseServerUrl, resolveApiUrl, sameServer, serverName } from "../api/server-url.ts";
 import type { StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated } from "../errors.ts";
@@ -16,6 +16,8 @@ export interface Session {
   /** For a token from the environment: the variable that holds it. */
   variable?: EnvTokenVariable;
   apiUrl: URL;
+  /** What the file says of how to reach the server (client id, console). */
+  settings?: ServerSettings;
 }
 
 /**
@@ -72,19 +74,19 @@ export function isSession(found: Session | NoSession): found is Session {
 export async function loadSession(ctx: Context): Promise<Session | NoSession> {
   const fromEnv = envToken(ctx.env);
   if (fromEnv) return envSession(ctx, fromEnv);
-  const { credentials, apiUrl } = await ctx.store().read();
+  const { credentials, apiUrl, settings } = await ctx.store().read();
   if (!credentials) return { none: true };
   const server = resolveApiUrl(ctx, apiUrl);
   if (apiUrl && !sameServer(server, parseServerUrl(apiUrl))) return { none: true, storedFor: serverName(new URL(apiUrl)) };
   if (!isBearerToken(credentials.accessToken)) throw invalidToken();
-  return { ...credentials, apiUrl: server };
+  return { ...credentials, apiUrl: server, settings };
 }
 
 async function envSession(ctx: Context, { variable, token }: { variable: EnvTokenVariable; token: string }): Promise<Session> {
   if (!isBearerToken(token)) throw invalidTokenFor(variable);
   // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
   const stored = await ctx.store().read().catch(() => undefined);
-  return { accessToken: token, source: "env", variable, apiUrl: resolveApiUrl(ctx, stored?.apiUrl) };
+  return { accessToken: token, source: "env", variable, apiUrl: resolveApiUrl(ctx, stored?.apiUrl), settings: stored?.settings };
 }
 
 export async function requireSession(ctx: Context): Promise<Session> {

@@ -87,11 +87,19 @@ export function formatTimeLeft(ms: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-/** Progress on stderr: plain lines, or one redrawn line with a spinner and the time left. */
+/** What the paste flow asks of the user, after the spec's lines. */
+export const PASTE_PROMPT =
+  "If the browser cannot reach this machine after you sign in, copy the address it ends on (or the code), paste it here and press Enter:";
+
+/**
+ * Progress on stderr: plain lines, or one redrawn line with a spinner and the time left. While the
+ * user may paste an answer, nothing is redrawn: the line they type stays as the terminal shows it.
+ */
 export function loginReporter(ctx: Context): LoginReporter {
   const { stderr } = ctx;
-  const animate = animateProgress(ctx.env, stderr.isTTY);
   const c = stderr.colors;
+  let animate = animateProgress(ctx.env, stderr.isTTY);
+  let acceptsPaste = false;
   let stopSpinner: AbortController | undefined;
   let frame = 0;
   let deadline = 0;
@@ -118,7 +126,8 @@ export function loginReporter(ctx: Context): LoginReporter {
       if (options.userCode) stderr.write(`and enter the code: ${c.bold(options.userCode)}\n`);
       stderr.write("\n");
       if (options.acceptsPaste) {
-        stderr.write("If the browser cannot reach this machine after you sign in, paste the address it shows (or the code) here and press Enter.\n");
+        acceptsPaste = true;
+        animate = false;
       }
     },
     notice(message) {
@@ -129,7 +138,7 @@ export function loginReporter(ctx: Context): LoginReporter {
     waiting(at) {
       deadline = at;
       if (!animate) {
-        stderr.write(`${WAITING_LINE}\n`);
+        stderr.write(`${WAITING_LINE}\n${acceptsPaste ? `${PASTE_PROMPT}\n` : ""}`);
         return;
       }
       stopSpinner?.abort();

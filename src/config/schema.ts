@@ -17,12 +17,16 @@ export const ConfigFileSchema = v.looseObject({
   refresh_token: v.optional(v.string()),
   expires_at: v.optional(rfc3339),
   api_url: v.optional(httpUrl),
-  // The Go CLI's nested credentials, read when ours are absent.
+  // The Go CLI's nested credentials and server settings, read when ours are absent
+  // (PipeOpsHQ/pipeops-cli internal/config/config.go, OAuthConfig). It writes "" for unset strings.
   oauth: v.optional(
     v.looseObject({
       access_token: v.optional(v.string()),
       refresh_token: v.optional(v.string()),
       expires_at: v.optional(rfc3339),
+      client_id: v.optional(v.string()),
+      base_url: v.optional(v.union([v.literal(""), httpUrl])),
+      dashboard_url: v.optional(v.union([v.literal(""), httpUrl])),
     }),
   ),
 });

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import type { ServerSettings } from "../api/server-url.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { NotAFileError, describeFailure, errorCode, isPermissionError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
@@ -24,7 +25,9 @@ export interface ConfigSnapshot {
   /** The whole file as read (an empty object when the file is missing or empty). */
   data: ConfigFile;
   credentials: StoredCredentials | null;
+  /** The server the credentials belong to: our api_url, else the Go CLI's oauth.base_url. */
   apiUrl?: string;
+  settings?: ServerSettings;
 }
 
 // api_url too: after a logout, the next login goes to the default server unless told otherwise.
@@ -53,7 +56,8 @@ export class CredentialStore {
       this.warn(`config file ${this.path} is readable by other users`, `Run 'chmod 600 ${this.path}' to protect it`);
     }
     const data = this.parse(file.text);
-    return { data, credentials: credentialsOf(data), apiUrl: data.api_url };
+    const settings: ServerSettings = { clientId: data.oauth?.client_id || undefined, consoleUrl: data.oauth?.dashboard_url || undefined };
+    return { data, credentials: credentialsOf(data), apiUrl: data.api_url ?? (data.oauth?.base_url || undefined), settings };
   }
 
   /** Stores new credentials; every other key, the Go CLI's included, stays as it was. */

@@ -94,13 +94,28 @@ export const bunRuntime: Runtime = {
       stop: () => server.stop(false),
     };
   },
-  async spawnDetached(argv) {
+  async launch(argv, graceMs) {
+    let child: ReturnType<typeof Bun.spawn>;
     try {
-      const child = Bun.spawn([...argv], { env: childEnv(), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-      child.unref();
-      return true;
+      child = Bun.spawn([...argv], { env: childEnv(), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     } catch {
       return false;
+    }
+    child.unref();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<"running">((resolve) => {
+      timer = setTimeout(() => resolve("running"), graceMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    const outcome = await Promise.race([child.exited, grace]);
+    clearTimeout(timer);
+    return outcome === "running" || outcome === 0;
+  },
+  readTextFileSync(path) {
+    try {
+      return builtin<typeof import("node:fs")>("node:fs").readFileSync(path, "utf8").slice(0, 4096);
+    } catch {
+      return undefined;
     }
   },
   onSignal(signal: Signal, handler) {

@@ -30,11 +30,12 @@ interface DenoApi {
   Command: new (
     program: string,
     options: { args: string[]; env: Record<string, string>; clearEnv: boolean; stdin: "null" | "inherit"; stdout: "null"; stderr: "null"; detached?: boolean },
-  ) => { spawn(): { unref(): void }; outputSync(): { readonly success: boolean } };
+  ) => { spawn(): { unref(): void; readonly status: Promise<{ readonly success: boolean }> }; outputSync(): { readonly success: boolean } };
   addSignalListener(signal: Signal, handler: () => void): void;
   removeSignalListener(signal: Signal, handler: () => void): void;
   kill(pid: number, signal: number | string): void;
   exit(code: number): never;
+  unrefTimer(id: number): void;
 }
 declare const Deno: DenoApi;
 
@@ -117,15 +118,30 @@ export function denoRuntime(): Runtime {
         return false;
       }
     },
-    async spawnDetached(argv) {
+    async launch(argv, graceMs) {
       const [program, ...args] = argv;
       if (program === undefined) return false;
+      let child: { unref(): void; readonly status: Promise<{ readonly success: boolean }> };
       try {
-        const child = new Deno.Command(program, { args, env: childEnv(), clearEnv: true, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
-        child.unref();
-        return true;
+        child = new Deno.Command(program, { args, env: childEnv(), clearEnv: true, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn();
       } catch {
         return false;
+      }
+      child.unref();
+      let timer: number | undefined;
+      const grace = new Promise<"running">((resolve) => {
+        timer = setTimeout(() => resolve("running"), graceMs) as unknown as number;
+        Deno.unrefTimer(timer);
+      });
+      const outcome = await Promise.race([child.status, grace]);
+      clearTimeout(timer);
+      return outcome === "running" || outcome.success;
+    },
+    readTextFileSync(path) {
+      try {
+        return (process.getBuiltinModule("node:fs") as typeof import("node:fs")).readFileSync(path, "utf8").slice(0, 4096);
+      } catch {
+        return undefined;
       }
     },
     onSignal(signal: Signal, handler) {

@@ -30,8 +30,14 @@ export interface Runtime {
    */
   setStdinEcho(on: boolean): boolean;
   serve(options: ServeOptions): LocalServer;
-  /** Starts a program without a shell and without waiting for it; false when it could not start. */
-  spawnDetached(argv: readonly string[]): Promise<boolean>;
+  /**
+   * Starts a program without a shell and leaves it running. False when it could not start, or
+   * exited with a failure within `graceMs` (a browser opener with no browser to open); true when
+   * it is still running then, or exited successfully.
+   */
+  launch(argv: readonly string[], graceMs: number): Promise<boolean>;
+  /** A small text file read at once (such as /proc/version); undefined when it cannot be read. */
+  readTextFileSync(path: string): string | undefined;
   onSignal(signal: Signal, handler: () => void): () => void;
   /**
    * Sends this process a signal with its default action: the caller has removed its own listener,

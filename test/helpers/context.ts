@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialStore } from "../../src/config/store.ts";
@@ -56,6 +56,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     stdout: bufferStream((text) => (out += text), tty, env),
     stderr,
     stdin: lineReader(() => new Blob([options.stdin ?? ""]).stream(), tty),
+    isWsl: () => false,
     openBrowser: async (url) => {
       opened.push(url);
       return options.openBrowser ? options.openBrowser(url) : true;
@@ -69,4 +70,12 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     err: () => err,
     opened,
   };
+}
+
+/**
+ * The entries of a folder the CLI keeps its config in, without ~/.cache: the server cache lives
+ * there (src/api/server-cache.ts) and is no lock or temp file left behind.
+ */
+export function configFolderEntries(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name !== ".cache");
 }

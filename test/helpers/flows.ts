@@ -4,8 +4,9 @@
  * plays the user, so tests never mint tokens behind the server's back.
  */
 import * as oauth from 'oauth4webapi';
+import { DEV_CLIENT_ID } from '../../scripts/dev-server.ts';
 
-const CLIENT_ID = 'pipeops-cli';
+const CLIENT_ID = DEV_CLIENT_ID;
 
 // ---------------------------------------------------------------------------
 // A minimal browser: enough to drive the dev server's plain-HTML pages.

@@ -1,11 +1,10 @@
-import type * as oauth from "oauth4webapi";
 import { fetchUserInfo } from "../../api/userinfo.ts";
 import { authorizationCodeLogin } from "../../auth/browser-login.ts";
-import { ServerClock } from "../../auth/clock.ts";
 import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
-import { connect, type ServerConnection } from "../../api/server.ts";
-import { resolveApiUrl, serverName } from "../../api/server-url.ts";
+import { connect, rememberClock } from "../../api/server.ts";
+import { type ServerSettings, resolveApiUrl, serverName } from "../../api/server-url.ts";
+import type { IssuedTokens } from "../../auth/tokens.ts";
 import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
 import { readHiddenLine } from "../../hidden-line.ts";
 import { type EnvTokenVariable, envToken, isBearerToken } from "../../auth/session.ts";
@@ -51,12 +50,14 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
 }
 
 /**
- * Whether to open a browser: the flag when given, else not over SSH, and not on Linux without a
- * display (where xdg-open has nowhere to show a window).
+ * Whether to open a browser: the flag when given; else not over SSH; else yes when BROWSER names
+ * one or on WSL (the Windows browser); else not on Linux without a display (where xdg-open has
+ * nowhere to show a window).
  */
-export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform: string): boolean {
+export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform: string, wsl: boolean): boolean {
   if (flag !== undefined) return flag;
   if (env.SSH_CONNECTION || env.SSH_TTY) return false;
+  if (env.BROWSER?.trim() || wsl) return true;
   if (platform === "linux" && !env.DISPLAY && !env.WAYLAND_DISPLAY) return false;
   return true;
 }
@@ -65,37 +66,39 @@ export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform:
 async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   const store = ctx.store();
   // Read first: a broken credential file is reported before the user goes through a browser.
-  const { apiUrl: storedApiUrl } = await store.read();
+  const { apiUrl: storedApiUrl, settings } = await store.read();
   const apiUrl = resolveApiUrl(ctx, storedApiUrl);
-  if (options.withToken) return loginWithToken(ctx, apiUrl);
+  if (options.withToken) return loginWithToken(ctx, apiUrl, settings);
 
-  const scope = loginScopes(ctx.env);
-  // Expiry is the server's business: keep expires_at in server time, as refreshes do.
-  const clock = new ServerClock(() => ctx.now());
-  const conn = await connect({ ...ctx, fetch: clock.observing(ctx.fetch) }, apiUrl);
+  const conn = await connect(ctx, apiUrl, settings);
+  const scope = loginScopes(ctx.env, conn.scopesSupported);
   const reporter = loginReporter(ctx);
   const wait = startWait(ctx, options.timeoutSeconds);
   try {
     const flow = { conn, scope, reporter, signal: wait.signal, deadline: wait.deadline };
-    let tokens: oauth.TokenEndpointResponse;
-    if (shouldOpenBrowser(options.browser, ctx.env, ctx.platform)) {
+    let tokens: IssuedTokens;
+    if (shouldOpenBrowser(options.browser, ctx.env, ctx.platform, ctx.isWsl())) {
       tokens = await authorizationCodeLogin(ctx, { ...flow, openBrowser: true });
     } else if (conn.as.device_authorization_endpoint) {
       tokens = await deviceLogin(ctx, flow);
     } else {
+      // No device grant (the PipeOps API): the URL to open anywhere, and the address pasted back.
       tokens = await authorizationCodeLogin(ctx, { ...flow, openBrowser: false });
     }
-    const user = await abortable(fetchUserInfo(conn, tokens.access_token), wait.signal);
+    // A token handed over on the callback is taken only once userinfo accepts it.
+    const user = await abortable(fetchUserInfo(conn, tokens.accessToken), wait.signal);
     // Ctrl-C or the time limit after the last await must still leave the old credentials in place.
     wait.signal.throwIfAborted();
     const credentials = {
-      accessToken: tokens.access_token,
-      refreshToken: tokens.refresh_token,
-      expiresAt: clock.expiresAt(tokens.expires_in, ctx.now()),
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      // Expiry is the server's business: kept in server time, as refreshes do.
+      expiresAt: conn.clock.expiresAt(tokens.expiresIn, ctx.now()),
       apiUrl: serverName(conn.apiUrl),
     };
     // Under the lock, so a refresh in another process cannot write the old session back over ours.
     await withLock(ctx, lockPathFor(store.path), () => store.save(credentials));
+    await rememberClock(ctx, conn);
     return loginResult(ctx, user.email ?? user.id);
   } finally {
     reporter.done();
@@ -107,7 +110,7 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
 export const MAX_TOKEN_INPUT_CHARS = 16 * 1024;
 
 /** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */
-async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
+async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSettings | undefined): Promise<LoginResult> {
   // Room for a line ending after the longest token we accept.
   const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll(MAX_TOKEN_INPUT_CHARS + 2);
   const token = input.trim();
@@ -118,7 +121,7 @@ async function loginWithToken(ctx: Context, apiUrl: URL): Promise<LoginResult> {
     throw new CliError("usage", "no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
   }
   if (!isBearerToken(token)) throw invalidToken();
-  const conn: ServerConnection = await connect(ctx, apiUrl);
+  const conn = await connect(ctx, apiUrl, settings);
   const user = await fetchUserInfo(conn, token);
   const store = ctx.store();
   await withLock(ctx, lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl) }));

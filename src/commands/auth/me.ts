@@ -1,5 +1,5 @@
 /** `pipeops auth me`: the account behind the session, as the server describes it. */
-import { verifySession } from "../../auth/authenticated.ts";
+import { describeAccount } from "../../auth/authenticated.ts";
 import { requireSession } from "../../auth/session.ts";
 import type { UserInfo } from "../../api/userinfo.ts";
 import { type Command, JSON_FLAG, parseFlags } from "../../command.ts";
@@ -16,7 +16,7 @@ export interface MeResult {
 
 async function run(ctx: Context, _options: MeOptions): Promise<MeResult> {
   const session = await requireSession(ctx);
-  return { user: await verifySession(ctx, session) };
+  return { user: await describeAccount(ctx, session) };
 }
 
 /** The spec's labels and alignment; a line the server gave no value for is left out. */

@@ -1,0 +1,116 @@
+/**
+ * What the CLI learned about each server, so later commands do not ask again: the metadata it
+ * publishes (or that it publishes none, as PipeOps production), and how far its clock is from ours.
+ * One JSON file in the user's cache folder, keyed by server, kept for a day, written atomically at
+ * 0600 and validated when read. It never holds a token. A broken or foreign file is ignored and
+ * rewritten: losing it only costs the requests to learn the server again.
+ */
+import * as v from "valibot";
+import type { Env } from "../context.ts";
+import { readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+
+/** How long what was learned is trusted. */
+export const CACHE_TTL_MS = 24 * 60 * 60 * 1000;
+/** More servers than anyone uses; the oldest go first. */
+const MAX_SERVERS = 32;
+const MAX_FILE_CHARS = 256 * 1024;
+
+const url = v.pipe(v.string(), v.maxLength(2048), v.url());
+const endpoint = v.optional(url);
+const names = v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(100)));
+
+/** The part of RFC 8414 / OpenID metadata the CLI uses; everything else is not kept. */
+export const MetadataSchema = v.object({
+  issuer: url,
+  authorization_endpoint: endpoint,
+  token_endpoint: endpoint,
+  userinfo_endpoint: endpoint,
+  device_authorization_endpoint: endpoint,
+  revocation_endpoint: endpoint,
+  code_challenge_methods_supported: names,
+  scopes_supported: names,
+  authorization_response_iss_parameter_supported: v.optional(v.boolean()),
+});
+
+export type Metadata = v.InferOutput<typeof MetadataSchema>;
+
+/** What discovery learned: the server's own metadata, or that it publishes none (the PipeOps API). */
+export type ServerFacts = { kind: "standard"; metadata: Metadata } | { kind: "pipeops" };
+
+const FactsSchema = v.variant("kind", [v.object({ kind: v.literal("standard"), metadata: MetadataSchema }), v.object({ kind: v.literal("pipeops") })]);
+
+const EntrySchema = v.object({
+  facts: FactsSchema,
+  learned_at: v.pipe(v.number(), v.finite()),
+  clock_offset_ms: v.pipe(v.number(), v.finite()),
+});
+
+const CacheSchema = v.object({ version: v.literal(1), servers: v.record(v.pipe(v.string(), v.maxLength(2100)), EntrySchema) });
+
+type CacheFile = v.InferOutput<typeof CacheSchema>;
+
+export interface KnownServer {
+  facts: ServerFacts;
+  /** Server time minus local time, as its Date headers last showed. */
+  clockOffsetMs: number;
+}
+
+export interface CacheLocation {
+  readonly env: Env;
+  readonly platform: string;
+  readonly homedir: string;
+  now(): number;
+}
+
+/**
+ * The cache folder users expect: $XDG_CACHE_HOME/pipeops (else ~/.cache/pipeops) on Linux,
+ * ~/Library/Caches/pipeops on macOS, %LOCALAPPDATA%\pipeops\Cache on Windows.
+ */
+export function cacheFile(where: Pick<CacheLocation, "env" | "platform" | "homedir">): string {
+  const { env, platform, homedir } = where;
+  if (platform === "darwin") return `${homedir}/Library/Caches/pipeops/servers.json`;
+  if (platform === "win32") return `${env.LOCALAPPDATA || `${homedir}\\AppData\\Local`}\\pipeops\\Cache\\servers.json`;
+  const xdg = env.XDG_CACHE_HOME?.trim();
+  // XDG: a relative path is to be ignored.
+  return `${xdg?.startsWith("/") ? xdg : `${homedir}/.cache`}/pipeops/servers.json`;
+}
+
+async function readCache(path: string): Promise<CacheFile> {
+  const empty: CacheFile = { version: 1, servers: {} };
+  try {
+    const file = await readFileIfExists(path);
+    if (!file || file.text.length > MAX_FILE_CHARS) return empty;
+    const parsed = v.safeParse(CacheSchema, JSON.parse(file.text));
+    return parsed.success ? parsed.output : empty;
+  } catch {
+    return empty;
+  }
+}
+
+/** What is known of the server, when it was learned less than a day ago. */
+export async function knownServer(where: CacheLocation, server: string): Promise<KnownServer | undefined> {
+  const entry = (await readCache(cacheFile(where))).servers[server];
+  if (!entry) return undefined;
+  const age = where.now() - entry.learned_at;
+  if (age < 0 || age > CACHE_TTL_MS) return undefined;
+  return { facts: entry.facts, clockOffsetMs: entry.clock_offset_ms };
+}
+
+/**
+ * Records what was learned (or, with `known` undefined, forgets it). A cache that cannot be
+ * written is no failure of the command.
+ */
+export async function rememberServer(where: CacheLocation, server: string, known: KnownServer | undefined, learnedAt = where.now()): Promise<void> {
+  const path = cacheFile(where);
+  try {
+    const cache = await readCache(path);
+    delete cache.servers[server];
+    if (known) cache.servers[server] = { facts: known.facts, learned_at: learnedAt, clock_offset_ms: Math.round(known.clockOffsetMs) };
+    const newest = Object.entries(cache.servers)
+      .sort(([, a], [, b]) => b.learned_at - a.learned_at)
+      .slice(0, MAX_SERVERS);
+    await writeFileAtomic(path, `${JSON.stringify({ version: 1, servers: Object.fromEntries(newest) }, null, 2)}\n`);
+  } catch {
+    // Read-only home, full disk: the next command learns the server again.
+  }
+}
