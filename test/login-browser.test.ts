@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
+import { type PipeOpsServer, startPipeOpsServer } from "../scripts/pipeops-server.ts";
 import { fakeBrowser, portClosed, readConfig, redirectPort, spawnBinary, tempHome, waitForFile } from "./helpers/interactive.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
@@ -21,12 +22,14 @@ const describeBrowser = haveChromium || inCI ? describe : describe.skip;
 
 describeBrowser("browser login in headless Chromium", () => {
   let server: DevServer;
+  let pipeops: PipeOpsServer;
   let browser: Browser;
 
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-    [server, browser] = await Promise.all([
+    [server, pipeops, browser] = await Promise.all([
       startDevServer(),
+      startPipeOpsServer(),
       chromium.launch({
         executablePath: CHROMIUM,
         args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
@@ -34,7 +37,7 @@ describeBrowser("browser login in headless Chromium", () => {
     ]);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([browser?.close(), server?.close()]);
+    await Promise.all([browser?.close(), server?.close(), pipeops?.close()]);
   });
 
   /** Starts `pipeops auth login` with BROWSER pointing at a script that records the URL it is given. */
@@ -92,5 +95,30 @@ describeBrowser("browser login in headless Chromium", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toEndWith("Error: authentication was denied\nRun 'pipeops auth login' to try again\n");
     expect(readConfig(configPath)).toBeNull();
+  }, 60_000);
+
+  test("against the PipeOps API: the console's sign-in page, then the browser lands on http://localhost:<port>/callback", async () => {
+    const { env, home, configPath } = tempHome();
+    const urlFile = join(home, "browser-url");
+    const cli = spawnBinary(["auth", "login"], {
+      env: { ...env, DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile), PIPEOPS_API_URL: pipeops.url, PIPEOPS_DASHBOARD_URL: pipeops.consoleUrl },
+    });
+    const url = await waitForFile(urlFile);
+    expect(url).toStartWith(`${pipeops.consoleUrl}/auth/signin?`);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.click("#sign-in");
+      // Chromium resolves localhost to ::1 or 127.0.0.1: the CLI listens on both.
+      await page.waitForURL(/^http:\/\/localhost:\d+\/callback\?/);
+      expect(await page.textContent("#title")).toBe("Authentication complete");
+    } finally {
+      await context.close();
+    }
+    const result = await cli.result;
+    expect(result).toMatchObject({ code: 0, stdout: "✓ Successfully authenticated as user@example.com\n" });
+    expect(readConfig(configPath)!.api_url).toBe(pipeops.url);
+    expect(await portClosed(redirectPort(url))).toBe(true);
   }, 60_000);
 });

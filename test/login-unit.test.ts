@@ -8,6 +8,7 @@ import { ServerClock } from "../src/api/clock.ts";
 import type { ServerConnection } from "../src/api/server.ts";
 import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/auth/wait.ts";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
+import { browserCommands, detectWsl } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
 import { testContext } from "./helpers/context.ts";
 
@@ -228,5 +229,32 @@ describe("waiting", () => {
     const waiting = abortable(never, controller.signal);
     controller.abort(new CliError("auth_timeout", "authentication timed out"));
     await expect(waiting).rejects.toThrow("authentication timed out");
+  });
+});
+
+describe("the browser command (BROWSER's convention, WSL)", () => {
+  const url = "https://console.pipeops.io/auth/signin?a=1&b=2";
+  test("BROWSER: a list of commands tried in turn, with arguments; %s is the URL, else it goes last", () => {
+    expect(browserCommands({ BROWSER: "firefox" }, "linux", false, url)).toEqual([["firefox", url]]);
+    expect(browserCommands({ BROWSER: "w3m:lynx -dump %s : firefox --new-window" }, "linux", false, url)).toEqual([
+      ["w3m", url],
+      ["lynx", "-dump", url],
+      ["firefox", "--new-window", url],
+    ]);
+    expect(browserCommands({ BROWSER: "echo 100%% %s" }, "linux", false, url)).toEqual([["echo", "100%", url]]);
+    // Windows paths have colons: there the list is separated by semicolons.
+    expect(browserCommands({ BROWSER: "C:\\Browsers\\a.exe;b.exe" }, "win32", false, url)).toEqual([["C:\\Browsers\\a.exe", url], ["b.exe", url]]);
+  });
+  test("the desktop's opener; on WSL wslview, then Windows' start (with & escaped for cmd)", () => {
+    expect(browserCommands({}, "linux", false, url)).toEqual([["xdg-open", url]]);
+    expect(browserCommands({}, "darwin", false, url)).toEqual([["open", url]]);
+    expect(browserCommands({}, "linux", true, url)).toEqual([["wslview", url], ["cmd.exe", "/c", "start", '""', "https://console.pipeops.io/auth/signin?a=1^&b=2"]]);
+  });
+  test("WSL is told by /proc/version or WSL_DISTRO_NAME, and only on Linux", () => {
+    const kernel = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 12.2.0)";
+    expect(detectWsl({}, "linux", () => kernel)).toBe(true);
+    expect(detectWsl({ WSL_DISTRO_NAME: "Ubuntu" }, "linux", () => undefined)).toBe(true);
+    expect(detectWsl({}, "linux", () => "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org)")).toBe(false);
+    expect(detectWsl({ WSL_DISTRO_NAME: "Ubuntu" }, "darwin", () => kernel)).toBe(false);
   });
 });

@@ -238,3 +238,37 @@ export async function loginWithAuthorizationCode(
   if (tokens.expires_in === undefined) throw new Error('token response lacks expires_in');
   return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_in: tokens.expires_in };
 }
+
+// ---------------------------------------------------------------------------
+// The PipeOps-shaped server (scripts/pipeops-server.ts): the same user, its own sign-in page.
+
+/**
+ * A session issued through the PipeOps-shaped server's own flow: its console's sign-in page, then
+ * the code exchanged at its token endpoint (with a form, as the SDK sends it).
+ */
+export async function pipeopsLogin(server: { url: string; consoleUrl: string }): Promise<TokenSet> {
+  const redirectUri = `http://localhost:${49152 + Math.floor(Math.random() * 10000)}/callback`;
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const signIn = new URL(`${server.consoleUrl}/auth/signin`);
+  signIn.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: CLIENT_ID,
+    redirect_uri: redirectUri,
+    scope: 'openid profile email',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    oauth: 'true',
+  }).toString();
+  const back = new URL(await completeAuthorization(signIn.href));
+  const code = back.searchParams.get('code');
+  if (!code) throw new Error(`no code on ${back.href}`);
+  const response = await fetch(`${server.url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: CLIENT_ID, code_verifier: codeVerifier }),
+  });
+  const body = (await response.json()) as { access_token?: string; refresh_token?: string; expires_in?: number };
+  if (!body.access_token || body.expires_in === undefined) throw new Error(`token exchange failed: ${JSON.stringify(body)}`);
+  return { access_token: body.access_token, refresh_token: body.refresh_token, expires_in: body.expires_in };
+}
