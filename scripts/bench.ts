@@ -6,13 +6,15 @@
  * machine falls on every program alike; the table reports medians over the rounds after warm-up,
  * and the median peak RSS of 10 of those rounds (measured with GNU time).
  * `--variants` repeats the comparison for plain, --minify, --bytecode and both, which is how the
- * release flags in scripts/build.ts were chosen.
+ * release flags in scripts/build.ts were chosen. Then the requests each command sends, and its
+ * wall time with 100 ms added to every request (scripts/latency.ts).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { build, RELEASE_FLAGS, type BuildFlags } from "./build.ts";
+import { formatLatency, measureLatency } from "./latency.ts";
 
 /** The issue's targets: startup and peak RSS at most 1.3x the one-liner, at most 300 KB of program code. */
 export const LIMITS = { startupRatio: 1.3, rssRatio: 1.3, overheadBytes: 300 * 1024 };
@@ -217,4 +219,5 @@ if (import.meta.main) {
     console.log(formatReport(await bench(flags, runs, out), runs));
     console.log("");
   }
+  if (!values.variants) console.log(formatLatency(await measureLatency("dist/pipeops")));
 }

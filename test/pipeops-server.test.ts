@@ -40,7 +40,8 @@ describe("the PipeOps-shaped server", () => {
   });
 
   test("the sign-in page refuses another client id or redirect, without redirecting", async () => {
-    for (const params of [{ client_id: "pipeops-cli" }, { redirect_uri: "http://127.0.0.1:8080/callback" }, { oauth: "false" }]) {
+    const refused: Record<string, string>[] = [{ client_id: "pipeops-cli" }, { redirect_uri: "http://127.0.0.1:8080/callback" }, { oauth: "false" }];
+    for (const params of refused) {
       const response = await fetch((await signInUrl(params)).url, { redirect: "manual" });
       expect(response.status).toBe(400);
       expect(response.headers.get("location")).toBeNull();

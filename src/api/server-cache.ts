@@ -8,6 +8,7 @@
 import * as v from "valibot";
 import type { Env } from "../context.ts";
 import { readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { isSecureUrl } from "./server-url.ts";
 
 /** How long what was learned is trusted. */
 export const CACHE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -15,7 +16,13 @@ export const CACHE_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_SERVERS = 32;
 const MAX_FILE_CHARS = 256 * 1024;
 
-const url = v.pipe(v.string(), v.maxLength(2048), v.url());
+/** An endpoint a token may be sent to: https, or plain http to loopback only (as every request is checked). */
+const url = v.pipe(
+  v.string(),
+  v.maxLength(2048),
+  v.url(),
+  v.check((text) => isSecureUrl(new URL(text)), "must be https (or http to loopback)"),
+);
 const endpoint = v.optional(url);
 const names = v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(100)));
 

@@ -16,10 +16,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/** https://, or plain http:// to loopback only. */
+export function isSecureUrl(url: URL): boolean {
+  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+}
+
 /** Plain http:// only to loopback; everything else must be https:// (tokens travel on these requests). */
 export function assertSecureUrl(url: URL): void {
-  if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return;
+  if (isSecureUrl(url)) return;
   throw new CliError(
     "insecure_url",
     `refusing to connect to ${url.origin || url.href}: HTTPS is required (plain http:// is allowed only for localhost)`,

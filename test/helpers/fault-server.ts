@@ -233,7 +233,8 @@ export async function startFaultServer(upstream?: string): Promise<FaultServer> 
     const cookies = response.headers.getSetCookie();
     if (cookies.length > 0) relayed["set-cookie"] = cookies;
     const location = response.headers.get("location");
-    if (location !== null) relayed.location = location.replaceAll(upstream, url);
+    // The RFC 9207 iss parameter of a redirect names the upstream too, URL-encoded.
+    if (location !== null) relayed.location = location.replaceAll(upstream, url).replaceAll(encodeURIComponent(upstream), encodeURIComponent(url));
     return { status: response.status, headers: relayed, body };
   }
 
