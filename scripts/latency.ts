@@ -18,10 +18,11 @@ const LATER_RUNS = 5;
 /** A forwarding proxy that waits before each request and counts them; discovery documents and redirects are renamed to it. */
 function delayProxy(upstream: string) {
   let count = 0;
-  const server = Bun.serve({
+  let own = "";
+  const server: ReturnType<typeof Bun.serve> = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    async fetch(request) {
+    async fetch(request: Request): Promise<Response> {
       count++;
       await Bun.sleep(ADDED_LATENCY_MS);
       const url = new URL(request.url);
@@ -33,7 +34,6 @@ function delayProxy(upstream: string) {
         body: request.method === "GET" ? undefined : await request.arrayBuffer(),
         redirect: "manual",
       });
-      const own = `http://127.0.0.1:${server.port}`;
       const body = url.pathname.startsWith("/.well-known/") ? (await answer.text()).replaceAll(upstream, own) : await answer.arrayBuffer();
       const relayed = new Headers(answer.headers);
       relayed.delete("content-length");
@@ -41,7 +41,8 @@ function delayProxy(upstream: string) {
       return new Response(body, { status: answer.status, headers: relayed });
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, requests: () => count, reset: () => void (count = 0), stop: () => server.stop(true) };
+  own = `http://127.0.0.1:${server.port}`;
+  return { url: own, requests: () => count, reset: () => void (count = 0), stop: () => server.stop(true) };
 }
 
 export interface LatencyRow {
