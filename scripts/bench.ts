@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { build, RELEASE_FLAGS, type BuildFlags } from "./build.ts";
+import { type BuildFlags, build, RELEASE_FLAGS } from "./build.ts";
 import { formatLatency, measureLatency } from "./latency.ts";
 
 /** The issue's targets: startup and peak RSS at most 1.3x the one-liner, at most 300 KB of program code. */
@@ -190,8 +190,26 @@ export function formatReport(report: BenchReport, runs: number): string {
   const overhead = report.binaryBytes - report.oneLinerBytes;
   lines.push("", `Binary: ${mb(report.binaryBytes)}; one-liner: ${mb(report.oneLinerBytes)}; program code embedded: ${kb(overhead)}.`);
   const checks = [
-    ...report.rows.slice(1).map((row) => [`startup ${row.name}`, row.wallMs / base.wallMs <= LIMITS.startupRatio, `${(row.wallMs / base.wallMs).toFixed(2)}x <= ${LIMITS.startupRatio}x`] as const),
-    ...report.rows.slice(1).map((row) => [`peak RSS ${row.name}`, row.rssBytes / base.rssBytes <= LIMITS.rssRatio, `${(row.rssBytes / base.rssBytes).toFixed(2)}x <= ${LIMITS.rssRatio}x`] as const),
+    ...report.rows
+      .slice(1)
+      .map(
+        (row) =>
+          [
+            `startup ${row.name}`,
+            row.wallMs / base.wallMs <= LIMITS.startupRatio,
+            `${(row.wallMs / base.wallMs).toFixed(2)}x <= ${LIMITS.startupRatio}x`,
+          ] as const,
+      ),
+    ...report.rows
+      .slice(1)
+      .map(
+        (row) =>
+          [
+            `peak RSS ${row.name}`,
+            row.rssBytes / base.rssBytes <= LIMITS.rssRatio,
+            `${(row.rssBytes / base.rssBytes).toFixed(2)}x <= ${LIMITS.rssRatio}x`,
+          ] as const,
+      ),
     ["embedded program code", overhead <= LIMITS.overheadBytes, `${kb(overhead)} <= ${kb(LIMITS.overheadBytes)}`] as const,
   ];
   lines.push("", ...checks.map(([name, ok, detail]) => `${ok ? "ok  " : "OVER"} ${name}: ${detail}`));

@@ -10,10 +10,10 @@
  *   bun scripts/dev-server.ts [--port N] [--access-token-ttl SECONDS] [--no-device-flow] [--hostname H]
  *   bun scripts/dev-server.ts --pipeops   (the PipeOps-shaped mode: scripts/pipeops-server.ts)
  */
-import { createHmac, generateKeyPair, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseArgs, promisify } from 'node:util';
+import { createHmac, generateKeyPair, randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseArgs, promisify } from "node:util";
 
 export interface DevServerOptions {
   /** 0 = ephemeral (default). */
@@ -56,19 +56,19 @@ export interface DevServer {
 }
 
 export const demoUser: DemoUser = {
-  sub: 'usr_1234567890',
-  email: 'user@example.com',
-  name: 'John Doe',
-  organization: 'Acme Corp',
-  role: 'admin',
-  created_at: '2024-01-01T00:00:00Z',
+  sub: "usr_1234567890",
+  email: "user@example.com",
+  name: "John Doe",
+  organization: "Acme Corp",
+  role: "admin",
+  created_at: "2024-01-01T00:00:00Z",
 };
 
 /** The one registered client: the CLI itself, under the official CLI's public client id. */
-export const DEV_CLIENT_ID = 'pipeops_public_client';
+export const DEV_CLIENT_ID = "pipeops_public_client";
 
-const SCOPES = ['openid', 'email', 'profile', 'offline_access'];
-const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const SCOPES = ["openid", "email", "profile", "offline_access"];
+const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const DAY = 24 * 60 * 60;
 
 // ---------------------------------------------------------------------------
@@ -123,9 +123,7 @@ interface Interaction {
   session?: { accountId?: string };
 }
 
-type InteractionResult =
-  | { login?: { accountId: string }; consent?: { grantId: string } }
-  | { error: string; error_description: string };
+type InteractionResult = { login?: { accountId: string }; consent?: { grantId: string } } | { error: string; error_description: string };
 
 type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 
@@ -135,12 +133,7 @@ interface Provider {
   use(middleware: Middleware): void;
   on(event: string, listener: (...args: any[]) => void): void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
-  interactionResult(
-    req: IncomingMessage,
-    res: ServerResponse,
-    result: InteractionResult,
-    options?: { mergeWithLastSubmission?: boolean },
-  ): Promise<string>;
+  interactionResult(req: IncomingMessage, res: ServerResponse, result: InteractionResult, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
 }
 
 type ProviderClass = new (issuer: string, configuration: Json) => Provider;
@@ -160,10 +153,12 @@ async function withoutProviderNotices<T>(work: () => Promise<T> | T): Promise<T>
   // Depth-counted so overlapping starts (parallel tests) restore the real console exactly once.
   if (quietDepth++ === 0) {
     Object.assign(consoleOriginals, { warn: console.warn, info: console.info });
-    const keep = (original: (...args: unknown[]) => void) => (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].includes('oidc-provider')) return;
-      original.apply(console, args);
-    };
+    const keep =
+      (original: (...args: unknown[]) => void) =>
+      (...args: unknown[]) => {
+        if (typeof args[0] === "string" && args[0].includes("oidc-provider")) return;
+        original.apply(console, args);
+      };
     console.warn = keep(consoleOriginals.warn);
     console.info = keep(consoleOriginals.info);
   }
@@ -179,7 +174,7 @@ let providerClass: Promise<ProviderClass> | undefined;
 function loadProvider(): Promise<ProviderClass> {
   // Dynamic import so the import-time runtime warning can be silenced; the
   // specifier is a variable because the package has no type declarations.
-  const specifier = 'oidc-provider';
+  const specifier = "oidc-provider";
   providerClass ??= withoutProviderNotices(async () => (await import(specifier)).default as ProviderClass);
   return providerClass;
 }
@@ -191,8 +186,8 @@ let signingKeys: Promise<{ keys: Json[] }> | undefined;
 
 /** RS256 is the default ID token algorithm for clients; one key per process is plenty. */
 function devJwks(): Promise<{ keys: Json[] }> {
-  signingKeys ??= promisify(generateKeyPair)('rsa', { modulusLength: 2048 }).then(({ privateKey }) => ({
-    keys: [{ ...(privateKey.export({ format: 'jwk' }) as Json), use: 'sig', alg: 'RS256', kid: 'dev-rs256' }],
+  signingKeys ??= promisify(generateKeyPair)("rsa", { modulusLength: 2048 }).then(({ privateKey }) => ({
+    keys: [{ ...(privateKey.export({ format: "jwk" }) as Json), use: "sig", alg: "RS256", kid: "dev-rs256" }],
   }));
   return signingKeys;
 }
@@ -206,7 +201,7 @@ class CookieSigner {
   readonly #secret = randomBytes(32);
 
   sign(data: string): string {
-    return createHmac('sha256', this.#secret).update(data).digest('base64url');
+    return createHmac("sha256", this.#secret).update(data).digest("base64url");
   }
 
   verify(data: string, digest: string): boolean {
@@ -224,7 +219,7 @@ class CookieSigner {
 // In-memory storage adapter (one per server, so servers in one process are isolated).
 
 /** Models whose rows belong to a grant and die with it (grant revocation). */
-const GRANT_BOUND = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode']);
+const GRANT_BOUND = new Set(["AccessToken", "AuthorizationCode", "RefreshToken", "DeviceCode"]);
 /** Rows outlive their exp a little so "expired" is reported rather than "not found". */
 const CLOCK_TOLERANCE_S = 15;
 
@@ -251,9 +246,9 @@ class MemoryStore {
     this.delete(key);
     const expiresAt = expiresIn === undefined ? Infinity : Date.now() + (expiresIn + CLOCK_TOLERANCE_S) * 1000;
     this.rows.set(key, { payload, expiresAt });
-    if (model === 'Session') this.lookups.set(`uid:${payload.uid}`, key);
-    if (typeof payload.userCode === 'string') this.lookups.set(`userCode:${payload.userCode}`, key);
-    if (GRANT_BOUND.has(model) && typeof payload.grantId === 'string') {
+    if (model === "Session") this.lookups.set(`uid:${payload.uid}`, key);
+    if (typeof payload.userCode === "string") this.lookups.set(`userCode:${payload.userCode}`, key);
+    if (GRANT_BOUND.has(model) && typeof payload.grantId === "string") {
       const members = this.grants.get(payload.grantId) ?? new Set();
       this.grants.set(payload.grantId, members.add(key));
     }
@@ -270,7 +265,7 @@ class MemoryStore {
     if (!payload) return;
     if (this.lookups.get(`uid:${payload.uid}`) === key) this.lookups.delete(`uid:${payload.uid}`);
     if (this.lookups.get(`userCode:${payload.userCode}`) === key) this.lookups.delete(`userCode:${payload.userCode}`);
-    if (typeof payload.grantId === 'string') this.grants.get(payload.grantId)?.delete(key);
+    if (typeof payload.grantId === "string") this.grants.get(payload.grantId)?.delete(key);
   }
 
   revokeGrant(grantId: string): void {
@@ -302,12 +297,12 @@ function adapterFor(store: MemoryStore) {
 // HTML pages (plain markup with stable ids: driven by scripts and headless browsers alike).
 
 function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
+  return String(value ?? "")
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    .replaceAll("'", "&#39;");
 }
 
 function htmlPage(title: string, body: string): string {
@@ -334,7 +329,7 @@ ${body}
 function loginPage(interaction: Interaction): string {
   const action = `/interaction/${encodeURIComponent(interaction.uid)}`;
   return htmlPage(
-    'Sign in',
+    "Sign in",
     `<p><strong>${escapeHtml(interaction.params.client_id)}</strong> wants access to your PipeOps account.</p>
 <p class="hint">Requested scopes: ${escapeHtml(interaction.params.scope)}</p>
 <form method="post" action="${action}/login">
@@ -347,17 +342,17 @@ function loginPage(interaction: Interaction): string {
 }
 
 function userCodeMessage(error?: { name?: string; userCode?: string }): string {
-  if (!error) return '<p>Enter the code displayed by the PipeOps CLI.</p>';
-  if (error.name === 'AbortedError') return '<p class="error" id="aborted">The sign-in request was denied.</p>';
-  if (error.userCode || error.name === 'NoCodeError') return '<p class="error">That code is not valid. Try again.</p>';
+  if (!error) return "<p>Enter the code displayed by the PipeOps CLI.</p>";
+  if (error.name === "AbortedError") return '<p class="error" id="aborted">The sign-in request was denied.</p>';
+  if (error.userCode || error.name === "NoCodeError") return '<p class="error">That code is not valid. Try again.</p>';
   return '<p class="error">The request could not be processed.</p>';
 }
 
 // oidc-provider hands over its own <form> (with the xsrf token); buttons reference it via form="...".
 async function userCodeInputSource(ctx: KoaContext, form: string, _out: unknown, error?: { name?: string; userCode?: string }) {
-  ctx.type = 'html';
+  ctx.type = "html";
   ctx.body = htmlPage(
-    'Connect a device',
+    "Connect a device",
     `${userCodeMessage(error)}
 ${form}
 <button type="submit" id="continue" form="op.deviceInputForm">Continue</button>`,
@@ -365,9 +360,9 @@ ${form}
 }
 
 async function userCodeConfirmSource(ctx: KoaContext, form: string, client: ClientModel, _info: unknown, userCode: string) {
-  ctx.type = 'html';
+  ctx.type = "html";
   ctx.body = htmlPage(
-    'Confirm device',
+    "Confirm device",
     `<p><strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> is asking to sign in.</p>
 <p>Check that the CLI shows this code:</p>
 <p><code id="user-code">${escapeHtml(userCode)}</code></p>
@@ -378,14 +373,14 @@ ${form}
 }
 
 async function deviceSuccessSource(ctx: KoaContext) {
-  ctx.type = 'html';
-  ctx.body = htmlPage('Device connected', '<p id="success">You are signed in. Return to the terminal; this window can be closed.</p>');
+  ctx.type = "html";
+  ctx.body = htmlPage("Device connected", '<p id="success">You are signed in. Return to the terminal; this window can be closed.</p>');
 }
 
 async function renderError(ctx: KoaContext, out: Json) {
-  ctx.type = 'html';
+  ctx.type = "html";
   const rows = Object.entries(out).map(([key, value]) => `<p><strong>${escapeHtml(key)}</strong>: ${escapeHtml(value)}</p>`);
-  ctx.body = htmlPage('Something went wrong', `<div class="error" id="error">${rows.join('\n')}</div>`);
+  ctx.body = htmlPage("Something went wrong", `<div class="error" id="error">${rows.join("\n")}</div>`);
 }
 
 // ---------------------------------------------------------------------------
@@ -397,7 +392,7 @@ const INTERACTION_PATH = /^\/interaction\/([\w-]+)(?:\/(login|deny))?$/;
 async function grantRequested(provider: Provider, interaction: Interaction, accountId: string): Promise<string> {
   const existing = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
   const grant = existing ?? new provider.Grant({ accountId, clientId: String(interaction.params.client_id) });
-  grant.addOIDCScope(String(interaction.params.scope ?? 'openid'));
+  grant.addOIDCScope(String(interaction.params.scope ?? "openid"));
   const missingClaims = interaction.prompt.details.missingOIDCClaims;
   if (Array.isArray(missingClaims)) grant.addOIDCClaims(missingClaims);
   return grant.save();
@@ -410,22 +405,22 @@ async function interactionOutcome(
   method: string,
   action: string | undefined,
 ): Promise<{ page: string } | { result: InteractionResult }> {
-  if (method === 'GET' && action === undefined) {
+  if (method === "GET" && action === undefined) {
     const accountId = interaction.session?.accountId;
     // Native clients always hit the consent prompt (even when logged in); grant it silently.
-    if (interaction.prompt.name !== 'login' && accountId) {
+    if (interaction.prompt.name !== "login" && accountId) {
       return { result: { consent: { grantId: await grantRequested(provider, interaction, accountId) } } };
     }
     return { page: loginPage(interaction) };
   }
-  if (method === 'POST' && action === 'login') {
+  if (method === "POST" && action === "login") {
     const grantId = await grantRequested(provider, interaction, demoUser.sub);
     // Login and consent in one step, so the CLI sees a single click.
     return { result: { login: { accountId: demoUser.sub }, consent: { grantId } } };
   }
-  if (method === 'POST' && action === 'deny') {
+  if (method === "POST" && action === "deny") {
     // RFC 6749 §4.1.2.1: access_denied goes back to the client's redirect_uri.
-    return { result: { error: 'access_denied', error_description: 'End-User denied the authorization request' } };
+    return { result: { error: "access_denied", error_description: "End-User denied the authorization request" } };
   }
   throw new Error(`unsupported ${method} on interaction`);
 }
@@ -436,10 +431,10 @@ function interactionRoutes(provider: Provider): Middleware {
     if (!match) return next();
     try {
       const interaction = await provider.interactionDetails(ctx.req, ctx.res);
-      if (interaction.uid !== match[1]) throw new Error('interaction does not match this browser session');
+      if (interaction.uid !== match[1]) throw new Error("interaction does not match this browser session");
       const outcome = await interactionOutcome(provider, interaction, ctx.method, match[2]);
-      if ('page' in outcome) {
-        ctx.type = 'html';
+      if ("page" in outcome) {
+        ctx.type = "html";
         ctx.body = outcome.page;
         return;
       }
@@ -448,7 +443,7 @@ function interactionRoutes(provider: Provider): Middleware {
       ctx.redirect(returnTo);
     } catch (error) {
       ctx.status = 400;
-      await renderError(ctx, { error: 'invalid_request', error_description: (error as Error).message });
+      await renderError(ctx, { error: "invalid_request", error_description: (error as Error).message });
     }
   };
 }
@@ -461,22 +456,22 @@ function emptyStats(): DevServerStats {
 }
 
 function trackStats(provider: Provider, stats: DevServerStats): void {
-  provider.on('grant.success', (ctx: KoaContext) => {
+  provider.on("grant.success", (ctx: KoaContext) => {
     const grantType = ctx.oidc?.params?.grant_type;
-    if (grantType === 'refresh_token') stats.refreshGrants += 1;
-    if (grantType === 'authorization_code') stats.authorizationCodeGrants += 1;
+    if (grantType === "refresh_token") stats.refreshGrants += 1;
+    if (grantType === "authorization_code") stats.authorizationCodeGrants += 1;
     if (grantType === DEVICE_CODE_GRANT) stats.deviceCodeGrants += 1;
   });
   // The refresh_token grant revokes the whole grant only when a consumed (rotated) token is replayed.
-  provider.on('grant.revoked', (ctx: KoaContext) => {
-    if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token') stats.refreshReuseDetected += 1;
+  provider.on("grant.revoked", (ctx: KoaContext) => {
+    if (ctx.oidc?.route === "token" && ctx.oidc.params?.grant_type === "refresh_token") stats.refreshReuseDetected += 1;
   });
   // oidc-provider 9 emits no success events for these routes; count 200 responses instead.
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status !== 200) return;
-    if (ctx.oidc?.route === 'revocation') stats.revocations += 1;
-    if (ctx.oidc?.route === 'userinfo') stats.userinfoRequests += 1;
+    if (ctx.oidc?.route === "revocation") stats.revocations += 1;
+    if (ctx.oidc?.route === "userinfo") stats.userinfoRequests += 1;
   });
 }
 
@@ -484,7 +479,7 @@ function trackStats(provider: Provider, stats: DevServerStats): void {
 function devicePollInterval(seconds: number): Middleware {
   return async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+    if (ctx.oidc?.route === "device_authorization" && ctx.status === 200 && ctx.body && typeof ctx.body === "object") {
       (ctx.body as Json).interval = seconds;
     }
   };
@@ -504,13 +499,13 @@ interface ResolvedOptions {
 function cliClient(deviceFlow: boolean): Json {
   return {
     client_id: DEV_CLIENT_ID,
-    client_name: 'PipeOps CLI',
-    application_type: 'native',
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token', ...(deviceFlow ? [DEVICE_CODE_GRANT] : [])],
-    response_types: ['code'],
+    client_name: "PipeOps CLI",
+    application_type: "native",
+    token_endpoint_auth_method: "none",
+    grant_types: ["authorization_code", "refresh_token", ...(deviceFlow ? [DEVICE_CODE_GRANT] : [])],
+    response_types: ["code"],
     // RFC 8252 §7.3: oidc-provider ignores the port of loopback redirect URIs for native clients.
-    redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+    redirect_uris: ["http://127.0.0.1/callback", "http://localhost/callback"],
   };
 }
 
@@ -527,13 +522,13 @@ function providerConfiguration(options: ResolvedOptions, store: MemoryStore, jwk
     cookies: { keys: new CookieSigner() },
     scopes: SCOPES,
     // Authorization code flow only (no implicit / hybrid), public clients only.
-    responseTypes: ['code'],
-    clientAuthMethods: ['none'],
+    responseTypes: ["code"],
+    clientAuthMethods: ["none"],
     // Custom claims ride on the standard scopes (OIDC Core §5.4).
     claims: {
-      openid: ['sub'],
-      email: ['email'],
-      profile: ['name', 'organization', 'role', 'created_at'],
+      openid: ["sub"],
+      email: ["email"],
+      profile: ["name", "organization", "role", "created_at"],
     },
     findAccount: async (_ctx: unknown, sub: string) => demoAccount(sub),
     interactions: { url: async (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
@@ -552,7 +547,7 @@ function providerConfiguration(options: ResolvedOptions, store: MemoryStore, jwk
     // RFC 7636 / RFC 8252 §8.1: PKCE is mandatory for public native clients (S256 is the only method offered).
     pkce: { required: () => true },
     // Always issue a refresh token to a client allowed to use them, without the offline_access+consent dance.
-    issueRefreshToken: async (_ctx: unknown, client: ClientModel) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: async (_ctx: unknown, client: ClientModel) => client.grantTypeAllowed("refresh_token"),
     // CLI tokens must not die with the browser session used to sign in.
     expiresWithSession: async () => false,
     // OAuth 2.0 Security BCP (RFC 9700 §4.14.2): rotate public-client refresh tokens on every use;
@@ -580,7 +575,7 @@ function providerConfiguration(options: ResolvedOptions, store: MemoryStore, jwk
 function resolveOptions(options: DevServerOptions): ResolvedOptions {
   return {
     port: options.port ?? 0,
-    hostname: options.hostname ?? '127.0.0.1',
+    hostname: options.hostname ?? "127.0.0.1",
     accessTokenTtl: options.accessTokenTtl ?? 3600,
     deviceFlow: options.deviceFlow ?? true,
     devicePollInterval: options.devicePollInterval ?? 1,
@@ -589,9 +584,9 @@ function resolveOptions(options: DevServerOptions): ResolvedOptions {
 
 function listen(server: Server, port: number, hostname: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once("error", reject);
     server.listen(port, hostname, () => {
-      server.off('error', reject);
+      server.off("error", reject);
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -606,7 +601,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 function hostForUrl(hostname: string): string {
-  return hostname.includes(':') ? `[${hostname}]` : hostname;
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
@@ -619,15 +614,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const url = `http://${hostForUrl(resolved.hostname)}:${port}`;
 
   const stats = emptyStats();
-  const provider = await withoutProviderNotices(
-    () => new Provider(url, providerConfiguration(resolved, new MemoryStore(), jwks)),
-  );
+  const provider = await withoutProviderNotices(() => new Provider(url, providerConfiguration(resolved, new MemoryStore(), jwks)));
   trackStats(provider, stats);
   provider.use(devicePollInterval(resolved.devicePollInterval));
   provider.use(interactionRoutes(provider));
   // Unexpected failures get a one-line log instead of koa's default stack dump.
-  provider.on('server_error', (_ctx: unknown, error: Error) => console.error(`dev-server: server_error: ${error.stack ?? error}`));
-  server.on('request', provider.callback());
+  provider.on("server_error", (_ctx: unknown, error: Error) => console.error(`dev-server: server_error: ${error.stack ?? error}`));
+  server.on("request", provider.callback());
 
   let closing: Promise<void> | undefined;
   return {
@@ -646,10 +639,10 @@ function parseCliOptions(argv: string[]): DevServerOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string' },
-      'access-token-ttl': { type: 'string' },
-      'no-device-flow': { type: 'boolean' },
-      hostname: { type: 'string' },
+      port: { type: "string" },
+      "access-token-ttl": { type: "string" },
+      "no-device-flow": { type: "boolean" },
+      hostname: { type: "string" },
     },
   });
   const number = (name: string, raw: string | undefined) => {
@@ -659,16 +652,16 @@ function parseCliOptions(argv: string[]): DevServerOptions {
     return value;
   };
   return {
-    port: number('port', values.port),
-    accessTokenTtl: number('access-token-ttl', values['access-token-ttl']),
-    deviceFlow: !values['no-device-flow'],
+    port: number("port", values.port),
+    accessTokenTtl: number("access-token-ttl", values["access-token-ttl"]),
+    deviceFlow: !values["no-device-flow"],
     hostname: values.hostname,
   };
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes('--pipeops')) return mainPipeOps(argv.filter((arg) => arg !== '--pipeops'));
+  if (argv.includes("--pipeops")) return mainPipeOps(argv.filter((arg) => arg !== "--pipeops"));
   const server = await startDevServer(parseCliOptions(argv));
   // stdout carries only the shell line, so `eval "$(bun scripts/dev-server.ts)"` works.
   process.stdout.write(`export PIPEOPS_API_URL=${server.url}\n`);
@@ -676,22 +669,22 @@ async function main(): Promise<void> {
   console.error(`  discovery: ${server.url}/.well-known/openid-configuration`);
   console.error(`  client_id: ${DEV_CLIENT_ID} (public, PKCE S256, redirect http://127.0.0.1:<any port>/callback)`);
   console.error(`  user:      ${demoUser.email} (one click, no password)`);
-  console.error('Press Ctrl+C to stop.');
+  console.error("Press Ctrl+C to stop.");
   stopOnSignals(() => server.close());
 }
 
 /** The PipeOps-shaped server: no discovery, the console's sign-in page, envelopes. */
 async function mainPipeOps(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { 'access-token-ttl': { type: 'string' } } });
-  const ttl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl']);
-  const { startPipeOpsServer, PIPEOPS_CLIENT_ID } = await import('./pipeops-server.ts');
+  const { values } = parseArgs({ args: argv, options: { "access-token-ttl": { type: "string" } } });
+  const ttl = values["access-token-ttl"] === undefined ? undefined : Number(values["access-token-ttl"]);
+  const { startPipeOpsServer, PIPEOPS_CLIENT_ID } = await import("./pipeops-server.ts");
   const server = await startPipeOpsServer({ accessTokenTtl: ttl });
   process.stdout.write(`export PIPEOPS_API_URL=${server.url} PIPEOPS_DASHBOARD_URL=${server.consoleUrl}\n`);
   console.error(`PipeOps-shaped dev server: API ${server.url}, console ${server.consoleUrl}`);
-  console.error('  no discovery documents, no device grant, no revocation (as production)');
+  console.error("  no discovery documents, no device grant, no revocation (as production)");
   console.error(`  client_id: ${PIPEOPS_CLIENT_ID} (redirect http://localhost:<port>/callback)`);
   console.error(`  user:      ${server.user.email} (one click, no password)`);
-  console.error('Press Ctrl+C to stop.');
+  console.error("Press Ctrl+C to stop.");
   stopOnSignals(() => server.close());
 }
 
@@ -701,8 +694,8 @@ function stopOnSignals(close: () => Promise<void>): void {
     await close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
 }
 
 if (import.meta.main) {

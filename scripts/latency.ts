@@ -66,7 +66,11 @@ async function run(binary: string, args: string[], env: Record<string, string>):
 function homeWith(tokens: TokenSet, apiUrl: string): string {
   const home = mkdtempSync(join(tmpdir(), "pipeops-latency-"));
   const expiresAt = new Date(Date.now() + tokens.expires_in * 1000).toISOString();
-  writeFileSync(join(home, ".pipeops.json"), JSON.stringify({ auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: expiresAt, api_url: apiUrl }), { mode: 0o600 });
+  writeFileSync(
+    join(home, ".pipeops.json"),
+    JSON.stringify({ auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: expiresAt, api_url: apiUrl }),
+    { mode: 0o600 },
+  );
   return home;
 }
 
@@ -96,7 +100,15 @@ export async function measureLatency(binary: string): Promise<LatencyRow[]> {
           ok &&= again.code === 0;
         }
         later.sort((a, b) => a - b);
-        rows.push({ server: server.name, command: `auth ${command}`, firstRequests, firstMs: first.ms, laterRequests, laterMs: later[Math.floor(LATER_RUNS / 2)]!, ok });
+        rows.push({
+          server: server.name,
+          command: `auth ${command}`,
+          firstRequests,
+          firstMs: first.ms,
+          laterRequests,
+          laterMs: later[Math.floor(LATER_RUNS / 2)]!,
+          ok,
+        });
         rmSync(home, { recursive: true, force: true });
       }
     }
@@ -116,7 +128,9 @@ export function formatLatency(rows: LatencyRow[]): string {
   ];
   for (const row of rows) {
     const failed = row.ok ? "" : " (failed)";
-    lines.push(`| ${row.server} | \`${row.command}\`${failed} | ${row.firstRequests} | ${row.firstMs.toFixed(0)} ms | ${row.laterRequests} | ${row.laterMs.toFixed(0)} ms |`);
+    lines.push(
+      `| ${row.server} | \`${row.command}\`${failed} | ${row.firstRequests} | ${row.firstMs.toFixed(0)} ms | ${row.laterRequests} | ${row.laterMs.toFixed(0)} ms |`,
+    );
   }
   return lines.join("\n");
 }

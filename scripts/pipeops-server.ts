@@ -115,7 +115,11 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
   const tokenAnswer = (refreshToken: string | undefined) => {
     const accessToken = issueAccess();
     if (options.tokenShape === "envelope") {
-      return Response.json({ status: "success", message: "Authenticated", data: { token: accessToken, ...(refreshToken ? { refresh_token: refreshToken } : {}), expires_in: ttl } });
+      return Response.json({
+        status: "success",
+        message: "Authenticated",
+        data: { token: accessToken, ...(refreshToken ? { refresh_token: refreshToken } : {}), expires_in: ttl },
+      });
     }
     return Response.json({ access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
   };

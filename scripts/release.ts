@@ -272,7 +272,9 @@ export function compareBaseline(): string[] {
       const plain = npmRuntime(pkgName, workDir);
       const baseline = npmRuntime(`${pkgName}-baseline`, workDir);
       const same = Buffer.compare(plain, baseline) === 0;
-      lines.push(`${target.id.padEnd(16)} ${same ? "identical" : "DIFFERENT"}  sha256 ${sha256(plain).slice(0, 16)} / ${sha256(baseline).slice(0, 16)}  (${plain.length} / ${baseline.length} bytes)`);
+      lines.push(
+        `${target.id.padEnd(16)} ${same ? "identical" : "DIFFERENT"}  sha256 ${sha256(plain).slice(0, 16)} / ${sha256(baseline).slice(0, 16)}  (${plain.length} / ${baseline.length} bytes)`,
+      );
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });

@@ -78,8 +78,7 @@ async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "com
 
 /** The one place an error reaches the user: `Error:` and a hint, never a stack trace; with --json also a document. */
 function reportFailure(ctx: Context, error: unknown, json: boolean): number {
-  const cliError =
-    error instanceof CliError ? error : new CliError("server", `unexpected error: ${describe(error)}`, undefined, { cause: error });
+  const cliError = error instanceof CliError ? error : new CliError("server", `unexpected error: ${describe(error)}`, undefined, { cause: error });
   if (json) printJson(ctx.stdout, { error: cliError.message });
   printError(ctx.stderr, cliError);
   if (ctx.env.PIPEOPS_DEBUG === "1") printDebug(ctx, error);
@@ -87,7 +86,7 @@ function reportFailure(ctx: Context, error: unknown, json: boolean): number {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message.split("\n")[0] ?? error.name : String(error);
+  return error instanceof Error ? (error.message.split("\n")[0] ?? error.name) : String(error);
 }
 
 /** PIPEOPS_DEBUG=1: the cause chain, one line each (never request bodies or headers, so never tokens). */
@@ -95,7 +94,11 @@ function printDebug(ctx: Context, error: unknown): void {
   for (let cause = error, depth = 0; cause && depth < 5; depth++) {
     // Plain-object causes (a parsed response body) may hold tokens: name their kind only.
     const line =
-      cause instanceof Error ? `${cause.name}: ${cause.message}` : typeof cause === "object" ? `(${cause.constructor?.name ?? "object"} details omitted)` : String(cause);
+      cause instanceof Error
+        ? `${cause.name}: ${cause.message}`
+        : typeof cause === "object"
+          ? `(${cause.constructor?.name ?? "object"} details omitted)`
+          : String(cause);
     ctx.stderr.write(`debug: ${sanitize(line.split("\n")[0] ?? "", 500)}\n`);
     cause = cause instanceof Error ? cause.cause : undefined;
   }

@@ -4,19 +4,15 @@
  * suggests the nearest one, and never echoes a stray argument (it may be a pasted token).
  */
 import type { Context, OutputStream } from "./context.ts";
+import type { FlagSpec, FlagsOf, ParsedFlags } from "./flags.ts";
+
+export type { FlagSpec, ParsedFlags };
+
 import { usageError } from "./errors.ts";
 
 export interface Streams {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
-}
-
-export interface FlagSpec {
-  /** As typed: "--json", "--no-browser". */
-  readonly name: string;
-  /** The value's placeholder, for a flag that takes one: "<seconds>". */
-  readonly value?: string;
-  readonly description: string;
 }
 
 /** A leaf command, e.g. `auth status`: everything about it lives in its own module. */
@@ -45,11 +41,8 @@ export type AnyCommand = Command<any, any>;
 
 export const JSON_FLAG: FlagSpec = { name: "--json", description: "Print the result as one JSON document" };
 
-/** The flags as given: true for a boolean flag, the last value for one that takes a value. */
-export type ParsedFlags = Readonly<Record<string, boolean | string | undefined>>;
-
 /** argv parsed against the command's flags (src/flags.ts, loaded only when there is something to parse). */
-export async function parseFlags(command: Pick<AnyCommand, "name" | "flags" | "argumentsHint">, argv: readonly string[]): Promise<ParsedFlags> {
+export async function parseFlags(command: FlagsOf, argv: readonly string[]): Promise<ParsedFlags> {
   if (argv.length === 0) return {};
   return (await import("./flags.ts")).parseArgv(command, argv);
 }

@@ -1,9 +1,10 @@
 import { configPath } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
-import { missingOnBun } from "./runtime/missing.ts";
 import type { Runtime } from "./runtime/index.ts";
+import { missingOnBun } from "./runtime/missing.ts";
+import type { Env } from "./runtime/types.ts";
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env } from "./runtime/types.ts";
 
 /** The colours pipeops uses, from picocolors' createColors(). */
 export type Colors = Pick<ReturnType<typeof import("picocolors").createColors>, "red" | "green" | "yellow" | "cyan" | "bold" | "dim">;
@@ -234,7 +235,11 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     fetch: ((input, init) => globalThis.fetch(input, init)) as typeof fetch,
     stdout,
     stderr,
-    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), (on) => runtime.setStdinEcho(on)),
+    stdin: lineReader(
+      () => runtime.stdin(),
+      runtime.isTerminal(0),
+      (on) => runtime.setStdinEcho(on),
+    ),
     async openBrowser(url) {
       for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
         if (await runtime.launch(argv, BROWSER_GRACE_MS)) return true;

@@ -37,11 +37,9 @@ export const notAuthenticated = (storedFor?: string) =>
   new CliError("not_authenticated", "not authenticated", storedFor ? `${LOGIN_HINT}\n${storedSessionLine(storedFor)}` : LOGIN_HINT);
 
 export const storedSessionLine = (storedFor: string) => `The stored session belongs to ${storedFor}; unset PIPEOPS_API_URL to use it`;
-export const tokenExpired = () =>
-  new CliError("token_expired", "authentication token has expired", RELOGIN_HINT);
+export const tokenExpired = () => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT);
 export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);
-export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") =>
-  new CliError("usage", message, hint);
+export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") => new CliError("usage", message, hint);
 
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */
 export function sanitize(text: string, maxLength = 300): string {

@@ -3,16 +3,33 @@
  * and never echoes a stray argument (it may be a pasted token).
  */
 import { cac } from "cac";
-import type { AnyCommand, ParsedFlags } from "./command.ts";
 import { usageError } from "./errors.ts";
-import { closest } from "./usage.ts";
+import { closest } from "./suggest.ts";
+
+export interface FlagSpec {
+  /** As typed: "--json", "--no-browser". */
+  readonly name: string;
+  /** The value's placeholder, for a flag that takes one: "<seconds>". */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/** The flags as given: true for a boolean flag, the last value for one that takes a value. */
+export type ParsedFlags = Readonly<Record<string, boolean | string | undefined>>;
+
+/** What the parser needs of a command. */
+export interface FlagsOf {
+  readonly name: string;
+  readonly flags: readonly FlagSpec[];
+  readonly argumentsHint?: string;
+}
 
 /**
  * Parses argv against the command's flags. Checked first, so errors name what the user typed:
  * `--no-brower` (not cac's `--brower`), `--timeout -5` (a value, not an unknown flag), and a
  * repeated flag's last value wins, as in gh. Arguments are never echoed: they may be a token.
  */
-export function parseArgv(command: Pick<AnyCommand, "name" | "flags" | "argumentsHint">, argv: readonly string[]): ParsedFlags {
+export function parseArgv(command: FlagsOf, argv: readonly string[]): ParsedFlags {
   const known = new Map(command.flags.map((flag) => [flag.name, flag]));
   const usage = `Run 'pipeops ${command.name} --help' for usage`;
   const normalized: string[] = [];
@@ -54,4 +71,3 @@ function unknownOption(typed: string, known: readonly string[]): string {
   const nearest = closest(typed, known);
   return `unknown option${shown}${nearest ? `; did you mean ${nearest}?` : ""}`;
 }
-

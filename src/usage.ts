@@ -1,6 +1,8 @@
 /** Help texts and usage errors: a command's help from its flags, and the nearest name to a typo. */
-import type { AnyCommand, FlagSpec } from "./command.ts";
+import type { AnyCommand } from "./command.ts";
 import { type CliError, usageError } from "./errors.ts";
+import type { FlagSpec } from "./flags.ts";
+import { closest } from "./suggest.ts";
 
 export const ROOT_HELP = `pipeops: the PipeOps command-line client
 
@@ -45,7 +47,10 @@ export function unknownTopLevel(typed: string, authCommands: readonly string[]):
 export function unknownAuthCommand(typed: string, authCommands: readonly string[]): CliError {
   if (typed.startsWith("-")) return usageError(unknown("option", typed), "Run 'pipeops auth --help' for usage");
   const nearest = closest(typed, authCommands);
-  return usageError(`${unknown("command", `auth ${typed}`)}${nearest ? `; did you mean 'auth ${nearest}'?` : ""}`, "Run 'pipeops auth --help' for the auth commands");
+  return usageError(
+    `${unknown("command", `auth ${typed}`)}${nearest ? `; did you mean 'auth ${nearest}'?` : ""}`,
+    "Run 'pipeops auth --help' for the auth commands",
+  );
 }
 
 /** "unknown command 'auth lgoin'": names a word as typed, but never repeats what may be a token. */
@@ -76,29 +81,4 @@ export function commandHelp(command: AnyCommand): string {
     ...command.examples.map((example) => `  $ ${example}`),
     "",
   ].join("\n");
-}
-
-/** The candidate nearest to `typed`, when it is near enough to be a typo of it. */
-export function closest(typed: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const distance = editDistance(typed.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best !== undefined && bestDistance <= Math.min(2, Math.floor(best.length / 3)) ? best : undefined;
-}
-
-/** Levenshtein distance, with a swap of two neighbours counting as one edit (lgoin → login). */
-export function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[a.length]![b.length]!;
 }

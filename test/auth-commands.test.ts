@@ -49,7 +49,14 @@ describe("not authenticated", () => {
     });
     const json = await runBinary(["auth", "status", "--json"], { env });
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toEqual({ authenticated: false, email: null, expires_at: null, token_valid: false, api_url: "https://api.pipeops.io", source: null });
+    expect(JSON.parse(json.stdout)).toEqual({
+      authenticated: false,
+      email: null,
+      expires_at: null,
+      token_valid: false,
+      api_url: "https://api.pipeops.io",
+      source: null,
+    });
   });
 
   test("me and token give the spec's error, exit 1", async () => {
@@ -111,7 +118,9 @@ describe("authenticated from the credential file", () => {
     expect(result.stdout).toBe(
       `{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2099-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "${server.url}",\n  "source": "${path}"\n}\n`,
     );
-    const fromEnv = await runBinary(["auth", "status", "--json"], { env: { HOME: tempDir(), PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token } });
+    const fromEnv = await runBinary(["auth", "status", "--json"], {
+      env: { HOME: tempDir(), PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token },
+    });
     expect(JSON.parse(fromEnv.stdout)).toMatchObject({ authenticated: true, token_valid: true, api_url: server.url, source: "env" });
   });
 
@@ -119,8 +128,7 @@ describe("authenticated from the credential file", () => {
     const { env } = loggedIn();
     expect(await runBinary(["auth", "me"], { env })).toEqual({
       code: 0,
-      stdout:
-        "Email:        user@example.com\nName:         John Doe\nOrganization: Acme Corp\nRole:         Admin\nAccount ID:   usr_1234567890\n",
+      stdout: "Email:        user@example.com\nName:         John Doe\nOrganization: Acme Corp\nRole:         Admin\nAccount ID:   usr_1234567890\n",
       stderr: "",
     });
     const json = await runBinary(["auth", "me", "--json"], { env });
@@ -253,7 +261,14 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
       env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url },
     });
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ authenticated: true, email: "user@example.com", expires_at: null, token_valid: true, api_url: server.url, source: "env" });
+    expect(JSON.parse(result.stdout)).toEqual({
+      authenticated: true,
+      email: "user@example.com",
+      expires_at: null,
+      token_valid: true,
+      api_url: server.url,
+      source: "env",
+    });
     expect(existsSync(path)).toBe(false);
   });
 
@@ -272,11 +287,15 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
 
 describe("a broken config file is reported and never rewritten", () => {
   test.each([
-    ["invalid JSON", "{\"auth_token\": ", "invalid JSON"],
+    ["invalid JSON", '{"auth_token": ', "invalid JSON"],
     ["wrong types", '{"auth_token": ["x"]}', "auth_token must be a string"],
   ])("%s", async (_name, text, reason) => {
     const { env, path } = home(text);
-    for (const args of [["auth", "status"], ["auth", "logout", "--force"], ["auth", "me"]]) {
+    for (const args of [
+      ["auth", "status"],
+      ["auth", "logout", "--force"],
+      ["auth", "me"],
+    ]) {
       const result = await runBinary(args, { env });
       expect(result.code).toBe(1);
       expect(result.stderr).toStartWith(`Error: config file ${path} is not valid: `);
@@ -388,7 +407,15 @@ describe("usage", () => {
   test("--help works at every level without touching the disk", async () => {
     const { env, dir } = home();
     const blocked = join(dir, "no-such-dir", "x.json");
-    for (const args of [["--help"], ["auth", "--help"], ["auth", "login", "--help"], ["auth", "status", "-h"], ["auth", "logout", "--help"], ["auth", "me", "--help"], ["auth", "token", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["auth", "--help"],
+      ["auth", "login", "--help"],
+      ["auth", "status", "-h"],
+      ["auth", "logout", "--help"],
+      ["auth", "me", "--help"],
+      ["auth", "token", "--help"],
+    ]) {
       const result = await runBinary(args, { env: { ...env, PIPEOPS_CONFIG_PATH: blocked } });
       expect(result.code).toBe(0);
       expect(result.stdout).toContain("Usage:");
@@ -421,7 +448,10 @@ describe("usage", () => {
     [["auth", "lgoin"], "Error: unknown command 'auth lgoin'; did you mean 'auth login'?"],
     [["login"], "Error: unknown command 'login'; did you mean 'auth login'?"],
     [["--bogus"], "Error: unknown option '--bogus'"],
-    [["auth", "login", "pipeops_SECRET_abc123"], "Error: auth login takes no arguments; to log in with a token, pipe it in: pipeops auth login --with-token < token.txt"],
+    [
+      ["auth", "login", "pipeops_SECRET_abc123"],
+      "Error: auth login takes no arguments; to log in with a token, pipe it in: pipeops auth login --with-token < token.txt",
+    ],
   ])("%p is a usage error (exit 2)", async (args, message) => {
     const result = await runBinary(args, { env: home().env });
     expect(result.code).toBe(2);
@@ -501,7 +531,9 @@ describe("tokens that cannot be bearer tokens, and tokens from the environment",
       expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: invalid authentication token\nUnset ${variable} or set it to a valid token\n` });
     }
     // Bytes that are not UTF-8, as a shell can put them in the environment.
-    const child = Bun.spawnSync(["sh", "-c", `PIPEOPS_AUTH_TOKEN="$(printf 'ab\\377cd')" exec '${BINARY}' auth token`], { env: { PATH: process.env.PATH!, ...env } });
+    const child = Bun.spawnSync(["sh", "-c", `PIPEOPS_AUTH_TOKEN="$(printf 'ab\\377cd')" exec '${BINARY}' auth token`], {
+      env: { PATH: process.env.PATH!, ...env },
+    });
     expect(child.exitCode).toBe(1);
     expect(child.stdout.length).toBe(0);
     expect(child.stderr.toString()).toBe("Error: invalid authentication token\nUnset PIPEOPS_AUTH_TOKEN or set it to a valid token\n");
@@ -517,7 +549,9 @@ describe("tokens that cannot be bearer tokens, and tokens from the environment",
     const { env, path } = home();
     const viaGoName = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_API_URL: server.url, PIPEOPS_TOKEN: tokens.access_token } });
     expect(viaGoName).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
-    const both = await runBinary(["auth", "token"], { env: { ...env, PIPEOPS_API_URL: server.url, PIPEOPS_TOKEN: "other-token", PIPEOPS_AUTH_TOKEN: tokens.access_token } });
+    const both = await runBinary(["auth", "token"], {
+      env: { ...env, PIPEOPS_API_URL: server.url, PIPEOPS_TOKEN: "other-token", PIPEOPS_AUTH_TOKEN: tokens.access_token },
+    });
     expect(both.stdout).toBe(`${tokens.access_token}\n`);
     expect(existsSync(path)).toBe(false);
   });

@@ -97,141 +97,177 @@ const loggedIn = () => home({ auth_token: tokens.access_token, expires_at: "2099
 
 describe("under Deno", () => {
   // The Bun implementation would fail every test below that reads stdin, serves or spawns: Bun.* is missing here.
-  test("--version: the package version, commit 'dev' from source; works without HOME", async () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-    expect(await runDeno(["--version"])).toEqual({ code: 0, stdout: `pipeops ${pkg.version} (commit dev)\n`, stderr: "" });
-  }, TIMEOUT_MS);
+  test(
+    "--version: the package version, commit 'dev' from source; works without HOME",
+    async () => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+      expect(await runDeno(["--version"])).toEqual({ code: 0, stdout: `pipeops ${pkg.version} (commit dev)\n`, stderr: "" });
+    },
+    TIMEOUT_MS,
+  );
 
-  test("not authenticated: status, me and token give the spec's text and exit 1", async () => {
-    const { env } = home();
-    expect(await runDeno(["auth", "status"], { env })).toEqual({
-      code: 1,
-      stdout: "✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n",
-      stderr: "",
-    });
-    for (const command of ["me", "token"]) {
-      expect(await runDeno(["auth", command], { env })).toEqual({ code: 1, stdout: "", stderr: NOT_AUTHENTICATED });
-    }
-  }, TIMEOUT_MS);
+  test(
+    "not authenticated: status, me and token give the spec's text and exit 1",
+    async () => {
+      const { env } = home();
+      expect(await runDeno(["auth", "status"], { env })).toEqual({
+        code: 1,
+        stdout: "✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n",
+        stderr: "",
+      });
+      for (const command of ["me", "token"]) {
+        expect(await runDeno(["auth", command], { env })).toEqual({ code: 1, stdout: "", stderr: NOT_AUTHENTICATED });
+      }
+    },
+    TIMEOUT_MS,
+  );
 
-  test("status, me and token from the credential file", async () => {
-    const { env, configPath } = loggedIn();
-    expect(await runDeno(["auth", "status"], { env })).toEqual({
-      code: 0,
-      stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${server.url}\n`,
-      stderr: "",
-    });
-    const status = await runDeno(["auth", "status", "--json"], { env });
-    expect(JSON.parse(status.stdout)).toEqual({
-      authenticated: true,
-      email: "user@example.com",
-      expires_at: "2099-12-31T23:59:59Z",
-      token_valid: true,
-      api_url: server.url,
-      source: configPath,
-    });
-    expect(await runDeno(["auth", "me"], { env })).toEqual({
-      code: 0,
-      stdout: "Email:        user@example.com\nName:         John Doe\nOrganization: Acme Corp\nRole:         Admin\nAccount ID:   usr_1234567890\n",
-      stderr: "",
-    });
-    const me = await runDeno(["auth", "me", "--json"], { env });
-    expect(JSON.parse(me.stdout)).toMatchObject({ id: "usr_1234567890", email: "user@example.com", role: "admin" });
-    expect(await runDeno(["auth", "token"], { env })).toEqual({ code: 0, stdout: `${tokens.access_token}\n`, stderr: "" });
-  }, TIMEOUT_MS);
+  test(
+    "status, me and token from the credential file",
+    async () => {
+      const { env, configPath } = loggedIn();
+      expect(await runDeno(["auth", "status"], { env })).toEqual({
+        code: 0,
+        stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${server.url}\n`,
+        stderr: "",
+      });
+      const status = await runDeno(["auth", "status", "--json"], { env });
+      expect(JSON.parse(status.stdout)).toEqual({
+        authenticated: true,
+        email: "user@example.com",
+        expires_at: "2099-12-31T23:59:59Z",
+        token_valid: true,
+        api_url: server.url,
+        source: configPath,
+      });
+      expect(await runDeno(["auth", "me"], { env })).toEqual({
+        code: 0,
+        stdout: "Email:        user@example.com\nName:         John Doe\nOrganization: Acme Corp\nRole:         Admin\nAccount ID:   usr_1234567890\n",
+        stderr: "",
+      });
+      const me = await runDeno(["auth", "me", "--json"], { env });
+      expect(JSON.parse(me.stdout)).toMatchObject({ id: "usr_1234567890", email: "user@example.com", role: "admin" });
+      expect(await runDeno(["auth", "token"], { env })).toEqual({ code: 0, stdout: `${tokens.access_token}\n`, stderr: "" });
+    },
+    TIMEOUT_MS,
+  );
 
-  test("a token the server rejects: the spec's invalid-token error", async () => {
-    const { env } = home({ auth_token: "not-a-real-token", api_url: server.url });
-    expect(await runDeno(["auth", "me"], { env })).toEqual({
-      code: 1,
-      stdout: "",
-      stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n",
-    });
-  }, TIMEOUT_MS);
+  test(
+    "a token the server rejects: the spec's invalid-token error",
+    async () => {
+      const { env } = home({ auth_token: "not-a-real-token", api_url: server.url });
+      expect(await runDeno(["auth", "me"], { env })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n",
+      });
+    },
+    TIMEOUT_MS,
+  );
 
-  test("logout: the prompt reads stdin, then the file keeps only non-secret keys at 0600", async () => {
-    const { env, configPath } = loggedIn();
-    const result = await runDeno(["auth", "logout"], { env, stdin: "y\n" });
-    expect(result.code).toBe(0);
-    expect(result.stderr).toStartWith("Are you sure you want to logout? [y/N] ");
-    expect(result.stdout).toBe("✓ Successfully logged out\n");
-    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({});
-    expect(statSync(configPath).mode & 0o777).toBe(0o600);
-    expect((await runDeno(["auth", "status"], { env })).code).toBe(1);
+  test(
+    "logout: the prompt reads stdin, then the file keeps only non-secret keys at 0600",
+    async () => {
+      const { env, configPath } = loggedIn();
+      const result = await runDeno(["auth", "logout"], { env, stdin: "y\n" });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toStartWith("Are you sure you want to logout? [y/N] ");
+      expect(result.stdout).toBe("✓ Successfully logged out\n");
+      expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({});
+      expect(statSync(configPath).mode & 0o777).toBe(0o600);
+      expect((await runDeno(["auth", "status"], { env })).code).toBe(1);
 
-    const forced = loggedIn();
-    expect(await runDeno(["auth", "logout", "--force"], { env: forced.env })).toEqual({ code: 0, stdout: "✓ Successfully logged out\n", stderr: "" });
-  }, TIMEOUT_MS);
+      const forced = loggedIn();
+      expect(await runDeno(["auth", "logout", "--force"], { env: forced.env })).toEqual({ code: 0, stdout: "✓ Successfully logged out\n", stderr: "" });
+    },
+    TIMEOUT_MS,
+  );
 
-  test("device login (--no-browser): approved elsewhere, stored 0600, then status works", async () => {
-    const { env, configPath } = home();
-    const grantsBefore = server.stats.deviceCodeGrants;
-    const cli = spawnDeno(["auth", "login", "--no-browser"], { env: { ...env, PIPEOPS_API_URL: server.url } });
-    const [, url] = await cli.waitForStderr(DEVICE_PROMPT);
-    expect(url).toStartWith(`${server.url}/device?user_code=`);
-    await approveDevice(url!);
-    const result = await cli.result;
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe("✓ Successfully authenticated as user@example.com\n");
-    expect(result.stderr).toBe(`Please open this URL in your browser to authenticate:\n${url}\n\nWaiting for authentication...\n`);
-    expect(server.stats.deviceCodeGrants).toBe(grantsBefore + 1);
-    const stored = JSON.parse(readFileSync(configPath, "utf8"));
-    expect(stored.api_url).toBe(server.url);
-    expect(statSync(configPath).mode & 0o777).toBe(0o600);
-    expect(result.stdout + result.stderr).not.toContain(stored.auth_token);
+  test(
+    "device login (--no-browser): approved elsewhere, stored 0600, then status works",
+    async () => {
+      const { env, configPath } = home();
+      const grantsBefore = server.stats.deviceCodeGrants;
+      const cli = spawnDeno(["auth", "login", "--no-browser"], { env: { ...env, PIPEOPS_API_URL: server.url } });
+      const [, url] = await cli.waitForStderr(DEVICE_PROMPT);
+      expect(url).toStartWith(`${server.url}/device?user_code=`);
+      await approveDevice(url!);
+      const result = await cli.result;
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe("✓ Successfully authenticated as user@example.com\n");
+      expect(result.stderr).toBe(`Please open this URL in your browser to authenticate:\n${url}\n\nWaiting for authentication...\n`);
+      expect(server.stats.deviceCodeGrants).toBe(grantsBefore + 1);
+      const stored = JSON.parse(readFileSync(configPath, "utf8"));
+      expect(stored.api_url).toBe(server.url);
+      expect(statSync(configPath).mode & 0o777).toBe(0o600);
+      expect(result.stdout + result.stderr).not.toContain(stored.auth_token);
 
-    // The stored server is remembered: no PIPEOPS_API_URL needed any more.
-    const status = await runDeno(["auth", "status"], { env });
-    expect(status).toEqual({ code: 0, stdout: expect.stringMatching(/^✓ Authenticated as user@example\.com\n/), stderr: "" });
-  }, TIMEOUT_MS);
+      // The stored server is remembered: no PIPEOPS_API_URL needed any more.
+      const status = await runDeno(["auth", "status"], { env });
+      expect(status).toEqual({ code: 0, stdout: expect.stringMatching(/^✓ Authenticated as user@example\.com\n/), stderr: "" });
+    },
+    TIMEOUT_MS,
+  );
 
-  test("browser login: the browser is spawned, the Deno.serve callback answers, the port closes", async () => {
-    const { env, configPath } = home();
-    const dir = tempHome().home;
-    const opened = join(dir, "opened-url");
-    const cli = spawnDeno(["auth", "login", "--browser"], {
-      env: { ...env, BROWSER: fakeBrowser(dir, opened), DISPLAY: ":0", PIPEOPS_API_URL: server.url },
-    });
-    const [, url] = await cli.waitForStderr(BROWSER_PROMPT);
-    expect(await waitForFile(opened)).toBe(url!);
-    const location = await completeAuthorization(url!);
-    const page = await fetch(location);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain("You may close this window");
-    const result = await cli.result;
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe("✓ Successfully authenticated as user@example.com\n");
-    expect(JSON.parse(readFileSync(configPath, "utf8")).auth_token).toBeString();
-    expect(await portClosed(redirectPort(url!))).toBe(true);
-  }, TIMEOUT_MS);
+  test(
+    "browser login: the browser is spawned, the Deno.serve callback answers, the port closes",
+    async () => {
+      const { env, configPath } = home();
+      const dir = tempHome().home;
+      const opened = join(dir, "opened-url");
+      const cli = spawnDeno(["auth", "login", "--browser"], {
+        env: { ...env, BROWSER: fakeBrowser(dir, opened), DISPLAY: ":0", PIPEOPS_API_URL: server.url },
+      });
+      const [, url] = await cli.waitForStderr(BROWSER_PROMPT);
+      expect(await waitForFile(opened)).toBe(url!);
+      const location = await completeAuthorization(url!);
+      const page = await fetch(location);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("You may close this window");
+      const result = await cli.result;
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe("✓ Successfully authenticated as user@example.com\n");
+      expect(JSON.parse(readFileSync(configPath, "utf8")).auth_token).toBeString();
+      expect(await portClosed(redirectPort(url!))).toBe(true);
+    },
+    TIMEOUT_MS,
+  );
 
-  test("--with-token typed at a terminal: not shown while typed, echo back on afterwards", async () => {
-    const { env, configPath } = home();
-    const { access_token } = await loginWithAuthorizationCode(server);
-    const denoEnv = { ...env, PIPEOPS_API_URL: server.url, DENO_DIR, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" };
-    const cli = spawnInTerminal(["auth", "login", "--with-token"], denoEnv, { argv: DENO_RUN, cwd: ROOT });
-    try {
-      await typeHiddenToken(cli, access_token, TIMEOUT_MS);
-      expect(JSON.parse(readFileSync(configPath, "utf8")).auth_token).toBe(access_token);
-    } finally {
-      cli.close();
-    }
-  }, TIMEOUT_MS);
+  test(
+    "--with-token typed at a terminal: not shown while typed, echo back on afterwards",
+    async () => {
+      const { env, configPath } = home();
+      const { access_token } = await loginWithAuthorizationCode(server);
+      const denoEnv = { ...env, PIPEOPS_API_URL: server.url, DENO_DIR, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" };
+      const cli = spawnInTerminal(["auth", "login", "--with-token"], denoEnv, { argv: DENO_RUN, cwd: ROOT });
+      try {
+        await typeHiddenToken(cli, access_token, TIMEOUT_MS);
+        expect(JSON.parse(readFileSync(configPath, "utf8")).auth_token).toBe(access_token);
+      } finally {
+        cli.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
 
-  test("Ctrl-C while waiting: exit 130, the callback server closed, nothing stored", async () => {
-    const { env, configPath } = home();
-    const dir = tempHome().home;
-    const cli = spawnDeno(["auth", "login", "--browser"], {
-      env: { ...env, BROWSER: fakeBrowser(dir), DISPLAY: ":0", PIPEOPS_API_URL: server.url },
-    });
-    const [, url] = await cli.waitForStderr(BROWSER_PROMPT);
-    const port = redirectPort(url!);
-    expect(await portClosed(port)).toBe(false);
-    cli.kill("SIGINT");
-    const result = await cli.result;
-    expect(result.code).toBe(130);
-    expect(result.stdout).toBe("");
-    expect(await portClosed(port)).toBe(true);
-    expect(existsSync(configPath)).toBe(false);
-  }, TIMEOUT_MS);
+  test(
+    "Ctrl-C while waiting: exit 130, the callback server closed, nothing stored",
+    async () => {
+      const { env, configPath } = home();
+      const dir = tempHome().home;
+      const cli = spawnDeno(["auth", "login", "--browser"], {
+        env: { ...env, BROWSER: fakeBrowser(dir), DISPLAY: ":0", PIPEOPS_API_URL: server.url },
+      });
+      const [, url] = await cli.waitForStderr(BROWSER_PROMPT);
+      const port = redirectPort(url!);
+      expect(await portClosed(port)).toBe(false);
+      cli.kill("SIGINT");
+      const result = await cli.result;
+      expect(result.code).toBe(130);
+      expect(result.stdout).toBe("");
+      expect(await portClosed(port)).toBe(true);
+      expect(existsSync(configPath)).toBe(false);
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -5,20 +5,20 @@
  * successful one must store the new tokens (that is its purpose) and only them.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
+import { configFolderEntries } from "./helpers/context.ts";
 import {
+  expectCleanFailure,
   type Fault,
   type FaultServer,
-  MAINTENANCE_PAGE,
-  expectCleanFailure,
   faults,
   loggedInHome,
+  MAINTENANCE_PAGE,
   startFaultServer,
   startSink,
   timedRun,
 } from "./helpers/fault-server.ts";
-import { configFolderEntries } from "./helpers/context.ts";
 import { loginWithAuthorizationCode } from "./helpers/flows.ts";
 
 setDefaultTimeout(60_000);

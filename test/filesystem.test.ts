@@ -6,7 +6,20 @@
  * Permission cases run the binary as 'nobody', because the tests run as root in CI.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { CredentialStore } from "../src/config/store.ts";
@@ -49,7 +62,11 @@ describe("a folder or file the user may not write", () => {
     const text = sessionText(tokens);
     const home = readOnlyHome(text);
     const status = await runBinary(["auth", "status"], { env: home.env, asUser: "nobody" });
-    expect(status).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\nServer: ${dev.url}\n`, stderr: readableWarning(home.path) });
+    expect(status).toEqual({
+      code: 0,
+      stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-01-01 00:00:00\nServer: ${dev.url}\n`,
+      stderr: readableWarning(home.path),
+    });
 
     const login = await runBinary(["auth", "login", "--with-token"], { env: home.env, asUser: "nobody", stdin: `${tokens.access_token}\n` });
     expect(login).toEqual({ code: 1, stdout: "", stderr: `${readableWarning(home.path)}Error: failed to write config file: permission denied\n` });
@@ -75,7 +92,11 @@ describe("a folder or file the user may not write", () => {
     chmodSync(dir, 0o755);
     const path = join(dir, ".pipeops.json");
     writeFileSync(path, '{"auth_token":"secret-token-value"}', { mode: 0o600 });
-    for (const args of [["auth", "status"], ["auth", "token"], ["auth", "logout", "--force"]]) {
+    for (const args of [
+      ["auth", "status"],
+      ["auth", "token"],
+      ["auth", "logout", "--force"],
+    ]) {
       const result = await runBinary(args, { env: { HOME: dir, PIPEOPS_CONFIG_PATH: path }, asUser: "nobody" });
       expect(result).toEqual({
         code: 1,
@@ -157,9 +178,16 @@ describe("a config path that is a symbolic link", () => {
     const dir = tempDir("pipeops-loop-");
     symlinkSync(join(dir, "b.json"), join(dir, ".pipeops.json"));
     symlinkSync(join(dir, ".pipeops.json"), join(dir, "b.json"));
-    for (const args of [["auth", "status"], ["auth", "logout", "--force"]]) {
+    for (const args of [
+      ["auth", "status"],
+      ["auth", "logout", "--force"],
+    ]) {
       const result = await runBinary(args, { env: { HOME: dir } });
-      expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: cannot read config file ${join(dir, ".pipeops.json")}: too many levels of symbolic links\n` });
+      expect(result).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `Error: cannot read config file ${join(dir, ".pipeops.json")}: too many levels of symbolic links\n`,
+      });
     }
   });
 
@@ -333,7 +361,11 @@ describe("a config path that is not a regular file, or not there yet", () => {
       [dir, `Error: config file ${dir} is a folder, not a file\nPoint PIPEOPS_CONFIG_PATH at a file, e.g. ${dir}/.pipeops.json\n`],
     ];
     for (const [path, stderr] of cases) {
-      for (const args of [["auth", "me"], ["auth", "logout", "--force"], ["auth", "login", "--with-token"]]) {
+      for (const args of [
+        ["auth", "me"],
+        ["auth", "logout", "--force"],
+        ["auth", "login", "--with-token"],
+      ]) {
         const started = Date.now();
         const result = await runBinary(args, { env: { HOME: dir, PIPEOPS_CONFIG_PATH: path }, stdin: "some-token\n", timeoutMs: 10_000 });
         expect(result).toEqual({ code: 1, stdout: "", stderr });
@@ -347,7 +379,10 @@ describe("a config path that is not a regular file, or not there yet", () => {
     const tokens = await loginWithAuthorizationCode(dev);
     const dir = tempDir();
     const path = join(dir, "a", "b", "pipeops.json");
-    const result = await runBinary(["auth", "login", "--with-token"], { env: { HOME: dir, PIPEOPS_CONFIG_PATH: path, PIPEOPS_API_URL: dev.url }, stdin: `${tokens.access_token}\n` });
+    const result = await runBinary(["auth", "login", "--with-token"], {
+      env: { HOME: dir, PIPEOPS_CONFIG_PATH: path, PIPEOPS_API_URL: dev.url },
+      stdin: `${tokens.access_token}\n`,
+    });
     expect(result.code).toBe(0);
     expect(mode(join(dir, "a"))).toBe(0o700);
     expect(mode(join(dir, "a", "b"))).toBe(0o700);

@@ -43,10 +43,13 @@ describe("loopback and HTTPS", () => {
   test("an http:// URL to another host is refused before any request", async () => {
     const calls: string[] = [];
     const ctx = testContext();
-    const guarded = createHttpFetch({ ...ctx, fetch: (async (input: RequestInfo | URL) => {
-      calls.push(String(input));
-      return new Response("{}");
-    }) as typeof fetch });
+    const guarded = createHttpFetch({
+      ...ctx,
+      fetch: (async (input: RequestInfo | URL) => {
+        calls.push(String(input));
+        return new Response("{}");
+      }) as typeof fetch,
+    });
     const error = await failure(guarded("http://example.com/userinfo"));
     expect(error.code).toBe("insecure_url");
     expect(calls).toEqual([]);
@@ -90,7 +93,10 @@ describe("failures are one line that names the server", () => {
   test("a bad PIPEOPS_HTTP_TIMEOUT is a usage error", () => {
     expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: "soon" })).toThrow(/PIPEOPS_HTTP_TIMEOUT must be a positive number/);
     // Huge values used to overflow the timer into an immediate timeout.
-    for (const huge of ["1e9", "601", "3000000"]) expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: huge })).toThrow(/^PIPEOPS_HTTP_TIMEOUT must be (at most 600 seconds|a positive number of seconds, got '1e9')$/);
+    for (const huge of ["1e9", "601", "3000000"])
+      expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: huge })).toThrow(
+        /^PIPEOPS_HTTP_TIMEOUT must be (at most 600 seconds|a positive number of seconds, got '1e9')$/,
+      );
     expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: "600" })).not.toThrow();
   });
 });

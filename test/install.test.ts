@@ -65,7 +65,9 @@ function serve(request: Request): Response {
   }
   if (variant === "nosum") {
     if (file !== "SHA256SUMS") return new Response(Bun.file(full));
-    const lines = readFileSync(full, "utf8").split("\n").filter((line) => !line.endsWith("  pipeops-linux-x64.tar.gz"));
+    const lines = readFileSync(full, "utf8")
+      .split("\n")
+      .filter((line) => !line.endsWith("  pipeops-linux-x64.tar.gz"));
     return new Response(lines.join("\n"));
   }
   if (variant === "nosums") return file === "SHA256SUMS" ? new Response("not found", { status: 404 }) : new Response(Bun.file(full));
@@ -168,16 +170,20 @@ for (const shell of SHELLS) {
     });
 
     test("refuses a tampered archive and installs nothing", async () => {
-      const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/tampered` }, { uname: ["Linux", "x86_64"], ldd: "ldd (Debian GLIBC 2.36-9) 2.36" });
-      expect(run.stderr).toMatch(/^Error: checksum mismatch for pipeops-linux-x64\.tar\.gz \(expected [0-9a-f]{64}, got [0-9a-f]{64}\)\nThe download is corrupt or was tampered with; nothing was installed\n$/);
+      const run = await install(
+        shell,
+        { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/tampered` },
+        { uname: ["Linux", "x86_64"], ldd: "ldd (Debian GLIBC 2.36-9) 2.36" },
+      );
+      expect(run.stderr).toMatch(
+        /^Error: checksum mismatch for pipeops-linux-x64\.tar\.gz \(expected [0-9a-f]{64}, got [0-9a-f]{64}\)\nThe download is corrupt or was tampered with; nothing was installed\n$/,
+      );
       expectNothingInstalled(run);
     });
 
     test("refuses an archive that SHA256SUMS does not list", async () => {
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/nosum` }, { uname: ["Linux", "x86_64"], ldd: "ldd (GNU libc) 2.36" });
-      expect(run.stderr).toBe(
-        "Error: SHA256SUMS has no checksum for pipeops-linux-x64.tar.gz\nRefusing to install an archive that cannot be verified\n",
-      );
+      expect(run.stderr).toBe("Error: SHA256SUMS has no checksum for pipeops-linux-x64.tar.gz\nRefusing to install an archive that cannot be verified\n");
       expectNothingInstalled(run);
     });
 
@@ -238,7 +244,11 @@ for (const shell of SHELLS) {
     });
 
     test("default install folder: ~/.local/bin for a user", async () => {
-      const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake`, PIPEOPS_INSTALL_DIR: undefined }, { uname: ["Linux", "x86_64"], ldd: "ldd (GNU libc) 2.36", uid: 1000 });
+      const run = await install(
+        shell,
+        { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake`, PIPEOPS_INSTALL_DIR: undefined },
+        { uname: ["Linux", "x86_64"], ldd: "ldd (GNU libc) 2.36", uid: 1000 },
+      );
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Installed pipeops to ${join(run.home, ".local", "bin", "pipeops")}\n`);
     });
@@ -250,7 +260,10 @@ for (const shell of SHELLS) {
       const latest = await install(shell, {}, stubs);
       expectNothingInstalled(pinned);
       expectNothingInstalled(latest);
-      const urls = readFileSync(log, "utf8").trim().split("\n").map((line) => line.split(" ").pop());
+      const urls = readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" ").pop());
       expect(urls).toEqual([
         "https://github.com/PipeOpsHQ/pipeops-cli/releases/download/v1.2.3/pipeops-linux-x64.tar.gz",
         "https://github.com/PipeOpsHQ/pipeops-cli/releases/latest/download/pipeops-linux-x64.tar.gz",

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acquireLock, type LockContext, LOCK_STALE_MS, lockPathFor, withLock } from "../src/config/lock.ts";
+import { acquireLock, LOCK_STALE_MS, type LockContext, lockPathFor, withLock } from "../src/config/lock.ts";
 import { PLAIN_COLORS, sleep } from "../src/context.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
 import { tempDir } from "./helpers/context.ts";

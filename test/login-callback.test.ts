@@ -10,6 +10,7 @@ import { successPage } from "../src/auth/pages.ts";
 import { command as loginCommand } from "../src/commands/auth/login.ts";
 
 const login = loginCommand.run;
+
 import { CliError } from "../src/errors.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
 import { testContext } from "./helpers/context.ts";

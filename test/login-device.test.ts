@@ -8,7 +8,18 @@ import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { BINARY, runBinary } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
-import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "./helpers/interactive.ts";
+import {
+  fakeBrowser,
+  fileMode,
+  portClosed,
+  readConfig,
+  redirectPort,
+  spawnBinary,
+  spawnInTerminal,
+  tempHome,
+  typeHiddenToken,
+  waitForFile,
+} from "./helpers/interactive.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
 setDefaultTimeout(60_000);
@@ -272,7 +283,10 @@ describe("--with-token", () => {
     }
   });
 
-  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  for (const [signal, code] of [
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
     test(`${signal} at the hidden prompt: echo back on, the process ends by the signal, nothing stored`, async () => {
       const { env, configPath } = tempHome();
       const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
@@ -309,7 +323,10 @@ describe("--with-token", () => {
   });
 
   test("a token of exactly 16 KiB is still read, and goes to the server (which refuses a header that large)", async () => {
-    const result = await runBinary(["auth", "login", "--with-token"], { env: { ...tempHome().env, PIPEOPS_API_URL: server.url }, stdin: `${"a".repeat(16 * 1024)}\n` });
+    const result = await runBinary(["auth", "login", "--with-token"], {
+      env: { ...tempHome().env, PIPEOPS_API_URL: server.url },
+      stdin: `${"a".repeat(16 * 1024)}\n`,
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toStartWith(`Error: ${server.url} `);
     expect(result.stderr).not.toContain("too long");

@@ -1,11 +1,11 @@
 /** The login's pure decisions, its progress output, and device polling rules with an injected clock. */
 import { afterEach, describe, expect, test } from "bun:test";
 import * as oauth from "oauth4webapi";
+import { ServerClock } from "../src/api/clock.ts";
+import type { ServerConnection } from "../src/api/server.ts";
 import { parsePastedAnswer } from "../src/auth/browser-login.ts";
 import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/auth/device-login.ts";
 import { loginScopes } from "../src/auth/scopes.ts";
-import { ServerClock } from "../src/api/clock.ts";
-import type { ServerConnection } from "../src/api/server.ts";
 import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/auth/wait.ts";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
 import { browserCommands, detectWsl } from "../src/context.ts";
@@ -155,10 +155,7 @@ describe("device polling against a scripted token endpoint", () => {
   const device = { device_code: "dc", user_code: "WDJB-MJHT", verification_uri: "http://127.0.0.1/device", expires_in: 60, interval: 2 };
 
   test("honours interval and slow_down, shows the code when there is no complete URI, returns the tokens", async () => {
-    const conn = scriptedServer(
-      [pending, slowDown, pending, { status: 200, body: { access_token: "at", token_type: "Bearer", expires_in: 3600 } }],
-      device,
-    );
+    const conn = scriptedServer([pending, slowDown, pending, { status: 200, body: { access_token: "at", token_type: "Bearer", expires_in: 3600 } }], device);
     const { ctx, sleeps } = fastClockContext();
     const tokens = await deviceLogin(ctx, { conn, scope: "openid", reporter: loginReporter(ctx), signal: new AbortController().signal, deadline: Infinity });
     expect(tokens.accessToken).toBe("at");
@@ -176,7 +173,10 @@ describe("device polling against a scripted token endpoint", () => {
   });
 
   test("polling stops by itself once expires_in has passed", async () => {
-    const conn = scriptedServer(Array.from({ length: 100 }, () => pending), { ...device, expires_in: 10 });
+    const conn = scriptedServer(
+      Array.from({ length: 100 }, () => pending),
+      { ...device, expires_in: 10 },
+    );
     const { ctx, sleeps } = fastClockContext();
     const failure = deviceLogin(ctx, { conn, scope: "openid", reporter: loginReporter(ctx), signal: new AbortController().signal, deadline: Infinity });
     await expect(failure).rejects.toThrow("the login code expired");
@@ -243,12 +243,18 @@ describe("the browser command (BROWSER's convention, WSL)", () => {
     ]);
     expect(browserCommands({ BROWSER: "echo 100%% %s" }, "linux", false, url)).toEqual([["echo", "100%", url]]);
     // Windows paths have colons: there the list is separated by semicolons.
-    expect(browserCommands({ BROWSER: "C:\\Browsers\\a.exe;b.exe" }, "win32", false, url)).toEqual([["C:\\Browsers\\a.exe", url], ["b.exe", url]]);
+    expect(browserCommands({ BROWSER: "C:\\Browsers\\a.exe;b.exe" }, "win32", false, url)).toEqual([
+      ["C:\\Browsers\\a.exe", url],
+      ["b.exe", url],
+    ]);
   });
   test("the desktop's opener; on WSL wslview, then Windows' start (with & escaped for cmd)", () => {
     expect(browserCommands({}, "linux", false, url)).toEqual([["xdg-open", url]]);
     expect(browserCommands({}, "darwin", false, url)).toEqual([["open", url]]);
-    expect(browserCommands({}, "linux", true, url)).toEqual([["wslview", url], ["cmd.exe", "/c", "start", '""', "https://console.pipeops.io/auth/signin?a=1^&b=2"]]);
+    expect(browserCommands({}, "linux", true, url)).toEqual([
+      ["wslview", url],
+      ["cmd.exe", "/c", "start", '""', "https://console.pipeops.io/auth/signin?a=1^&b=2"],
+    ]);
   });
   test("WSL is told by /proc/version or WSL_DISTRO_NAME, and only on Linux", () => {
     const kernel = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 12.2.0)";

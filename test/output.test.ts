@@ -41,9 +41,7 @@ describe("auth status output (spec strings)", () => {
   });
 
   test("not authenticated", () => {
-    expect(rendered(status, { authenticated: false }).out).toBe(
-      "✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n",
-    );
+    expect(rendered(status, { authenticated: false }).out).toBe("✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n");
   });
 
   test("JSON has the spec's keys in the spec's order, then api_url and source", () => {
@@ -88,14 +86,9 @@ describe("auth status output (spec strings)", () => {
 describe("auth me output (spec strings)", () => {
   test("human output is aligned as in the spec", () => {
     expect(rendered(me, { user }).out).toBe(
-      [
-        "Email:        user@example.com",
-        "Name:         John Doe",
-        "Organization: Acme Corp",
-        "Role:         Admin",
-        "Account ID:   usr_1234567890",
-        "",
-      ].join("\n"),
+      ["Email:        user@example.com", "Name:         John Doe", "Organization: Acme Corp", "Role:         Admin", "Account ID:   usr_1234567890", ""].join(
+        "\n",
+      ),
     );
   });
 
@@ -142,7 +135,8 @@ describe("colour, decided per stream", () => {
     expect(rendered(login, { email: "a@b.c" }, {}, {}, false).out).toBe("✓ Successfully authenticated as a@b.c\n");
     expect(rendered(login, { email: "a@b.c" }, {}, {}, true).out).toBe("\u001b[32m✓\u001b[39m Successfully authenticated as a@b.c\n");
     expect(rendered(login, { email: "a@b.c" }, {}, { FORCE_COLOR: "1" }).out).toBe("\u001b[32m✓\u001b[39m Successfully authenticated as a@b.c\n");
-    for (const off of ["0", "false"]) expect(rendered(login, { email: "a@b.c" }, {}, { FORCE_COLOR: off }, true).out).toBe("✓ Successfully authenticated as a@b.c\n");
+    for (const off of ["0", "false"])
+      expect(rendered(login, { email: "a@b.c" }, {}, { FORCE_COLOR: off }, true).out).toBe("✓ Successfully authenticated as a@b.c\n");
   });
   test("JSON is never coloured", () => {
     expect(rendered(me, { user }, { json: true }, { FORCE_COLOR: "1" }).out).toBe(`${JSON.stringify(user, null, 2)}\n`);

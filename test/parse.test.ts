@@ -10,7 +10,7 @@ import { command as me } from "../src/commands/auth/me.ts";
 import { command as status } from "../src/commands/auth/status.ts";
 import { command as token } from "../src/commands/auth/token.ts";
 import { CliError } from "../src/errors.ts";
-import { editDistance } from "../src/usage.ts";
+import { editDistance } from "../src/suggest.ts";
 
 async function usageMessage(parse: Promise<unknown>): Promise<string> {
   const error = await parse.then(
@@ -45,7 +45,9 @@ describe("auth login", () => {
   test("--timeout is capped at a day; huge numbers are a usage error, not an instant timeout", async () => {
     expect((await login.parse(["--timeout", "86400"])).timeoutSeconds).toBe(86400);
     for (const value of ["86401", "3000000", "1e9"]) {
-      expect(await usageMessage(login.parse(["--timeout", value]))).toMatch(/^--timeout must be (at most 86400 seconds \(a day\)|a positive number of seconds, got '1e9')$/);
+      expect(await usageMessage(login.parse(["--timeout", value]))).toMatch(
+        /^--timeout must be (at most 86400 seconds \(a day\)|a positive number of seconds, got '1e9')$/,
+      );
     }
   });
 

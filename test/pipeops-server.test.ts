@@ -53,13 +53,24 @@ describe("the PipeOps-shaped server", () => {
       const { url, verifier } = await signInUrl();
       const back = new URL(await completeAuthorization(url));
       expect(back.searchParams.get("state")).toBe("c3RhdGU");
-      const fields = { grant_type: "authorization_code", code: back.searchParams.get("code")!, redirect_uri: "http://localhost:8080/callback", client_id: PIPEOPS_CLIENT_ID, code_verifier: verifier };
+      const fields = {
+        grant_type: "authorization_code",
+        code: back.searchParams.get("code")!,
+        redirect_uri: "http://localhost:8080/callback",
+        client_id: PIPEOPS_CLIENT_ID,
+        code_verifier: verifier,
+      };
       const response = await fetch(`${server.url}/oauth/token`, {
         method: "POST",
         ...(encoding === "json" ? { body: JSON.stringify(fields), headers: { "content-type": "application/json" } } : { body: new URLSearchParams(fields) }),
       });
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ token_type: "Bearer", expires_in: 3600, access_token: expect.stringMatching(/^pat_/), refresh_token: expect.stringMatching(/^prt_/) });
+      expect(await response.json()).toMatchObject({
+        token_type: "Bearer",
+        expires_in: 3600,
+        access_token: expect.stringMatching(/^pat_/),
+        refresh_token: expect.stringMatching(/^prt_/),
+      });
     }
   });
 
@@ -67,7 +78,16 @@ describe("the PipeOps-shaped server", () => {
     const { url } = await signInUrl();
     const code = new URL(await completeAuthorization(url)).searchParams.get("code")!;
     const exchange = (verifier: string) =>
-      fetch(`${server.url}/oauth/token`, { method: "POST", body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: "http://localhost:8080/callback", client_id: PIPEOPS_CLIENT_ID, code_verifier: verifier }) });
+      fetch(`${server.url}/oauth/token`, {
+        method: "POST",
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: "http://localhost:8080/callback",
+          client_id: PIPEOPS_CLIENT_ID,
+          code_verifier: verifier,
+        }),
+      });
     const wrong = await exchange("wrong-verifier-wrong-verifier-wrong-verifier");
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toEqual({ status: "error", message: "PKCE verification failed" });
@@ -82,7 +102,10 @@ describe("the PipeOps-shaped server", () => {
     expect(userinfo).toMatchObject({ status: "success", data: { sub: server.user.uuid, email: "user@example.com", name: "John Doe" } });
     const profile = await (await fetch(`${server.url}/profile/data`, { headers: auth })).json();
     expect(profile).toMatchObject({ success: true, data: { user: { id: 1234, uuid: server.user.uuid, full_name: "John Doe" } } });
-    const refreshed = await fetch(`${server.url}/oauth/token`, { method: "POST", body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: tokens.refresh_token!, client_id: PIPEOPS_CLIENT_ID }) });
+    const refreshed = await fetch(`${server.url}/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: tokens.refresh_token!, client_id: PIPEOPS_CLIENT_ID }),
+    });
     const body = (await refreshed.json()) as Record<string, unknown>;
     expect(body.access_token).toMatch(/^pat_/);
     expect("refresh_token" in body).toBe(false);

@@ -189,7 +189,14 @@ describe("using a PipeOps session", () => {
       stderr: "",
     });
     const me = await runBinary(["auth", "me", "--json"], { env });
-    expect(JSON.parse(me.stdout)).toEqual({ id: server.user.uuid, email: "user@example.com", name: "John Doe", organization: null, role: null, created_at: "2024-01-01T00:00:00Z" });
+    expect(JSON.parse(me.stdout)).toEqual({
+      id: server.user.uuid,
+      email: "user@example.com",
+      name: "John Doe",
+      organization: null,
+      role: null,
+      created_at: "2024-01-01T00:00:00Z",
+    });
     expect((await runBinary(["auth", "token"], { env })).stdout).toBe(`${tokens.access_token}\n`);
   });
 
@@ -224,7 +231,11 @@ describe("using a PipeOps session", () => {
   test("a token the API refuses (401 envelope or plain text): the spec's invalid-token error", async () => {
     for (const s of [server, envelopeServer]) {
       const { env } = loggedIn(s, { auth_token: "pat_not_issued", expires_at: "2099-12-31T23:59:59Z" });
-      expect(await runBinary(["auth", "me"], { env })).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n" });
+      expect(await runBinary(["auth", "me"], { env })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n",
+      });
     }
   });
 
@@ -250,7 +261,10 @@ describe("using a PipeOps session", () => {
 
   test("the Go CLI's config: its client id, base_url and dashboard_url are used when ours are absent", async () => {
     const { env, home, configPath } = tempHome();
-    writeFileSync(configPath, JSON.stringify({ oauth: { client_id: "pipeops_public_client", base_url: server.url, dashboard_url: server.consoleUrl, scopes: ["openid"] } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({ oauth: { client_id: "pipeops_public_client", base_url: server.url, dashboard_url: server.consoleUrl, scopes: ["openid"] } }),
+    );
     const urlFile = join(home, "browser-url");
     const cli = spawnBinary(["auth", "login"], { env: { ...env, DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile) } });
     const url = await waitForFile(urlFile);

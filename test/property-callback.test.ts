@@ -8,10 +8,10 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import * as oauth from "oauth4webapi";
 import { ServerClock } from "../src/api/clock.ts";
+import type { ServerConnection } from "../src/api/server.ts";
 import { checkAuthorizationResponse, parsePastedAnswer } from "../src/auth/browser-login.ts";
 import { CALLBACK_PATH, type CallbackRequest, startCallbackServer } from "../src/auth/loopback.ts";
 import { deniedPage, failedPage, renderPage } from "../src/auth/pages.ts";
-import type { ServerConnection } from "../src/api/server.ts";
 import { CliError } from "../src/errors.ts";
 import type { ServeOptions } from "../src/runtime/index.ts";
 

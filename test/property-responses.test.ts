@@ -7,18 +7,18 @@
  * Seeded: set PIPEOPS_FUZZ_SEED to replay another run.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import fc from "fast-check";
-import * as oauth from "oauth4webapi";
-import { fetchUserInfo, parseUserInfo } from "../src/api/userinfo.ts";
-import { ServerClock } from "../src/api/clock.ts";
-import { parseDeviceAuthorization } from "../src/auth/device-login.ts";
-import { refreshTokens } from "../src/auth/refresh.ts";
-import { type ServerConnection, connect, oauthError } from "../src/api/server.ts";
-import type { Context } from "../src/context.ts";
-import { CliError } from "../src/errors.ts";
 import { existsSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
+import * as oauth from "oauth4webapi";
+import { ServerClock } from "../src/api/clock.ts";
+import { connect, oauthError, type ServerConnection } from "../src/api/server.ts";
+import { fetchUserInfo, parseUserInfo } from "../src/api/userinfo.ts";
+import { parseDeviceAuthorization } from "../src/auth/device-login.ts";
+import { refreshTokens } from "../src/auth/refresh.ts";
 import { CredentialStore } from "../src/config/store.ts";
+import type { Context } from "../src/context.ts";
+import { CliError } from "../src/errors.ts";
 import { tempDir, testContext } from "./helpers/context.ts";
 
 // Each property takes well under a second alone; the limit allows for a machine busy with other runs.
@@ -116,16 +116,33 @@ const { jsonValue } = fc.letrec<{ jsonValue: unknown }>((tie) => ({
 function objectWith(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<string> {
   const names = Object.keys(fields);
   const entry = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...names).chain((name) => fc.tuple(fc.constant(name), fc.oneof({ weight: 4, arbitrary: fields[name]! }, { weight: 1, arbitrary: jsonValue }))) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .constantFrom(...names)
+        .chain((name) => fc.tuple(fc.constant(name), fc.oneof({ weight: 4, arbitrary: fields[name]! }, { weight: 1, arbitrary: jsonValue }))),
+    },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...PROTOTYPE_KEYS), jsonValue) },
     { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 10 }), jsonValue) },
   );
   // Mostly every field present (near-valid), sometimes a random subset.
   const complete = fc.tuple(...names.map((name) => fields[name]!)).map((values) => names.map((name, i) => [name, values[i]] as [string, unknown]));
-  return fc
-    .oneof(complete, fc.array(entry, { maxLength: 8 }), fc.tuple(complete, fc.array(entry, { maxLength: 3 })).map(([a, b]) => [...a, ...b]))
-    // undefined leaves the member out, as a server that omits an optional one would.
-    .map((entries) => `{${entries.filter(([, value]) => value !== undefined).map(([k, value]) => `${JSON.stringify(k)}:${JSON.stringify(value)}`).join(",")}}`);
+  return (
+    fc
+      .oneof(
+        complete,
+        fc.array(entry, { maxLength: 8 }),
+        fc.tuple(complete, fc.array(entry, { maxLength: 3 })).map(([a, b]) => [...a, ...b]),
+      )
+      // undefined leaves the member out, as a server that omits an optional one would.
+      .map(
+        (entries) =>
+          `{${entries
+            .filter(([, value]) => value !== undefined)
+            .map(([k, value]) => `${JSON.stringify(k)}:${JSON.stringify(value)}`)
+            .join(",")}}`,
+      )
+  );
 }
 
 const HTML_PAGE = "<!DOCTYPE html><html><head><title>Down for maintenance</title></head><body><h1>We'll be back soon</h1></body></html>";
@@ -137,7 +154,7 @@ function bodyFrom(near: fc.Arbitrary<string>): fc.Arbitrary<string | Uint8Array>
     { weight: 2, arbitrary: objectWith({ error: hostileText, error_description: hostileText, error_uri: hostileText }) },
     { weight: 1, arbitrary: fc.json() },
     { weight: 1, arbitrary: near.chain((text) => fc.nat({ max: Math.max(0, text.length - 1) }).map((cut) => text.slice(0, cut))) },
-    { weight: 1, arbitrary: fc.constantFrom(HTML_PAGE, "", "null", "[]", "\"token\"", "{", "}{", "\u0000") },
+    { weight: 1, arbitrary: fc.constantFrom(HTML_PAGE, "", "null", "[]", '"token"', "{", "}{", "\u0000") },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
   );
 }
@@ -158,7 +175,17 @@ const status = fc.oneof(
 );
 const contentType = fc.oneof(
   { weight: 6, arbitrary: fc.constant("application/json") },
-  { weight: 3, arbitrary: fc.constantFrom("application/json; charset=utf-8", "text/html; charset=utf-8", "text/plain", "application/jwt", "application/problem+json", "APPLICATION/JSON") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "application/json; charset=utf-8",
+      "text/html; charset=utf-8",
+      "text/plain",
+      "application/jwt",
+      "application/problem+json",
+      "APPLICATION/JSON",
+    ),
+  },
   { weight: 1, arbitrary: fc.constant(null) },
 );
 const wwwAuthenticate = fc.oneof(
@@ -205,7 +232,10 @@ const idToken = fc.oneof(
 );
 const tokenResponse = objectWith({
   access_token: token,
-  token_type: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("Bearer", "bearer") }, { weight: 1, arbitrary: fc.constantFrom("DPoP", "mac", "", "\u001b[2J") }),
+  token_type: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom("Bearer", "bearer") },
+    { weight: 1, arbitrary: fc.constantFrom("DPoP", "mac", "", "\u001b[2J") },
+  ),
   expires_in: expiresIn,
   refresh_token: fc.oneof(token, fc.constant(undefined)),
   scope: fc.constantFrom("openid email profile offline_access", "", "openid"),
@@ -234,7 +264,16 @@ const GOOD_METADATA = {
 };
 
 const endpointUrl = fc.oneof(
-  fc.constantFrom(`${SERVER}/token`, "https://auth.example.com/oauth/token", "http://auth.example.com/token", "http://localhost:8080/x", "javascript:alert(1)", "/relative", "http://[::1]:9/x", "file:///etc/passwd"),
+  fc.constantFrom(
+    `${SERVER}/token`,
+    "https://auth.example.com/oauth/token",
+    "http://auth.example.com/token",
+    "http://localhost:8080/x",
+    "javascript:alert(1)",
+    "/relative",
+    "http://[::1]:9/x",
+    "file:///etc/passwd",
+  ),
   fc.webUrl(),
   hostileText,
 );
@@ -314,16 +353,19 @@ describe("server responses on random input", () => {
 
   test(`userinfo claims of any shape: clean fields or a typed error (${RESPONSE_CASES.userinfoClaims} cases)`, () => {
     fc.assert(
-      fc.property(fc.oneof(jsonValue, fc.record({ sub: hostileText, name: hostileText, email: jsonValue, organization: jsonValue, created_at: jsonValue })), (claims) => {
-        let user;
-        try {
-          user = parseUserInfo(claims, SERVER);
-        } catch (error) {
-          return void expectTypedError(error);
-        }
-        for (const value of Object.values(user)) expectCleanText(value);
-        if (user.created_at !== undefined) expect(Number.isNaN(Date.parse(user.created_at))).toBe(false);
-      }),
+      fc.property(
+        fc.oneof(jsonValue, fc.record({ sub: hostileText, name: hostileText, email: jsonValue, organization: jsonValue, created_at: jsonValue })),
+        (claims) => {
+          let user;
+          try {
+            user = parseUserInfo(claims, SERVER);
+          } catch (error) {
+            return void expectTypedError(error);
+          }
+          for (const value of Object.values(user)) expectCleanText(value);
+          if (user.created_at !== undefined) expect(Number.isNaN(Date.parse(user.created_at))).toBe(false);
+        },
+      ),
       { seed: SEED + 12, numRuns: RESPONSE_CASES.userinfoClaims },
     );
   });
@@ -348,7 +390,10 @@ describe("server responses on random input", () => {
     const dir = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/pipeops-prop-") : tempDir();
     const store = new CredentialStore(join(dir, "c.json"), () => {});
     // Sometimes with a Date header far from ours, which moves the server clock and so the expiry.
-    const date = fc.option(fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(Date.UTC(9999, 0)) }).map((d) => d.toUTCString()), { nil: undefined });
+    const date = fc.option(
+      fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(Date.UTC(9999, 0)) }).map((d) => d.toUTCString()),
+      { nil: undefined },
+    );
     await fc.assert(
       fc.asyncProperty(responseSpec(tokenResponse), date, async (spec, serverDate) => {
         current = { ...spec, date: serverDate };

@@ -16,6 +16,7 @@ import type { Context } from "../src/context.ts";
 const me = (ctx: Context, options = { json: false }) => meCommand.run(ctx, options);
 const status = (ctx: Context, options = { json: false }) => statusCommand.run(ctx, options);
 const token = (ctx: Context) => tokenCommand.run(ctx, {});
+
 import { CliError, RELOGIN_HINT } from "../src/errors.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { configFolderEntries, testContext } from "./helpers/context.ts";

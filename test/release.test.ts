@@ -11,7 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { archiveName, binaryName, ensureRelease, readReleaseInfo, sha256, type Target, TARGETS } from "../scripts/release.ts";
+import { archiveName, binaryName, ensureRelease, readReleaseInfo, sha256, TARGETS, type Target } from "../scripts/release.ts";
 
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const QEMU_TIMEOUT_MS = 120_000;
@@ -122,7 +122,10 @@ function readHeader(bytes: Buffer): Header {
       if (bytes.readUInt32LE(ph) !== 3) continue; // PT_INTERP
       const offset = Number(bytes.readBigUInt64LE(ph + 8));
       const size = Number(bytes.readBigUInt64LE(ph + 32));
-      interpreter = bytes.subarray(offset, offset + size).toString("latin1").replace(/\0+$/, "");
+      interpreter = bytes
+        .subarray(offset, offset + size)
+        .toString("latin1")
+        .replace(/\0+$/, "");
     }
     return { format: "ELF", arch: machine === 0x3e ? "x64" : machine === 0xb7 ? "arm64" : "other", interpreter };
   }
@@ -143,11 +146,7 @@ function expectedHeader(target: Target): Header {
   if (target.os === "darwin") return { format: "Mach-O", arch: target.arch };
   if (target.os === "windows") return { format: "PE", arch: target.arch };
   const cpu = target.arch === "x64" ? "x86_64" : "aarch64";
-  const interpreter = target.musl
-    ? `/lib/ld-musl-${cpu}.so.1`
-    : target.arch === "x64"
-      ? "/lib64/ld-linux-x86-64.so.2"
-      : "/lib/ld-linux-aarch64.so.1";
+  const interpreter = target.musl ? `/lib/ld-musl-${cpu}.so.1` : target.arch === "x64" ? "/lib64/ld-linux-x86-64.so.2" : "/lib/ld-linux-aarch64.so.1";
   return { format: "ELF", arch: target.arch, interpreter };
 }
 
@@ -201,7 +200,13 @@ describe.skipIf(!HOST_IS_LINUX_X64)("the linux-x64 binary", () => {
     const seen: string[] = [];
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => (seen.push(request.url), new Response("{}")) });
     try {
-      const env = { PATH: "/usr/bin:/bin", HOME: folder, PIPEOPS_CONFIG_PATH: fifo, PIPEOPS_API_URL: `http://127.0.0.1:${server.port}`, PIPEOPS_AUTH_TOKEN: "t" };
+      const env = {
+        PATH: "/usr/bin:/bin",
+        HOME: folder,
+        PIPEOPS_CONFIG_PATH: fifo,
+        PIPEOPS_API_URL: `http://127.0.0.1:${server.port}`,
+        PIPEOPS_AUTH_TOKEN: "t",
+      };
       for (const args of [["--version"], ["--help"], ["auth", "--help"], ["auth", "status", "--help"], ["auth", "login", "--help"]]) {
         const child = Bun.spawn([binary(), ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 20_000 });
         const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);

@@ -73,7 +73,11 @@ function home(mode: Mode, tokens: TokenSet, extra: Record<string, unknown> = {})
   const dir = tempDir();
   const path = join(dir, ".pipeops.json");
   const expiresAt = new Date(Date.now() + tokens.expires_in * 1000).toISOString();
-  writeFileSync(path, JSON.stringify({ auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: expiresAt, api_url: mode.url(), ...extra }), { mode: 0o600 });
+  writeFileSync(
+    path,
+    JSON.stringify({ auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: expiresAt, api_url: mode.url(), ...extra }),
+    { mode: 0o600 },
+  );
   return { dir, path, env: { HOME: dir, ...mode.env() }, cache: join(dir, ".cache", "pipeops", "servers.json") };
 }
 
@@ -123,7 +127,14 @@ for (const mode of MODES) {
 
     test("a broken or foreign cache is ignored and rewritten, never fatal", async () => {
       const tokens = await mode.session();
-      for (const junk of ["{not json", JSON.stringify({ version: 99 }), JSON.stringify({ version: 1, servers: { [mode.url()]: { facts: { kind: "standard", metadata: { issuer: "javascript:alert(1)" } }, learned_at: Date.now(), clock_offset_ms: 0 } } })]) {
+      for (const junk of [
+        "{not json",
+        JSON.stringify({ version: 99 }),
+        JSON.stringify({
+          version: 1,
+          servers: { [mode.url()]: { facts: { kind: "standard", metadata: { issuer: "javascript:alert(1)" } }, learned_at: Date.now(), clock_offset_ms: 0 } },
+        }),
+      ]) {
         const h = home(mode, tokens);
         mkdirSync(join(h.dir, ".cache", "pipeops"), { recursive: true });
         writeFileSync(h.cache, junk);

@@ -9,6 +9,7 @@ import { DEV_CLIENT_ID, type DevServer, startDevServer } from "../scripts/dev-se
 import { command as logoutCommand } from "../src/commands/auth/logout.ts";
 
 const logout = logoutCommand.run;
+
 import { runBinary } from "./helpers/binary.ts";
 import { tempDir, testContext } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
@@ -24,14 +25,19 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const OTHER_KEYS = { settings: { output: "table" }, version: "1.0.0" };
-const REVOKE_HINT =
-  "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
+const REVOKE_HINT = "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
 
 async function loggedIn(apiUrl?: string) {
   const tokens = await loginWithAuthorizationCode(server);
   const home = tempDir();
   const path = join(home, ".pipeops.json");
-  const file = { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: "2099-01-01T00:00:00Z", api_url: apiUrl ?? server.url, ...OTHER_KEYS };
+  const file = {
+    auth_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    expires_at: "2099-01-01T00:00:00Z",
+    api_url: apiUrl ?? server.url,
+    ...OTHER_KEYS,
+  };
   writeFileSync(path, JSON.stringify(file), { mode: 0o600 });
   return { tokens, home, path, stored: () => JSON.parse(readFileSync(path, "utf8")) };
 }

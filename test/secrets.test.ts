@@ -7,12 +7,12 @@
  * the server cannot put a terminal escape on the user's screen.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { runBinary, type RunResult } from "./helpers/binary.ts";
+import { type RunResult, runBinary } from "./helpers/binary.ts";
 import { tempDir } from "./helpers/context.ts";
-import { type FaultServer, type Rule, faults, refusingUrl, startFaultServer } from "./helpers/fault-server.ts";
+import { type FaultServer, faults, type Rule, refusingUrl, startFaultServer } from "./helpers/fault-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 import { spawnBinary, waitForFile } from "./helpers/interactive.ts";
 
@@ -104,7 +104,11 @@ function scanRun(result: RunResult, where: Home, secrets: string[], options: { p
   const all = [...new Set([...secrets, ...storedSecrets(where.path)])].filter(Boolean);
   if (options.printsToken !== undefined) {
     expect(result.stdout).toBe(`${options.printsToken}\n`);
-    expectNoSecret("stdout of auth token", result.stdout, all.filter((secret) => secret !== options.printsToken));
+    expectNoSecret(
+      "stdout of auth token",
+      result.stdout,
+      all.filter((secret) => secret !== options.printsToken),
+    );
   } else {
     expectNoSecret("stdout", result.stdout, all);
   }
@@ -125,7 +129,17 @@ describe("with PIPEOPS_DEBUG=1, no command shows a token it should not", () => {
   test("status, me and token with a valid session, human and JSON", async () => {
     const tokens = await loginWithAuthorizationCode(dev);
     const secrets = [tokens.access_token, tokens.refresh_token!];
-    for (const args of [["auth", "status"], ["auth", "status", "--json"], ["auth", "me"], ["auth", "me", "--json"], ["--help"], ["auth", "--help"], ["--version"], ["auth", "bogus"], ["auth", "status", "--bogus"]]) {
+    for (const args of [
+      ["auth", "status"],
+      ["auth", "status", "--json"],
+      ["auth", "me"],
+      ["auth", "me", "--json"],
+      ["--help"],
+      ["auth", "--help"],
+      ["--version"],
+      ["auth", "bogus"],
+      ["auth", "status", "--bogus"],
+    ]) {
       const where = home(session(tokens));
       recorder.use();
       const result = await run(args, where);
@@ -157,14 +171,23 @@ describe("with PIPEOPS_DEBUG=1, no command shows a token it should not", () => {
       "a refresh token the server refuses (invalid_grant)",
       async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z", refresh_token: reversed(tokens.refresh_token!) }) }),
     ],
-    ["a refresh answered with 503", async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z" }), rules: [{ path: "/token", fault: faults.serverError(503) }] })],
-    ["a refresh answered with invalid JSON", async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z" }), rules: [{ path: "/token", fault: faults.invalidJson() }] })],
+    [
+      "a refresh answered with 503",
+      async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z" }), rules: [{ path: "/token", fault: faults.serverError(503) }] }),
+    ],
+    [
+      "a refresh answered with invalid JSON",
+      async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z" }), rules: [{ path: "/token", fault: faults.invalidJson() }] }),
+    ],
     ["a userinfo reset mid-body", async (tokens) => ({ file: session(tokens), rules: [{ path: "/me", fault: { kind: "reset" } }] })],
     ["a server that refuses connections", async (tokens) => ({ file: session(tokens, { api_url: await refusingUrl() }) })],
     ["a config file that is not JSON", async (tokens) => ({ file: `{"auth_token": ${tokens.access_token}, "refresh_token": "${tokens.refresh_token}"` })],
     ["a config file with a wrong type", async (tokens) => ({ file: session(tokens, { expires_at: tokens.access_token }) })],
     ["a config file with an invalid api_url", async (tokens) => ({ file: session(tokens, { api_url: `ftp://${tokens.access_token}` }) })],
-    ["a PIPEOPS_API_URL that is not https", async (tokens) => ({ file: session(tokens), env: { PIPEOPS_API_URL: `http://${tokens.access_token.slice(0, 20)}.example.com` } })],
+    [
+      "a PIPEOPS_API_URL that is not https",
+      async (tokens) => ({ file: session(tokens), env: { PIPEOPS_API_URL: `http://${tokens.access_token.slice(0, 20)}.example.com` } }),
+    ],
   ];
 
   test.each(failures)("failures: %s", async (_name, setup) => {
@@ -186,7 +209,12 @@ describe("with PIPEOPS_DEBUG=1, no command shows a token it should not", () => {
     const tokens = await loginWithAuthorizationCode(dev);
     const fileTokens = await loginWithAuthorizationCode(dev);
     const secrets = [tokens.access_token, fileTokens.access_token, fileTokens.refresh_token!];
-    for (const args of [["auth", "status"], ["auth", "me", "--json"], ["auth", "logout", "--force"], ["auth", "token"]]) {
+    for (const args of [
+      ["auth", "status"],
+      ["auth", "me", "--json"],
+      ["auth", "logout", "--force"],
+      ["auth", "token"],
+    ]) {
       const where = home(session(fileTokens));
       recorder.use();
       const result = await run(args, where, { PIPEOPS_AUTH_TOKEN: tokens.access_token });
@@ -279,7 +307,12 @@ describe("text from the server cannot reach the terminal as escape sequences", (
         : undefined,
     );
     try {
-      for (const args of [["auth", "me"], ["auth", "me", "--json"], ["auth", "status"], ["auth", "status", "--json"]]) {
+      for (const args of [
+        ["auth", "me"],
+        ["auth", "me", "--json"],
+        ["auth", "status"],
+        ["auth", "status", "--json"],
+      ]) {
         const where = home();
         const result = await run(args, where, { PIPEOPS_API_URL: `http://127.0.0.1:${server.port}`, PIPEOPS_AUTH_TOKEN: "env-token-value" });
         expect(result.code).toBe(0);
@@ -303,7 +336,12 @@ describe("text from the server cannot reach the terminal as escape sequences", (
     });
     try {
       for (const command of ["status", "me", "token"]) {
-        const where = home({ auth_token: "at-value-123", refresh_token: "rt-value-123", expires_at: "2020-01-01T00:00:00Z", api_url: `http://127.0.0.1:${server.port}` });
+        const where = home({
+          auth_token: "at-value-123",
+          refresh_token: "rt-value-123",
+          expires_at: "2020-01-01T00:00:00Z",
+          api_url: `http://127.0.0.1:${server.port}`,
+        });
         const result = await run(["auth", command], where);
         expect(result.code).toBe(1);
         expect(result.stderr).toStartWith("Error: ");
@@ -321,7 +359,7 @@ describe("text from the server cannot reach the terminal as escape sequences", (
 
   test("a header carrying control characters is refused as a broken answer", async () => {
     const server = await hostileServer((path) =>
-      path === "/oauth/userinfo" ? new Response("{}", { status: 401, headers: { "www-authenticate": "Bearer error_description=\"\u001b[2J\"" } }) : undefined,
+      path === "/oauth/userinfo" ? new Response("{}", { status: 401, headers: { "www-authenticate": 'Bearer error_description="\u001b[2J"' } }) : undefined,
     );
     try {
       const where = home({ auth_token: "at-value-123", api_url: `http://127.0.0.1:${server.port}` });

@@ -48,7 +48,17 @@ function hostileFolder(): { dir: string; marker: string; evilConfig: string } {
   writeFileSync(join(dir, "evil.js"), preload);
   writeFileSync(
     join(dir, "bunfig.toml"),
-    [`preload = ["./evil.ts"]`, `env = true`, "", "[define]", `"process.env.PIPEOPS_API_URL" = "'${sink.url}'"`, "", "[run]", `preload = ["./evil.ts"]`, ""].join("\n"),
+    [
+      `preload = ["./evil.ts"]`,
+      `env = true`,
+      "",
+      "[define]",
+      `"process.env.PIPEOPS_API_URL" = "'${sink.url}'"`,
+      "",
+      "[run]",
+      `preload = ["./evil.ts"]`,
+      "",
+    ].join("\n"),
   );
   writeFileSync(
     join(dir, "package.json"),
@@ -81,7 +91,15 @@ function home() {
 }
 
 describe("a hostile working folder", () => {
-  const commands = [["auth", "status"], ["auth", "status", "--json"], ["auth", "me"], ["auth", "me", "--json"], ["auth", "token"], ["--version"], ["auth", "logout", "--force"]];
+  const commands = [
+    ["auth", "status"],
+    ["auth", "status", "--json"],
+    ["auth", "me"],
+    ["auth", "me", "--json"],
+    ["auth", "token"],
+    ["--version"],
+    ["auth", "logout", "--force"],
+  ];
 
   test.each(commands.map((args) => [args.join(" "), args] as const))("%s behaves as in a clean folder", async (_name, args) => {
     const clean = tempDir("pipeops-clean-");

@@ -6,8 +6,8 @@
  * rewritten: losing it only costs the requests to learn the server again.
  */
 import * as v from "valibot";
-import type { Env } from "../context.ts";
 import { readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import type { Env } from "../runtime/types.ts";
 import { isSecureUrl } from "./server-url.ts";
 
 /** How long what was learned is trusted. */

@@ -1,6 +1,7 @@
 /** Server URLs: which server a URL names, and which URLs pipeops may send a token to. */
-import type { Env } from "../context.ts";
+
 import { CliError, sanitize } from "../errors.ts";
+import type { Env } from "../runtime/types.ts";
 
 export const DEFAULT_API_URL = "https://api.pipeops.io";
 
@@ -56,4 +57,3 @@ export function serverName(url: URL): string {
 export function sameServer(a: URL, b: URL): boolean {
   return serverName(a) === serverName(b);
 }
-

@@ -16,8 +16,8 @@ import { CliError, sanitize } from "../errors.ts";
 import { ServerClock } from "./clock.ts";
 import { createHttpFetch } from "./http.ts";
 import { statusError } from "./responses.ts";
-import { type KnownServer, type Metadata, MetadataSchema, type ServerFacts, knownServer, rememberServer } from "./server-cache.ts";
-import { type ServerSettings, assertSecureUrl, parseServerUrl, serverName } from "./server-url.ts";
+import { type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./server-cache.ts";
+import { assertSecureUrl, parseServerUrl, type ServerSettings, serverName } from "./server-url.ts";
 
 /** The official CLI's public client id and console (PipeOpsHQ/pipeops-cli internal/config/config.go). */
 export const DEFAULT_CLIENT_ID = "pipeops_public_client";
@@ -57,7 +57,8 @@ export function consoleUrlOf(ctx: Pick<Context, "env">, settings: ServerSettings
     return parseServerUrl(raw);
   } catch (error) {
     // The same checks as PIPEOPS_API_URL, named for the variable that was wrong.
-    if (error instanceof CliError) throw new CliError(error.code, error.message.replace("PIPEOPS_API_URL", "PIPEOPS_DASHBOARD_URL"), "Set it to e.g. https://console.pipeops.io");
+    if (error instanceof CliError)
+      throw new CliError(error.code, error.message.replace("PIPEOPS_API_URL", "PIPEOPS_DASHBOARD_URL"), "Set it to e.g. https://console.pipeops.io");
     throw error;
   }
 }
@@ -149,7 +150,13 @@ export async function connect(ctx: Context, apiUrl: URL, settings: ServerSetting
     };
   }
   const { metadata } = facts;
-  return { ...common, kind: "standard", as: metadata, authorizationParameters: {}, ...(metadata.scopes_supported ? { scopesSupported: metadata.scopes_supported } : {}) };
+  return {
+    ...common,
+    kind: "standard",
+    as: metadata,
+    authorizationParameters: {},
+    ...(metadata.scopes_supported ? { scopesSupported: metadata.scopes_supported } : {}),
+  };
 }
 
 /**

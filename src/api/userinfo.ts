@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { formatRfc3339, parseRfc3339 } from "../config/time.ts";
 import { CliError, invalidToken, sanitize } from "../errors.ts";
 import { jsonBody, okJson, unwrapEnvelope } from "./responses.ts";
-import { type ServerConnection, oauthError } from "./server.ts";
+import { oauthError, type ServerConnection } from "./server.ts";
 import { serverName } from "./server-url.ts";
 
 /** The account behind a token, as `auth me` shows it; what the server did not say is undefined. */
@@ -22,14 +22,21 @@ export interface UserInfo {
   created_at?: string;
 }
 
-const text = v.pipe(v.string(), v.maxLength(1000), v.transform((value) => sanitize(value, 1000)));
+const text = v.pipe(
+  v.string(),
+  v.maxLength(1000),
+  v.transform((value) => sanitize(value, 1000)),
+);
 const optionalText = v.optional(v.nullable(text));
 // PipeOps ids are numbers or strings (pipeops-go-sdk pipeops/projects.go, jsonID).
 const id = v.union([text, v.pipe(v.number(), v.integer(), v.transform(String))]);
 const createdAt = v.optional(
   v.nullable(
     v.union([
-      v.pipe(v.string(), v.check((value) => parseRfc3339(value) !== undefined, "created_at must be an RFC 3339 date-time")),
+      v.pipe(
+        v.string(),
+        v.check((value) => parseRfc3339(value) !== undefined, "created_at must be an RFC 3339 date-time"),
+      ),
       // OpenID claims such as updated_at are seconds since the epoch; accept that form too.
       v.pipe(
         v.number(),
@@ -145,7 +152,14 @@ export async function fetchProfile(conn: ServerConnection, accessToken: string):
   let response: Response;
   try {
     const options = conn.http as oauth.ProtectedResourceRequestOptions;
-    response = await oauth.protectedResourceRequest(accessToken, "GET", new URL(conn.profileEndpoint), new Headers({ accept: "application/json" }), null, options);
+    response = await oauth.protectedResourceRequest(
+      accessToken,
+      "GET",
+      new URL(conn.profileEndpoint),
+      new Headers({ accept: "application/json" }),
+      null,
+      options,
+    );
   } catch (error) {
     if (error instanceof CliError && (error.code === "network" || error.code === "timeout")) return undefined;
     throw oauthError(error, server);

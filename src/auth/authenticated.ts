@@ -3,14 +3,14 @@
  * With the server already known (src/api/server-cache.ts), nothing is asked that the command does
  * not need: `auth token` with a good token sends no request, `auth status` only userinfo.
  */
-import { type ConnectOptions, type ServerConnection, connect, forgetServer, rememberClock } from "../api/server.ts";
+import { type ConnectOptions, connect, forgetServer, rememberClock, type ServerConnection } from "../api/server.ts";
 import { parseServerUrl, sameServer, serverName } from "../api/server-url.ts";
 import { fetchProfile, fetchUserInfo, type UserInfo, withProfile } from "../api/userinfo.ts";
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated, tokenExpired } from "../errors.ts";
 import { refreshTokens } from "./refresh.ts";
-import { type Session, canRefresh, expiresSoon, invalidTokenFor, isExpired } from "./session.ts";
+import { canRefresh, expiresSoon, invalidTokenFor, isExpired, type Session } from "./session.ts";
 
 /** The connection to the session's server, with the settings the file gave for it. */
 function connectTo(ctx: Context, session: Session, options?: ConnectOptions): Promise<ServerConnection> {

@@ -5,14 +5,14 @@
  * paste (another login's address, a typo the server refuses) is explained and asked for again.
  */
 import * as oauth from "oauth4webapi";
-import { type ServerConnection, oauthError } from "../api/server.ts";
+import { oauthError, type ServerConnection } from "../api/server.ts";
 import { serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { type CallbackRequest, sameState, startCallbackServer } from "./loopback.ts";
 import { type CallbackPage, deniedPage, failedPage, successPage } from "./pages.ts";
 import { type IssuedTokens, processTokenResponse } from "./tokens.ts";
-import { type LoginReporter, RETRY_HINT, abortable } from "./wait.ts";
+import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
 
 export interface AuthorizationCodeLoginOptions {
   conn: ServerConnection;
@@ -24,14 +24,10 @@ export interface AuthorizationCodeLoginOptions {
   deadline: number;
 }
 
-export const authDenied = (detail?: string) =>
-  new CliError("auth_denied", `authentication was denied${detail ? ` (${detail})` : ""}`, RETRY_HINT);
+export const authDenied = (detail?: string) => new CliError("auth_denied", `authentication was denied${detail ? ` (${detail})` : ""}`, RETRY_HINT);
 
 /** The authorization request URL (RFC 6749 §4.1.1 with RFC 7636 §4.3), plus what the server asks for besides. */
-export function authorizationUrl(
-  conn: ServerConnection,
-  params: { redirectUri: string; scope: string; state: string; codeChallenge: string },
-): URL {
+export function authorizationUrl(conn: ServerConnection, params: { redirectUri: string; scope: string; state: string; codeChallenge: string }): URL {
   const endpoint = conn.as.authorization_endpoint;
   if (!endpoint) throw new CliError("server", `${serverName(conn.apiUrl)} does not advertise an authorization endpoint`);
   const methods = conn.as.code_challenge_methods_supported;
@@ -86,7 +82,8 @@ export function checkAuthorizationResponse(conn: ServerConnection, params: URLSe
   const server = serverName(conn.apiUrl);
   if (conn.kind === "pipeops") {
     const returned = params.get("state");
-    if (returned === null || !sameState(returned, state)) throw new CliError("server", `the authorization response from ${server} is for another sign-in (state mismatch)`, RETRY_HINT);
+    if (returned === null || !sameState(returned, state))
+      throw new CliError("server", `the authorization response from ${server} is for another sign-in (state mismatch)`, RETRY_HINT);
     const error = params.get("error");
     if (error) throw refused(error, params.get("error_description"));
     const token = params.get("token") || params.get("access_token");
@@ -188,7 +185,12 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
 }
 
 /** Lines pasted on stdin that look like an answer for this login; the others are explained. Never ends at end of input. */
-function pastedAnswers(ctx: Context, conn: ServerConnection, state: string, reporter: LoginReporter): { next(): Promise<{ params: URLSearchParams; pasted: true }> } {
+function pastedAnswers(
+  ctx: Context,
+  conn: ServerConnection,
+  state: string,
+  reporter: LoginReporter,
+): { next(): Promise<{ params: URLSearchParams; pasted: true }> } {
   let reading: Promise<{ params: URLSearchParams; pasted: true }> | undefined;
   const read = async (): Promise<{ params: URLSearchParams; pasted: true }> => {
     for (;;) {
@@ -217,7 +219,10 @@ async function redeem(conn: ServerConnection, granted: Authorization, redirectUr
   const server = serverName(conn.apiUrl);
   let response: Response;
   try {
-    response = await abortable(oauth.authorizationCodeGrantRequest(conn.as, conn.client, conn.clientAuth, granted.code, redirectUri, codeVerifier, conn.http), signal);
+    response = await abortable(
+      oauth.authorizationCodeGrantRequest(conn.as, conn.client, conn.clientAuth, granted.code, redirectUri, codeVerifier, conn.http),
+      signal,
+    );
   } catch (error) {
     throw oauthError(error, server);
   }

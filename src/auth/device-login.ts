@@ -5,14 +5,13 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import { retryAfterMs } from "../api/http.ts";
-import { assertSecureUrl } from "../api/server-url.ts";
+import { oauthError, type ServerConnection } from "../api/server.ts";
+import { assertSecureUrl, serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { authDenied } from "./browser-login.ts";
 import { type IssuedTokens, issuedTokens } from "./tokens.ts";
-import { type ServerConnection, oauthError } from "../api/server.ts";
-import { serverName } from "../api/server-url.ts";
-import { type LoginReporter, RETRY_HINT, abortable } from "./wait.ts";
+import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
 
 export interface DeviceLoginOptions {
   conn: ServerConnection;
@@ -27,8 +26,7 @@ export const DEFAULT_INTERVAL_S = 5;
 export const SLOW_DOWN_STEP_S = 5;
 const MAX_INTERVAL_S = 60;
 
-export const deviceCodeExpired = () =>
-  new CliError("auth_timeout", "the login code expired before authentication completed", RETRY_HINT);
+export const deviceCodeExpired = () => new CliError("auth_timeout", "the login code expired before authentication completed", RETRY_HINT);
 
 const httpUrl = v.pipe(
   v.string(),
@@ -71,10 +69,7 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
   const server = serverName(conn.apiUrl);
   let device: DeviceAuthorization;
   try {
-    const response = await abortable(
-      oauth.deviceAuthorizationRequest(conn.as, conn.client, conn.clientAuth, { scope: options.scope }, conn.http),
-      signal,
-    );
+    const response = await abortable(oauth.deviceAuthorizationRequest(conn.as, conn.client, conn.clientAuth, { scope: options.scope }, conn.http), signal);
     device = parseDeviceAuthorization(await oauth.processDeviceAuthorizationResponse(conn.as, conn.client, response), server);
   } catch (error) {
     throw oauthError(error, server);
@@ -90,10 +85,7 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
     await ctx.sleep(interval * 1000, signal);
     if (ctx.now() >= expiresAt) throw deviceCodeExpired();
     try {
-      const response = await abortable(
-        oauth.deviceCodeGrantRequest(conn.as, conn.client, conn.clientAuth, device.device_code, conn.http),
-        signal,
-      );
+      const response = await abortable(oauth.deviceCodeGrantRequest(conn.as, conn.client, conn.clientAuth, device.device_code, conn.http), signal);
       if (response.status === 429 || response.status >= 500) {
         // A busy or failing server has not answered the question either: keep polling, more slowly,
         // until the code expires or --timeout ends the wait (the user may be approving right now).

@@ -1,14 +1,5 @@
 import type { LocalServer, Runtime } from "../runtime/index.ts";
-import {
-  type CallbackPage,
-  finishedPage,
-  forbiddenHostPage,
-  methodNotAllowedPage,
-  notFoundPage,
-  renderPage,
-  wrongStatePage,
-  failedPage,
-} from "./pages.ts";
+import { type CallbackPage, failedPage, finishedPage, forbiddenHostPage, methodNotAllowedPage, notFoundPage, renderPage, wrongStatePage } from "./pages.ts";
 
 export const CALLBACK_PATH = "/callback";
 
@@ -125,23 +116,23 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
   let port = 0;
 
   const servers = listenAll(serve, style, (request) => {
-      const url = new URL(request.url);
-      if (!isOwnHost(request.headers.get("host"), port)) return pageResponse(forbiddenHostPage());
-      if (url.pathname !== CALLBACK_PATH) return pageResponse(notFoundPage());
-      if (request.method !== "GET") return pageResponse(methodNotAllowedPage(), { allow: "GET" });
-      const state = url.searchParams.get("state");
-      if (state === null || !sameState(state, expectedState)) return pageResponse(wrongStatePage());
-      if (delivered) return pageResponse(finishedPage());
-      delivered = true;
-      return new Promise<Response>((resolve) => {
-        pendingAnswer = (page) => {
-          pendingAnswer = undefined;
-          // The last response on this server: no keep-alive, so the browser does not retry on the closed port.
-          resolve(pageResponse(page, { connection: "close" }));
-          void stop();
-        };
-        deliver({ params: url.searchParams, answer: (page) => pendingAnswer?.(page) });
-      });
+    const url = new URL(request.url);
+    if (!isOwnHost(request.headers.get("host"), port)) return pageResponse(forbiddenHostPage());
+    if (url.pathname !== CALLBACK_PATH) return pageResponse(notFoundPage());
+    if (request.method !== "GET") return pageResponse(methodNotAllowedPage(), { allow: "GET" });
+    const state = url.searchParams.get("state");
+    if (state === null || !sameState(state, expectedState)) return pageResponse(wrongStatePage());
+    if (delivered) return pageResponse(finishedPage());
+    delivered = true;
+    return new Promise<Response>((resolve) => {
+      pendingAnswer = (page) => {
+        pendingAnswer = undefined;
+        // The last response on this server: no keep-alive, so the browser does not retry on the closed port.
+        resolve(pageResponse(page, { connection: "close" }));
+        void stop();
+      };
+      deliver({ params: url.searchParams, answer: (page) => pendingAnswer?.(page) });
+    });
   });
   port = servers[0]!.port;
 

@@ -1,6 +1,6 @@
 /** The refresh token grant (RFC 6749 §6), for either kind of server. */
 import * as oauth from "oauth4webapi";
-import { type ServerConnection, oauthError } from "../api/server.ts";
+import { oauthError, type ServerConnection } from "../api/server.ts";
 import { serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";

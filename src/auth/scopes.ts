@@ -1,5 +1,5 @@
-import type { Env } from "../context.ts";
 import { usageError } from "../errors.ts";
+import type { Env } from "../runtime/types.ts";
 
 /** The official CLI's scopes (PipeOpsHQ/pipeops-cli internal/config/config.go, DefaultScopes): identity for `auth me`. */
 export const DEFAULT_SCOPES = ["openid", "profile", "email"] as const;

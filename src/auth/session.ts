@@ -1,5 +1,5 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
-import { type ServerSettings, parseServerUrl, resolveApiUrl, sameServer, serverName } from "../api/server-url.ts";
+import { parseServerUrl, resolveApiUrl, type ServerSettings, sameServer, serverName } from "../api/server-url.ts";
 import type { StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated } from "../errors.ts";
@@ -85,7 +85,10 @@ export async function loadSession(ctx: Context): Promise<Session | NoSession> {
 async function envSession(ctx: Context, { variable, token }: { variable: EnvTokenVariable; token: string }): Promise<Session> {
   if (!isBearerToken(token)) throw invalidTokenFor(variable);
   // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
-  const stored = await ctx.store().read().catch(() => undefined);
+  const stored = await ctx
+    .store()
+    .read()
+    .catch(() => undefined);
   return { accessToken: token, source: "env", variable, apiUrl: resolveApiUrl(ctx, stored?.apiUrl), settings: stored?.settings };
 }
 

@@ -8,7 +8,7 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import { okJson, serverMessage, unwrapEnvelope } from "../api/responses.ts";
-import { type ServerConnection, oauthError } from "../api/server.ts";
+import { oauthError, type ServerConnection } from "../api/server.ts";
 import { serverName } from "../api/server-url.ts";
 import { CliError, tokenExpired } from "../errors.ts";
 import { isBearerToken } from "./session.ts";
@@ -97,4 +97,3 @@ function spentSession(cause: unknown): CliError {
   const expired = tokenExpired();
   return new CliError(expired.code, expired.message, expired.hint, { cause });
 }
-

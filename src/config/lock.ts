@@ -1,7 +1,17 @@
 import * as v from "valibot";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { createExclusive, describeFailure, ensureFolderOf, isPermissionError, linkIfAbsent, readFileIfExists, removeFile, renameIfExists, touchFile } from "../runtime/fs.ts";
+import {
+  createExclusive,
+  describeFailure,
+  ensureFolderOf,
+  isPermissionError,
+  linkIfAbsent,
+  readFileIfExists,
+  removeFile,
+  renameIfExists,
+  touchFile,
+} from "../runtime/fs.ts";
 import { parseRfc3339 } from "./time.ts";
 
 /** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
@@ -59,19 +69,16 @@ export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK
     if (!noticed && ctx.stderr && ctx.now() - waitingSince >= NOTICE_AFTER_MS) {
       noticed = true;
       const pid = holderOf(existing.text)?.pid;
-      ctx.stderr.write(`Waiting for another pipeops process${pid ? ` (pid ${pid})` : ""} that holds ${path}; a lock left by a stuck process is broken after ${staleMs / 1000} s\n`);
+      ctx.stderr.write(
+        `Waiting for another pipeops process${pid ? ` (pid ${pid})` : ""} that holds ${path}; a lock left by a stuck process is broken after ${staleMs / 1000} s\n`,
+      );
     }
     await ctx.sleep(POLL_MS + Math.random() * POLL_MS);
   }
 }
 
 /** Runs `work` while holding the lock at `path`. */
-export async function withLock<T>(
-  ctx: LockContext,
-  path: string,
-  work: () => Promise<T>,
-  { heartbeatMs = HEARTBEAT_MS } = {},
-): Promise<T> {
+export async function withLock<T>(ctx: LockContext, path: string, work: () => Promise<T>, { heartbeatMs = HEARTBEAT_MS } = {}): Promise<T> {
   const lock = await acquireLock(ctx, path);
   // A live holder keeps its lock fresh, so a slow request (up to the HTTP timeout) is never taken for a stale one.
   const heartbeat = setInterval(() => void touchFile(path, new Date(ctx.now())), heartbeatMs);

@@ -1,4 +1,4 @@
-import type { Env } from "../context.ts";
+import type { Env } from "../runtime/types.ts";
 
 /** PIPEOPS_CONFIG_PATH, else ~/.pipeops.json (shared with the Go CLI). */
 export function configPath(env: Env, homedir: string): string {

@@ -38,10 +38,7 @@ export function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const issue = issues[0];
   if (!issue) return "unknown problem";
   const key = v.getDotPath(issue);
-  const reason =
-    issue.kind === "schema" && issue.expected
-      ? `must be ${article(issue.expected)}`
-      : issue.message;
+  const reason = issue.kind === "schema" && issue.expected ? `must be ${article(issue.expected)}` : issue.message;
   return key ? `${key} ${reason}` : reason;
 }
 

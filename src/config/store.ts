@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { ServerSettings } from "../api/server-url.ts";
 import { CliError, sanitize } from "../errors.ts";
-import { NotAFileError, describeFailure, errorCode, isPermissionError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { describeFailure, errorCode, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 import { formatRfc3339, parseRfc3339 } from "./time.ts";
 
@@ -143,7 +143,8 @@ export class CredentialStore {
       return new CliError("config_invalid", `cannot read config file ${this.path}: permission denied`, `Check its permissions: chmod 600 ${this.path}`);
     }
     if (error instanceof NotAFileError) return this.notAFile(error.kind);
-    if (code === "ENOTDIR") return new CliError("config_invalid", `cannot read config file ${this.path}: a part of the path is a file, not a folder`, PATH_HINT);
+    if (code === "ENOTDIR")
+      return new CliError("config_invalid", `cannot read config file ${this.path}: a part of the path is a file, not a folder`, PATH_HINT);
     if (code === "ELOOP") return new CliError("config_invalid", `cannot read config file ${this.path}: too many levels of symbolic links`);
     return new CliError("config_invalid", `cannot read config file ${this.path}: ${code ?? "unknown error"}`);
   }
@@ -199,7 +200,13 @@ function storableTime(date: Date | undefined): string | undefined {
 
 /** The parser's reason without the text it quotes from the file: that may be a token or a terminal escape. */
 function describeJsonError(error: SyntaxError): string {
-  const reason = sanitize(error.message.replace(/^JSON Parse error: /, "").replace(/(["'`]).*?\1/g, "").replace(/\s+/g, " "), 80);
+  const reason = sanitize(
+    error.message
+      .replace(/^JSON Parse error: /, "")
+      .replace(/(["'`]).*?\1/g, "")
+      .replace(/\s+/g, " "),
+    80,
+  );
   return reason || "syntax error";
 }
 

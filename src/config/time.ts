@@ -1,7 +1,6 @@
 /** Parses an RFC 3339 date-time (any fraction length, Z or offset), as Go and we write them. */
 export function parseRfc3339(text: string): Date | undefined {
-  const match =
-    /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
+  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s, fraction = "", zone = "Z"] = match;
   const millis = Number(fraction.slice(0, 3).padEnd(3, "0"));
@@ -23,7 +22,6 @@ export function formatRfc3339(date: Date): string {
 export function formatLocal(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` + `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
   );
 }

@@ -15,7 +15,12 @@ interface DenoApi {
   readonly pid: number;
   readonly args: readonly string[];
   readonly build: { readonly os: string };
-  readonly env: { toObject(): Record<string, string>; get(name: string): string | undefined; set(name: string, value: string): void; delete(name: string): void };
+  readonly env: {
+    toObject(): Record<string, string>;
+    get(name: string): string | undefined;
+    set(name: string, value: string): void;
+    delete(name: string): void;
+  };
   readonly stdin: DenoStream & { readonly readable: ReadableStream<Uint8Array> };
   readonly stdout: DenoWriter;
   readonly stderr: DenoWriter;
@@ -112,7 +117,14 @@ export function denoRuntime(): Runtime {
     setStdinEcho(on) {
       if (platform() === "win32") return false;
       try {
-        const stty = new Deno.Command("stty", { args: [on ? "echo" : "-echo"], env: childEnv(), clearEnv: true, stdin: "inherit", stdout: "null", stderr: "null" });
+        const stty = new Deno.Command("stty", {
+          args: [on ? "echo" : "-echo"],
+          env: childEnv(),
+          clearEnv: true,
+          stdin: "inherit",
+          stdout: "null",
+          stderr: "null",
+        });
         return stty.outputSync().success;
       } catch {
         return false;

@@ -1,4 +1,7 @@
 /** What pipeops needs from the JavaScript runtime; the only place Bun or Deno specifics are allowed. */
+
+/** The process environment, as read once at start. */
+export type Env = Readonly<Record<string, string | undefined>>;
 export interface LocalServer {
   readonly port: number;
   /** Stops accepting connections; responses already being written are finished first. */

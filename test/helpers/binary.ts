@@ -36,10 +36,6 @@ export async function runBinary(args: string[], options: RunOptions = {}): Promi
     stderr: "pipe",
     timeout: options.timeoutMs ?? 30_000,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
 }

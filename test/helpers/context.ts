@@ -1,10 +1,10 @@
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CredentialStore } from "../../src/config/store.ts";
-import { configPath } from "../../src/config/path.ts";
 import pc from "picocolors";
-import { type Context, type Env, type OutputStream, PLAIN_COLORS, colorEnabled, lineReader, sleep } from "../../src/context.ts";
+import { configPath } from "../../src/config/path.ts";
+import { CredentialStore } from "../../src/config/store.ts";
+import { type Context, colorEnabled, type Env, lineReader, type OutputStream, PLAIN_COLORS, sleep } from "../../src/context.ts";
 import { printWarning } from "../../src/output.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 

@@ -16,7 +16,7 @@
  */
 import { expect } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { type AddressInfo, type Server, type Socket, createServer } from "node:net";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunResult, runBinary } from "./binary.ts";
@@ -117,7 +117,10 @@ export const faults = {
   redirect: (location: string, status = 302): Fault => ({ kind: "answer", status, headers: { location } }),
   huge: (declareLength: boolean, bytes = 20 * 1024 * 1024): Fault => ({ kind: "huge", bytes, declareLength, contentType: "application/json" }),
   /** The upstream's answer under another content type. */
-  relabel: (contentType: string): Fault => ({ kind: "pass", transform: (answer) => ({ ...answer, headers: { ...answer.headers, "content-type": contentType } }) }),
+  relabel: (contentType: string): Fault => ({
+    kind: "pass",
+    transform: (answer) => ({ ...answer, headers: { ...answer.headers, "content-type": contentType } }),
+  }),
   /** The upstream's JSON answer with some members replaced. */
   patchJson: (patch: Record<string, unknown>): Fault => ({
     kind: "pass",

@@ -3,8 +3,8 @@
  * plain HTTP: a tiny "browser" (cookie jar, manual redirects, form submission)
  * plays the user, so tests never mint tokens behind the server's back.
  */
-import * as oauth from 'oauth4webapi';
-import { DEV_CLIENT_ID } from '../../scripts/dev-server.ts';
+import * as oauth from "oauth4webapi";
+import { DEV_CLIENT_ID } from "../../scripts/dev-server.ts";
 
 const CLIENT_ID = DEV_CLIENT_ID;
 
@@ -26,16 +26,16 @@ interface Tag {
   start: number;
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
 
 function decodeEntities(value: string): string {
-  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ENTITIES[name] ?? '');
+  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ENTITIES[name] ?? "");
 }
 
 function parseAttributes(source: string): Record<string, string> {
   const attrs: Record<string, string> = {};
   for (const match of source.matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
-    attrs[match[1]!.toLowerCase()] = decodeEntities(match[2] ?? match[3] ?? match[4] ?? '');
+    attrs[match[1]!.toLowerCase()] = decodeEntities(match[2] ?? match[3] ?? match[4] ?? "");
   }
   return attrs;
 }
@@ -44,7 +44,7 @@ function parseAttributes(source: string): Record<string, string> {
 function tagsOf(html: string): Tag[] {
   return [...html.matchAll(/<(\/?form|input|button)\b([^>]*)>/gi)].map((match) => ({
     name: match[1]!.toLowerCase(),
-    attrs: parseAttributes(match[2] ?? ''),
+    attrs: parseAttributes(match[2] ?? ""),
     start: match.index ?? 0,
   }));
 }
@@ -56,15 +56,15 @@ interface Form {
 
 function formsOf(tags: Tag[]): Form[] {
   return tags
-    .filter((tag) => tag.name === 'form')
-    .map((open) => ({ open, end: tags.find((tag) => tag.name === '/form' && tag.start > open.start)?.start ?? Infinity }));
+    .filter((tag) => tag.name === "form")
+    .map((open) => ({ open, end: tags.find((tag) => tag.name === "/form" && tag.start > open.start)?.start ?? Infinity }));
 }
 
 /** HTML form submission: the form's named inputs plus the clicked button's name=value. */
 function submission(page: Page, buttonId?: string): { action: URL; method: string; body: URLSearchParams } {
   const tags = tagsOf(page.html);
   const forms = formsOf(tags);
-  const button = buttonId === undefined ? undefined : tags.find((tag) => tag.name === 'button' && tag.attrs.id === buttonId);
+  const button = buttonId === undefined ? undefined : tags.find((tag) => tag.name === "button" && tag.attrs.id === buttonId);
   if (buttonId !== undefined && !button) throw new Error(`no button #${buttonId} on ${page.url}:\n${page.html}`);
 
   const form = button?.attrs.form
@@ -76,17 +76,16 @@ function submission(page: Page, buttonId?: string): { action: URL; method: strin
 
   const body = new URLSearchParams();
   const formId = form.open.attrs.id;
-  const belongs = (tag: Tag) =>
-    tag.attrs.form !== undefined ? tag.attrs.form === formId : form.open.start < tag.start && tag.start < form.end;
-  for (const input of tags.filter((tag) => tag.name === 'input' && belongs(tag))) {
-    const type = input.attrs.type ?? 'text';
-    if (input.attrs.name && type !== 'submit' && type !== 'button') body.append(input.attrs.name, input.attrs.value ?? '');
+  const belongs = (tag: Tag) => (tag.attrs.form !== undefined ? tag.attrs.form === formId : form.open.start < tag.start && tag.start < form.end);
+  for (const input of tags.filter((tag) => tag.name === "input" && belongs(tag))) {
+    const type = input.attrs.type ?? "text";
+    if (input.attrs.name && type !== "submit" && type !== "button") body.append(input.attrs.name, input.attrs.value ?? "");
   }
-  if (button?.attrs.name) body.append(button.attrs.name, button.attrs.value ?? '');
+  if (button?.attrs.name) body.append(button.attrs.name, button.attrs.value ?? "");
 
   return {
     action: new URL(form.open.attrs.action || page.url.href, page.url),
-    method: (form.open.attrs.method ?? 'get').toUpperCase(),
+    method: (form.open.attrs.method ?? "get").toUpperCase(),
     body,
   };
 }
@@ -100,7 +99,7 @@ class Browser {
     let request = init;
     for (let hops = 0; hops < 20; hops += 1) {
       const response = await this.#fetch(url, request);
-      const location = response.headers.get('location');
+      const location = response.headers.get("location");
       if (response.status < 300 || response.status >= 400 || !location) {
         return { page: { url, status: response.status, html: await response.text() } };
       }
@@ -116,15 +115,15 @@ class Browser {
 
   async submit(page: Page, buttonId?: string): Promise<Landing> {
     const form = submission(page, buttonId);
-    if (form.method === 'POST') return this.navigate(form.action, { method: 'POST', body: form.body });
+    if (form.method === "POST") return this.navigate(form.action, { method: "POST", body: form.body });
     form.body.forEach((value, key) => form.action.searchParams.set(key, value));
     return this.navigate(form.action);
   }
 
   async #fetch(url: URL, init: { method?: string; body?: URLSearchParams }): Promise<Response> {
-    const headers = new Headers({ accept: 'text/html' });
-    if (this.#cookies.size) headers.set('cookie', [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; '));
-    const response = await fetch(url, { method: init.method ?? 'GET', body: init.body, headers, redirect: 'manual' });
+    const headers = new Headers({ accept: "text/html" });
+    if (this.#cookies.size) headers.set("cookie", [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; "));
+    const response = await fetch(url, { method: init.method ?? "GET", body: init.body, headers, redirect: "manual" });
     this.#store(response.headers.getSetCookie());
     return response;
   }
@@ -132,19 +131,19 @@ class Browser {
   // Single-origin jar: paths are ignored, which is fine because cookie names are unique per purpose.
   #store(setCookies: string[]): void {
     for (const line of setCookies) {
-      const [pair = '', ...attributes] = line.split(';');
-      const separator = pair.indexOf('=');
+      const [pair = "", ...attributes] = line.split(";");
+      const separator = pair.indexOf("=");
       const name = pair.slice(0, separator).trim();
       const value = pair.slice(separator + 1).trim();
       const expired = attributes.some((attr) => /^\s*expires=Thu, 01 Jan 1970/i.test(attr) || /^\s*max-age=0\s*$/i.test(attr));
-      if (expired || value === '') this.#cookies.delete(name);
+      if (expired || value === "") this.#cookies.delete(name);
       else this.#cookies.set(name, value);
     }
   }
 }
 
 function expectPage(landing: Landing, what: string): Page {
-  if ('leftTo' in landing) throw new Error(`expected ${what}, got redirected to ${landing.leftTo}`);
+  if ("leftTo" in landing) throw new Error(`expected ${what}, got redirected to ${landing.leftTo}`);
   return landing.page;
 }
 
@@ -162,12 +161,12 @@ function pageHas(page: Page, id: string): boolean {
 export async function completeAuthorization(authorizationUrl: string, opts: { deny?: boolean } = {}): Promise<string> {
   const browser = new Browser();
   const landing = await browser.navigate(new URL(authorizationUrl));
-  if ('leftTo' in landing) return landing.leftTo;
+  if ("leftTo" in landing) return landing.leftTo;
   const login = landing.page;
-  if (!pageHas(login, 'sign-in')) throw new Error(`expected the login page, got ${login.status} at ${login.url}:\n${login.html}`);
+  if (!pageHas(login, "sign-in")) throw new Error(`expected the login page, got ${login.status} at ${login.url}:\n${login.html}`);
 
-  const after = await browser.submit(login, opts.deny ? 'deny' : 'sign-in');
-  if ('leftTo' in after) return after.leftTo;
+  const after = await browser.submit(login, opts.deny ? "deny" : "sign-in");
+  if ("leftTo" in after) return after.leftTo;
   throw new Error(`authorization did not return to the client (${after.page.status} at ${after.page.url}):\n${after.page.html}`);
 }
 
@@ -175,20 +174,20 @@ export async function completeAuthorization(authorizationUrl: string, opts: { de
 export async function approveDevice(verificationUriComplete: string, opts: { deny?: boolean } = {}): Promise<void> {
   const browser = new Browser();
   // The user_code link answers with an auto-submitting form (carrying the xsrf token); submit it as a browser would.
-  const autoSubmit = expectPage(await browser.navigate(new URL(verificationUriComplete)), 'the code verification page');
-  const confirm = expectPage(await browser.submit(autoSubmit), 'the device confirmation page');
-  if (!pageHas(confirm, 'confirm')) throw new Error(`expected the device confirmation page, got ${confirm.status}:\n${confirm.html}`);
+  const autoSubmit = expectPage(await browser.navigate(new URL(verificationUriComplete)), "the code verification page");
+  const confirm = expectPage(await browser.submit(autoSubmit), "the device confirmation page");
+  if (!pageHas(confirm, "confirm")) throw new Error(`expected the device confirmation page, got ${confirm.status}:\n${confirm.html}`);
 
   if (opts.deny) {
-    const aborted = expectPage(await browser.submit(confirm, 'abort'), 'the aborted page');
-    if (!pageHas(aborted, 'aborted')) throw new Error(`device abort not acknowledged (${aborted.status}):\n${aborted.html}`);
+    const aborted = expectPage(await browser.submit(confirm, "abort"), "the aborted page");
+    if (!pageHas(aborted, "aborted")) throw new Error(`device abort not acknowledged (${aborted.status}):\n${aborted.html}`);
     return;
   }
 
-  const login = expectPage(await browser.submit(confirm, 'confirm'), 'the login page');
-  if (!pageHas(login, 'sign-in')) throw new Error(`expected the login page, got ${login.status}:\n${login.html}`);
-  const done = expectPage(await browser.submit(login, 'sign-in'), 'the device success page');
-  if (!pageHas(done, 'success')) throw new Error(`device approval did not succeed (${done.status}):\n${done.html}`);
+  const login = expectPage(await browser.submit(confirm, "confirm"), "the login page");
+  if (!pageHas(login, "sign-in")) throw new Error(`expected the login page, got ${login.status}:\n${login.html}`);
+  const done = expectPage(await browser.submit(login, "sign-in"), "the device success page");
+  if (!pageHas(done, "success")) throw new Error(`device approval did not succeed (${done.status}):\n${done.html}`);
 }
 
 export interface TokenSet {
@@ -207,13 +206,10 @@ function randomLoopbackRedirect(): string {
  * Full authorization code + PKCE (RFC 7636) login as the CLI would do it, with the
  * browser part played over HTTP. `redirectUri` defaults to a random loopback port.
  */
-export async function loginWithAuthorizationCode(
-  server: { url: string },
-  opts: { scope?: string; redirectUri?: string } = {},
-): Promise<TokenSet> {
+export async function loginWithAuthorizationCode(server: { url: string }, opts: { scope?: string; redirectUri?: string } = {}): Promise<TokenSet> {
   const issuer = new URL(server.url);
   const http = { [oauth.allowInsecureRequests]: true };
-  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...http, algorithm: 'oidc' }));
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...http, algorithm: "oidc" }));
   const client: oauth.Client = { client_id: CLIENT_ID };
   const redirectUri = opts.redirectUri ?? randomLoopbackRedirect();
 
@@ -222,12 +218,12 @@ export async function loginWithAuthorizationCode(
   const authorizationUrl = new URL(as.authorization_endpoint!);
   authorizationUrl.search = new URLSearchParams({
     client_id: CLIENT_ID,
-    response_type: 'code',
+    response_type: "code",
     redirect_uri: redirectUri,
-    scope: opts.scope ?? 'openid email profile offline_access',
+    scope: opts.scope ?? "openid email profile offline_access",
     state,
     code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
+    code_challenge_method: "S256",
   }).toString();
 
   const callback = new URL(await completeAuthorization(authorizationUrl.href));
@@ -235,7 +231,7 @@ export async function loginWithAuthorizationCode(
   const params = oauth.validateAuthResponse(as, client, callback, state);
   const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, codeVerifier, http);
   const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
-  if (tokens.expires_in === undefined) throw new Error('token response lacks expires_in');
+  if (tokens.expires_in === undefined) throw new Error("token response lacks expires_in");
   return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_in: tokens.expires_in };
 }
 
@@ -252,21 +248,21 @@ export async function pipeopsLogin(server: { url: string; consoleUrl: string }):
   const state = oauth.generateRandomState();
   const signIn = new URL(`${server.consoleUrl}/auth/signin`);
   signIn.search = new URLSearchParams({
-    response_type: 'code',
+    response_type: "code",
     client_id: CLIENT_ID,
     redirect_uri: redirectUri,
-    scope: 'openid profile email',
+    scope: "openid profile email",
     state,
     code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-    oauth: 'true',
+    code_challenge_method: "S256",
+    oauth: "true",
   }).toString();
   const back = new URL(await completeAuthorization(signIn.href));
-  const code = back.searchParams.get('code');
+  const code = back.searchParams.get("code");
   if (!code) throw new Error(`no code on ${back.href}`);
   const response = await fetch(`${server.url}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: CLIENT_ID, code_verifier: codeVerifier }),
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, client_id: CLIENT_ID, code_verifier: codeVerifier }),
   });
   const body = (await response.json()) as { access_token?: string; refresh_token?: string; expires_in?: number };
   if (!body.access_token || body.expires_in === undefined) throw new Error(`token exchange failed: ${JSON.stringify(body)}`);

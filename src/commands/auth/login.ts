@@ -1,17 +1,17 @@
+import { connect, rememberClock } from "../../api/server.ts";
+import { resolveApiUrl, type ServerSettings, serverName } from "../../api/server-url.ts";
 import { fetchUserInfo } from "../../api/userinfo.ts";
 import { authorizationCodeLogin } from "../../auth/browser-login.ts";
 import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
-import { connect, rememberClock } from "../../api/server.ts";
-import { type ServerSettings, resolveApiUrl, serverName } from "../../api/server-url.ts";
+import { type EnvTokenVariable, envToken, isBearerToken } from "../../auth/session.ts";
 import type { IssuedTokens } from "../../auth/tokens.ts";
 import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
-import { readHiddenLine } from "../../hidden-line.ts";
-import { type EnvTokenVariable, envToken, isBearerToken } from "../../auth/session.ts";
-import { type Command, type Streams, given, parseFlags } from "../../command.ts";
+import { type Command, given, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
 import { CliError, invalidToken, sanitize, usageError } from "../../errors.ts";
+import { readHiddenLine } from "../../hidden-line.ts";
 import { printWarning, successLine } from "../../output.ts";
 
 export interface LoginResult {

@@ -2,12 +2,12 @@
 import * as oauth from "oauth4webapi";
 import { connect, oauthError } from "../../api/server.ts";
 import { parseServerUrl, resolveApiUrl, serverName } from "../../api/server-url.ts";
-import { type Command, type Streams, parseFlags } from "../../command.ts";
+import { type EnvTokenVariable, envToken } from "../../auth/session.ts";
+import { type Command, parseFlags, type Streams } from "../../command.ts";
 import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
-import { type EnvTokenVariable, envToken } from "../../auth/session.ts";
 import { printWarning, successLine } from "../../output.ts";
 
 export interface LogoutOptions {
@@ -26,8 +26,7 @@ export interface LogoutResult {
 
 export const LOGOUT_PROMPT = "Are you sure you want to logout? [y/N] ";
 
-const REVOKE_HINT =
-  "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
+const REVOKE_HINT = "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
 
 /**
  * Removes the stored credentials (ours and the Go CLI's). Without --revoke there is no server call,
@@ -63,11 +62,7 @@ async function confirm(ctx: Context): Promise<boolean> {
  * RFC 7009: revokes the refresh token (which ends the whole grant at most servers), then the access
  * token, at the server's revocation_endpoint. Never throws: a failure becomes the result's warning.
  */
-async function revoke(
-  ctx: Context,
-  credentials: StoredCredentials,
-  storedApiUrl: string | undefined,
-): Promise<NonNullable<LogoutResult["revocation"]>> {
+async function revoke(ctx: Context, credentials: StoredCredentials, storedApiUrl: string | undefined): Promise<NonNullable<LogoutResult["revocation"]>> {
   try {
     // To the server the tokens were issued by, whatever PIPEOPS_API_URL names.
     const conn = await connect(ctx, storedApiUrl ? parseServerUrl(storedApiUrl) : resolveApiUrl(ctx));

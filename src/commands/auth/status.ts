@@ -1,11 +1,11 @@
 /** `pipeops auth status`: whether this machine is authenticated, checked with the server. */
 import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../api/server-url.ts";
-import { type NoSession, type Session, isSession, loadSession } from "../../auth/session.ts";
-import { type Command, JSON_FLAG, type Streams, parseFlags } from "../../command.ts";
+import { isSession, loadSession, type NoSession, type Session } from "../../auth/session.ts";
+import { type Command, JSON_FLAG, parseFlags, type Streams } from "../../command.ts";
 import { formatLocal, formatRfc3339 } from "../../config/time.ts";
 import type { Context } from "../../context.ts";
 import { CliError, EXIT_FAILURE, EXIT_OK, LOGIN_HINT, storedSessionLine } from "../../errors.ts";
-import { SYMBOL_FAIL, printError, printJson, successLine } from "../../output.ts";
+import { printError, printJson, SYMBOL_FAIL, successLine } from "../../output.ts";
 
 export interface StatusOptions {
   json: boolean;
@@ -19,20 +19,20 @@ interface StatusOrigin {
 
 export type StatusResult = StatusOrigin &
   (
-  | {
-      authenticated: false;
-      /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
-      storedFor?: string;
-      /** Why the credentials could not be read (a broken file). */
-      problem?: CliError;
-    }
-  | {
-      authenticated: true;
-      email: string | null;
-      expiresAt: Date | null;
-      /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
-      problem: CliError | null;
-    }
+    | {
+        authenticated: false;
+        /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
+        storedFor?: string;
+        /** Why the credentials could not be read (a broken file). */
+        problem?: CliError;
+      }
+    | {
+        authenticated: true;
+        email: string | null;
+        expiresAt: Date | null;
+        /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
+        problem: CliError | null;
+      }
   );
 
 /**
