@@ -108,7 +108,11 @@ export async function measureAtTerminal(cases: Case[], runs: number, env: Record
     for (const [i, c] of cases.entries()) {
       let screen = "";
       const decoder = new TextDecoder();
-      const terminal = new Bun.Terminal({ data: (_terminal, data) => void (screen += decoder.decode(data, { stream: true })) });
+      const terminal = new Bun.Terminal({
+        data: (_terminal, data) => {
+          screen += decoder.decode(data, { stream: true });
+        },
+      });
       const started = performance.now();
       const code = await Bun.spawn(c.argv, { env: { ...env, TERM: "xterm" }, terminal }).exited;
       const ms = performance.now() - started;

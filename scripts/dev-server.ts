@@ -131,7 +131,8 @@ interface Provider {
   Grant: GrantClass;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   use(middleware: Middleware): void;
-  on(event: string, listener: (...args: any[]) => void): void;
+  on(event: "server_error", listener: (ctx: KoaContext, error: Error) => void): void;
+  on(event: string, listener: (ctx: KoaContext) => void): void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
   interactionResult(req: IncomingMessage, res: ServerResponse, result: InteractionResult, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
 }

@@ -42,7 +42,10 @@ function delayProxy(upstream: string) {
     },
   });
   own = `http://127.0.0.1:${server.port}`;
-  return { url: own, requests: () => count, reset: () => void (count = 0), stop: () => server.stop(true) };
+  const reset = () => {
+    count = 0;
+  };
+  return { url: own, requests: () => count, reset, stop: () => server.stop(true) };
 }
 
 export interface LatencyRow {

@@ -138,7 +138,7 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
       const body = (await request.json().catch(() => null)) as Record<string, unknown> | null;
       for (const [key, value] of Object.entries(body ?? {})) if (typeof value === "string") params[key] = value;
     } else {
-      new URLSearchParams(await request.text()).forEach((value, key) => (params[key] = value));
+      for (const [key, value] of new URLSearchParams(await request.text())) params[key] = value;
     }
     if (params.client_id !== PIPEOPS_CLIENT_ID) return error(401, "invalid client");
     if (params.grant_type === "authorization_code") {

@@ -8,8 +8,6 @@ import type { FlagSpec, FlagsOf, ParsedFlags } from "./flags.ts";
 
 export type { FlagSpec, ParsedFlags };
 
-import { usageError } from "./errors.ts";
-
 export interface Streams {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;

@@ -43,7 +43,7 @@ export const usageError = (message: string, hint = "Run 'pipeops --help' for usa
 
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */
 export function sanitize(text: string, maxLength = 300): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ").trim();
   return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
 }

@@ -4,7 +4,7 @@
  * Runs the compiled binary (`npm run build` first; `npm test` does).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, type DevServerOptions, startDevServer } from "../scripts/dev-server.ts";
 import { type RunResult, runBinary } from "./helpers/binary.ts";

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEV_CLIENT_ID, type DevServer, demoUser, startDevServer } from "../scripts/dev-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read the server's JSON as loosely as a client would
 type Json = Record<string, any>;
 
 async function post(server: DevServer, path: string, params: Record<string, string>): Promise<{ status: number; body: Json }> {

@@ -5,10 +5,10 @@
  * transient fault while polling (no answer, a reset, 429, 5xx) is ridden out, as RFC 8628 §3.5 asks.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { configFolderEntries } from "./helpers/context.ts";
-import { type Fault, type FaultServer, faults, loggedInHome, MAINTENANCE_PAGE, startFaultServer, startSink } from "./helpers/fault-server.ts";
+import { type Fault, type FaultServer, faults, loggedInHome, startFaultServer, startSink } from "./helpers/fault-server.ts";
 import { approveDevice } from "./helpers/flows.ts";
 import { spawnBinary } from "./helpers/interactive.ts";
 

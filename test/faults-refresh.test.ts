@@ -5,7 +5,7 @@
  * successful one must store the new tokens (that is its purpose) and only them.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { configFolderEntries } from "./helpers/context.ts";
 import {

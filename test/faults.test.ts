@@ -7,7 +7,18 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { expectCleanFailure, type FaultServer, faults, loggedInHome, MAINTENANCE_PAGE, type Rule, refusingUrl, startFaultServer, startSink, timedRun } from "./helpers/fault-server.ts";
+import {
+  expectCleanFailure,
+  type FaultServer,
+  faults,
+  loggedInHome,
+  MAINTENANCE_PAGE,
+  type Rule,
+  refusingUrl,
+  startFaultServer,
+  startSink,
+  timedRun,
+} from "./helpers/fault-server.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 
 setDefaultTimeout(60_000);

@@ -116,7 +116,10 @@ describe("acquireLock", () => {
     let said = "";
     const path = lockFile();
     writeFileSync(path, holder(OTHER_PID, Date.now()), { mode: 0o600 });
-    const waiting = { ...ctx, stderr: { write: (text: string) => void (said += text), isTTY: false, colors: PLAIN_COLORS } };
+    const write = (text: string) => {
+      said += text;
+    };
+    const waiting = { ...ctx, stderr: { write, isTTY: false, colors: PLAIN_COLORS } };
     // The fake clock moves 25-50 ms a poll; the lock is stale (and broken) after 30 s.
     const lock = await acquireLock(waiting, path);
     expect(said).toBe(`Waiting for another pipeops process (pid ${OTHER_PID}) that holds ${path}; a lock left by a stuck process is broken after 30 s\n`);

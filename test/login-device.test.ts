@@ -8,18 +8,7 @@ import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { BINARY, runBinary } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
-import {
-  fakeBrowser,
-  fileMode,
-  portClosed,
-  readConfig,
-  redirectPort,
-  spawnBinary,
-  spawnInTerminal,
-  tempHome,
-  typeHiddenToken,
-  waitForFile,
-} from "./helpers/interactive.ts";
+import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, spawnInTerminal, tempHome, typeHiddenToken } from "./helpers/interactive.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
 setDefaultTimeout(60_000);

@@ -24,7 +24,6 @@ const STATE = "st_0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
 const ISSUER = "http://127.0.0.1:4010/";
 const PORT = 5555;
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function connection(issParameter: boolean): ServerConnection {

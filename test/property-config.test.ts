@@ -17,7 +17,6 @@ const SEED = Number(process.env.PIPEOPS_FUZZ_SEED ?? 20_240_601);
 const TIMEOUT_MS = 60_000;
 const CONFIG_CASES = { bytes: 1500, shapes: 1500, roundTrips: 600, secrets: 1000 };
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Every error the store throws: a CliError with a one-line message and hint, no control characters. */
@@ -70,7 +69,7 @@ const scalarText = fc.oneof(
 const heavyText = fc.oneof(
   fc.integer({ min: 4, max: 5 }).map((power) => JSON.stringify("x".repeat(10 ** power))),
   fc.integer({ min: 100, max: 5000 }).map((depth) => "[".repeat(depth) + "]".repeat(depth)),
-  fc.integer({ min: 100, max: 3000 }).map((depth) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth)),
+  fc.integer({ min: 100, max: 3000 }).map((depth) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`),
 );
 
 const { valueText } = fc.letrec<{ valueText: string; objectText: string }>((tie) => ({

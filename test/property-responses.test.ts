@@ -13,7 +13,7 @@ import fc from "fast-check";
 import * as oauth from "oauth4webapi";
 import { ServerClock } from "../src/api/clock.ts";
 import { connect, oauthError, type ServerConnection } from "../src/api/server.ts";
-import { fetchUserInfo, parseUserInfo } from "../src/api/userinfo.ts";
+import { fetchUserInfo, parseUserInfo, type UserInfo } from "../src/api/userinfo.ts";
 import { parseDeviceAuthorization } from "../src/auth/device-login.ts";
 import { refreshTokens } from "../src/auth/refresh.ts";
 import { CredentialStore } from "../src/config/store.ts";
@@ -39,7 +39,6 @@ const RESPONSE_CASES = {
 const API_URL = new URL("http://127.0.0.1:4010");
 const SERVER = "http://127.0.0.1:4010";
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** A CliError with one clean line: the only thing a failure may become. */
@@ -356,7 +355,7 @@ describe("server responses on random input", () => {
       fc.property(
         fc.oneof(jsonValue, fc.record({ sub: hostileText, name: hostileText, email: jsonValue, organization: jsonValue, created_at: jsonValue })),
         (claims) => {
-          let user;
+          let user: UserInfo;
           try {
             user = parseUserInfo(claims, SERVER);
           } catch (error) {

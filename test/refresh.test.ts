@@ -3,7 +3,7 @@
  * detection): commands called in-process with a test context; the exit codes through the binary.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { freshSession } from "../src/auth/authenticated.ts";

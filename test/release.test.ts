@@ -198,7 +198,14 @@ describe.skipIf(!HOST_IS_LINUX_X64)("the linux-x64 binary", () => {
     const fifo = join(folder, "pipeops.json");
     expect(run(["mkfifo", fifo]).code).toBe(0);
     const seen: string[] = [];
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => (seen.push(request.url), new Response("{}")) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request) => {
+        seen.push(request.url);
+        return new Response("{}");
+      },
+    });
     try {
       const env = {
         PATH: "/usr/bin:/bin",

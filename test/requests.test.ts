@@ -62,7 +62,9 @@ const MODES: Mode[] = [
     url: () => pipeops.url,
     session: () => pipeopsLogin(pipeops),
     requests: () => pipeops.requests.slice(pipeopsSeen),
-    reset: () => void (pipeopsSeen = pipeops.requests.length),
+    reset: () => {
+      pipeopsSeen = pipeops.requests.length;
+    },
     meRequests: ["GET /oauth/userinfo", "GET /profile/data"],
   },
 ];

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 const DEBUG = { PIPEOPS_DEBUG: "1", PIPEOPS_HTTP_TIMEOUT: "3" };
-// eslint-disable-next-line no-control-regex
+
 const ESCAPES = /[\u001b\u0007\u009b\u0090\u009d]/;
 
 /** Outputs, files and URLs checked, and command runs: the figures in the README's Reliability section. */

@@ -21,7 +21,7 @@ const url = v.pipe(
   v.string(),
   v.maxLength(2048),
   v.url(),
-  v.check((text) => isSecureUrl(new URL(text)), "must be https (or http to loopback)"),
+  v.check((text) => URL.canParse(text) && isSecureUrl(new URL(text)), "must be https (or http to loopback)"),
 );
 const endpoint = v.optional(url);
 const names = v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(100)));

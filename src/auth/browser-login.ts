@@ -204,7 +204,8 @@ function pastedAnswers(
   return {
     // One read at a time: a race lost to the browser keeps its read for the next round.
     next() {
-      const current = (reading ??= read());
+      reading ??= read();
+      const current = reading;
       void current.then(() => {
         if (reading === current) reading = undefined;
       });

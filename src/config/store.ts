@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { ServerSettings } from "../api/server-url.ts";
 import { CliError, sanitize } from "../errors.ts";
-import { describeFailure, errorCode, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 import { formatRfc3339, parseRfc3339 } from "./time.ts";
 
@@ -44,7 +44,7 @@ export class CredentialStore {
   ) {}
 
   async read(): Promise<ConfigSnapshot> {
-    let file;
+    let file: FileInfo | null;
     try {
       file = await readFileIfExists(this.path);
     } catch (error) {

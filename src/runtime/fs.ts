@@ -72,7 +72,7 @@ export async function writeTarget(path: string): Promise<string> {
   const { fs } = await nodeFs();
   let current = path;
   for (let hops = 0; hops < 40; hops++) {
-    let stat;
+    let stat: import("node:fs").Stats;
     try {
       stat = await fs.lstat(current);
     } catch (error) {
@@ -97,7 +97,6 @@ export async function writeTarget(path: string): Promise<string> {
 export async function writeFileAtomic(linkOrPath: string, text: string): Promise<void> {
   const { fs, constants } = await nodeFs();
   const path = await writeTarget(linkOrPath);
-  const dir = dirname(path);
   await ensureFolderOf(path);
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);

@@ -116,7 +116,7 @@ class Browser {
   async submit(page: Page, buttonId?: string): Promise<Landing> {
     const form = submission(page, buttonId);
     if (form.method === "POST") return this.navigate(form.action, { method: "POST", body: form.body });
-    form.body.forEach((value, key) => form.action.searchParams.set(key, value));
+    for (const [key, value] of form.body) form.action.searchParams.set(key, value);
     return this.navigate(form.action);
   }
 

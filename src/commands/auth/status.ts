@@ -76,17 +76,19 @@ function isReportable(error: unknown): error is CliError {
 }
 
 function render({ stdout, stderr }: Streams, result: StatusResult, options: StatusOptions): void {
-  if (options.json) return printJson(stdout, toJson(result));
-  if (result.problem) return printError(stderr, result.problem);
-  if (!result.authenticated) {
+  if (options.json) {
+    printJson(stdout, toJson(result));
+  } else if (result.problem) {
+    printError(stderr, result.problem);
+  } else if (!result.authenticated) {
     const stored = result.storedFor ? `${storedSessionLine(result.storedFor)}\n` : "";
     stdout.write(`${stdout.colors.red(SYMBOL_FAIL)} Not authenticated\n${LOGIN_HINT}\n${stored}`);
-    return;
+  } else {
+    const expires = result.expiresAt ? `Token expires: ${formatLocal(result.expiresAt)}\n` : "";
+    // After the spec's two lines, and only for a server other than production.
+    const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
+    stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires + server);
   }
-  const expires = result.expiresAt ? `Token expires: ${formatLocal(result.expiresAt)}\n` : "";
-  // After the spec's two lines, and only for a server other than production.
-  const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
-  stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires + server);
 }
 
 /** The spec's keys in its order, then where the answer comes from; `error` only when something is wrong. */
