@@ -1,7 +1,6 @@
-import { configPath } from "./config/path.ts";
+import { configPath, EMPTY_CONFIG } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
 import type { Runtime } from "./runtime/index.ts";
-import { missingOnBun } from "./runtime/missing.ts";
 import type { Env } from "./runtime/types.ts";
 
 export type { Env } from "./runtime/types.ts";
@@ -61,15 +60,15 @@ export type CredentialFile = Pick<CredentialStore, "path" | "read" | "save" | "c
 
 /**
  * The credential store, its module (valibot, the schema, the file operations) loaded by the first
- * read or write rather than at start, where `--help` and `--version` would pay for it.
+ * read or write rather than at start, where `--help` and `--version` would pay for it. A file that
+ * is not there is read as the store reads it (EMPTY_CONFIG), without loading the store at all.
  */
-function lazyCredentialFile(path: string, create: (path: string) => Promise<CredentialStore>): CredentialFile {
+function lazyCredentialFile(path: string, isMissing: (path: string) => boolean, create: (path: string) => Promise<CredentialStore>): CredentialFile {
   let store: Promise<CredentialStore> | undefined;
   const loaded = () => (store ??= create(path));
   return {
     path,
-    // A missing file reads as empty (as CredentialStore.read() has it), without loading the store.
-    read: async () => (!store && missingOnBun(path) ? { data: {}, credentials: null } : (await loaded()).read()),
+    read: async () => (!store && isMissing(path) ? EMPTY_CONFIG : (await loaded()).read()),
     save: async (update) => (await loaded()).save(update),
     clear: async () => (await loaded()).clear(),
   };
@@ -249,7 +248,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     isWsl,
     runtime,
     store() {
-      store ??= lazyCredentialFile(configPath(env, runtime.homedir()), async (path) => {
+      store ??= lazyCredentialFile(configPath(env, runtime.homedir()), runtime.isMissing, async (path) => {
         const { CredentialStore } = await import("./config/store.ts");
         return new CredentialStore(path, (message, hint) => renderers.warning(stderr, message, hint));
       });

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync,
 import { join } from "node:path";
 import { CredentialStore } from "../src/config/store.ts";
 import { CliError } from "../src/errors.ts";
-import { missingOnBun } from "../src/runtime/missing.ts";
+import { bunRuntime } from "../src/runtime/bun.ts";
 import { tempDir } from "./helpers/context.ts";
 
 function storeIn(dir = tempDir()) {
@@ -166,7 +166,7 @@ describe("the missing-file probe the credential store skips loading on", () => {
     symlinkSync(join(dir, "nowhere.json"), join(dir, "dangling.json"));
     symlinkSync(join(dir, "loop-b.json"), join(dir, "loop-a.json"));
     symlinkSync(join(dir, "loop-a.json"), join(dir, "loop-b.json"));
-    const probe = (name: string) => missingOnBun(join(dir, name));
+    const probe = (name: string) => bunRuntime.isMissing(join(dir, name));
     expect(probe("absent.json")).toBe(true);
     expect(probe("dangling.json")).toBe(true);
     // Everything else is left to the store, which reads the file or reports what is wrong.

@@ -1,5 +1,8 @@
 import type { Env } from "../runtime/types.ts";
 
+/** What a missing or empty credential file reads as: no keys, no credentials. */
+export const EMPTY_CONFIG: Readonly<{ data: Record<string, never>; credentials: null }> = Object.freeze({ data: Object.freeze({}), credentials: null });
+
 /** PIPEOPS_CONFIG_PATH, else ~/.pipeops.json (shared with the Go CLI). */
 export function configPath(env: Env, homedir: string): string {
   const configured = env.PIPEOPS_CONFIG_PATH?.trim();

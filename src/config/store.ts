@@ -2,6 +2,7 @@ import * as v from "valibot";
 import type { ServerSettings } from "../api/server-url.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 import { formatRfc3339, parseRfc3339 } from "./time.ts";
 
@@ -50,7 +51,7 @@ export class CredentialStore {
     } catch (error) {
       throw this.readError(error);
     }
-    if (!file || file.text.trim() === "") return { data: {}, credentials: null };
+    if (!file || file.text.trim() === "") return EMPTY_CONFIG;
     if ((file.mode & 0o077) !== 0 && !this.warnedAboutMode) {
       this.warnedAboutMode = true;
       this.warn(`config file ${this.path} is readable by other users`, `Run 'chmod 600 ${this.path}' to protect it`);

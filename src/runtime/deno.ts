@@ -149,6 +149,8 @@ export function denoRuntime(): Runtime {
       clearTimeout(timer);
       return outcome === "running" || outcome.success;
     },
+    // Deno has no cheaper probe than the read itself: the store finds out.
+    isMissing: () => false,
     readTextFileSync(path) {
       try {
         return (process.getBuiltinModule("node:fs") as typeof import("node:fs")).readFileSync(path, "utf8").slice(0, 4096);

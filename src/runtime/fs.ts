@@ -3,10 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 
-/**
- * node:fs, loaded by the first file operation rather than at start: loading it costs Bun about
- * 6 MB and half the start-up time of a one-line program, which `--help` and `--version` never need.
- */
+/** node:fs, loaded by the first file operation rather than at start: `--help` and `--version` never need it. */
 async function nodeFs() {
   const { promises: fs, constants } = await import("node:fs");
   return { fs, constants };

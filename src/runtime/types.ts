@@ -39,6 +39,12 @@ export interface Runtime {
    * it is still running then, or exited successfully.
    */
   launch(argv: readonly string[], graceMs: number): Promise<boolean>;
+  /**
+   * True when nothing exists at the path (ENOENT), answered without loading the file system module;
+   * false for anything else (a file, a folder, a broken link chain, no permission), which the
+   * credential store then reads and reports. The usual `auth status` before any login needs no more.
+   */
+  isMissing(path: string): boolean;
   /** A small text file read at once (such as /proc/version); undefined when it cannot be read. */
   readTextFileSync(path: string): string | undefined;
   onSignal(signal: Signal, handler: () => void): () => void;
