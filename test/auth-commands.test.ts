@@ -466,7 +466,6 @@ describe("at a terminal", () => {
     const cli = spawnInTerminal(args, env);
     try {
       const code = await cli.exited;
-      await Bun.sleep(50);
       return { code, screen: cli.screen() };
     } finally {
       cli.close();

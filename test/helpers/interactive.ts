@@ -118,7 +118,10 @@ export interface TerminalBinary {
   echoes(): boolean;
   /** Resolves once the terminal's echo is on (true) or off (false). */
   waitForEcho(on: boolean, timeoutMs?: number): Promise<void>;
-  /** The exit code once the process ended; the terminal stays open for echoes() until close(). */
+  /**
+   * The exit code once the process ended and all it wrote is on screen(); the terminal stays open
+   * for echoes() until close().
+   */
   readonly exited: Promise<number>;
   close(): void;
 }
@@ -141,8 +144,30 @@ export function spawnInTerminal(args: string[], env: Record<string, string>, com
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC", TERM: "xterm", ...env },
     terminal,
   });
+  const marker = `<drained ${crypto.randomUUID()}>`;
+  let drained = false;
+  /**
+   * Everything the program wrote has reached us once a marker typed after its exit comes back:
+   * the terminal echoes input into the same queue, behind the program's output. (Bun keeps the
+   * pseudo-terminal open, so there is no end of file to wait for.) Without echo, the output is
+   * waited for until it stops changing.
+   */
+  const exited = child.exited.then(async (code) => {
+    if ((terminal.localFlags & ECHO) !== 0) {
+      terminal.write(marker);
+      for (const started = Date.now(); !screen.includes(marker) && Date.now() - started < 5_000; ) await Bun.sleep(5);
+    } else {
+      for (let seen = -1; screen.length !== seen; ) {
+        seen = screen.length;
+        await Bun.sleep(20);
+      }
+    }
+    drained = true;
+    return code;
+  });
+  const shown = () => (drained && screen.includes(marker) ? screen.slice(0, screen.indexOf(marker)) : screen);
   return {
-    screen: () => screen,
+    screen: shown,
     async waitForScreen(pattern, timeoutMs = 30_000) {
       const started = Date.now();
       while (!pattern.test(screen)) {
@@ -161,7 +186,7 @@ export function spawnInTerminal(args: string[], env: Record<string, string>, com
         await Bun.sleep(10);
       }
     },
-    exited: child.exited,
+    exited,
     close: () => terminal.close(),
   };
 }
