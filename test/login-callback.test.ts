@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { CALLBACK_PATH, constantTimeEqual, isOwnHost, startCallbackServer } from "../src/auth/loopback.ts";
+import { CALLBACK_PATH, constantTimeEqual, isOwnHost, LOCALHOST_PORTS, startCallbackServer } from "../src/auth/loopback.ts";
 import { successPage } from "../src/auth/pages.ts";
 import { command as loginCommand } from "../src/commands/auth/login.ts";
 
@@ -30,13 +30,32 @@ async function stillPending(promise: Promise<unknown>): Promise<boolean> {
 describe("callback server", () => {
   const STATE = "expected-state-0123456789abcdefghijklmnopqrstuv";
 
-  test("listens on 127.0.0.1 with an ephemeral port and the /callback path", () => {
+  test("listens on 127.0.0.1 with an ephemeral port and the /callback path (RFC 8252 §7.3)", async () => {
     const server = startCallbackServer(bunRuntime.serve, STATE);
     try {
-      expect(server.port).toBeGreaterThan(0);
-      expect(server.redirectUri).toBe(`http://127.0.0.1:${server.port}/callback`);
+      const [, port] = /^http:\/\/127\.0\.0\.1:(\d+)\/callback$/.exec(server.redirectUri) ?? [];
+      expect(Number(port)).toBeGreaterThan(1023);
+      const answer = fetch(`http://127.0.0.1:${port}/callback?state=${STATE}&code=abc`);
+      const request = await server.callback;
+      expect(request.params.get("code")).toBe("abc");
+      request.answer(successPage());
+      expect((await answer).status).toBe(200);
     } finally {
-      server.close();
+      await server.close();
+    }
+  });
+
+  test("for PipeOps: http://localhost:<port>/callback on 127.0.0.1 and ::1, one of the official client's ports", async () => {
+    // (Whether a taken port moves on to the next is seen in test/pipeops.test.ts with two binaries:
+    // inside bun test, a second server may bind a port in use.)
+    const server = startCallbackServer(bunRuntime.serve, STATE, "localhost");
+    try {
+      const port = Number(/^http:\/\/localhost:(\d+)\/callback$/.exec(server.redirectUri)?.[1]);
+      expect([8080, 8085, 8086, 8087, 8088, 8089]).toContain(port);
+      expect(LOCALHOST_PORTS.at(-1)).toBe(0);
+      for (const host of ["127.0.0.1", "[::1]"]) expect((await fetch(`http://${host}:${port}/`)).status).toBe(404);
+    } finally {
+      await server.close();
     }
   });
 

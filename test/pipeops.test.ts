@@ -290,4 +290,23 @@ describe("using a PipeOps session", () => {
     expect(result.stderr).not.toContain("Could not open a browser");
     expect(readConfig(configPath)!.api_url).toBe(server.url);
   });
+
+  test("two logins at once: each gets its own port of the official client's, the second moving on from the first's", async () => {
+    const first = tempHome();
+    const second = tempHome();
+    const one = spawnBinary(["auth", "login", "--no-browser", "--timeout", "5"], { env: { ...first.env, ...envFor(server) } });
+    const [, url1] = await one.waitForStderr(/authenticate:\n(\S+)\n/);
+    const two = spawnBinary(["auth", "login", "--no-browser", "--timeout", "5"], { env: { ...second.env, ...envFor(server) } });
+    const [, url2] = await two.waitForStderr(/authenticate:\n(\S+)\n/);
+    const ports = [url1!, url2!].map((url) => Number(new URL(new URL(url).searchParams.get("redirect_uri")!).port));
+    expect(ports[0]).not.toBe(ports[1]);
+    for (const port of ports) expect([8080, 8085, 8086, 8087, 8088, 8089]).toContain(port);
+    for (const [cli, url] of [
+      [one, url1!],
+      [two, url2!],
+    ] as const) {
+      await fetch(await completeAuthorization(url));
+      expect((await cli.result).code).toBe(0);
+    }
+  });
 });

@@ -88,6 +88,8 @@ export const bunRuntime: Runtime = {
       port: options.port,
       fetch: options.fetch,
       development: false,
+      // Bun shares a port with another process unless told not to: a callback port must be ours alone.
+      reusePort: false,
     });
     return {
       port: server.port ?? 0,
