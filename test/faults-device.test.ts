@@ -1,8 +1,9 @@
 /**
- * Fault injection on the device login (RFC 8628): the compiled binary's `auth login --no-browser`
- * while the device authorization endpoint or the polled token endpoint misbehaves. A login that
- * fails ends in one clear `Error:` line and leaves the previous credentials byte for byte; a
- * transient fault while polling (no answer, a reset, 429, 5xx) is ridden out, as RFC 8628 §3.5 asks.
+ * Fault injection on the device login (RFC 8628): `auth login --no-browser` while the device
+ * authorization endpoint or the polled token endpoint misbehaves. A login that fails ends in one
+ * clear `Error:` line and leaves the previous credentials byte for byte; a transient fault while
+ * polling (no answer, a reset, 429, 5xx) is ridden out, as RFC 8628 §3.5 asks. The tables run in
+ * this process with the poll intervals sped up; two scenarios run the compiled binary end to end.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -10,7 +11,19 @@ import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { configFolderEntries } from "./helpers/context.ts";
 import { type Fault, type FaultServer, faults, loggedInHome, startFaultServer, startSink } from "./helpers/fault-server.ts";
 import { approveDevice } from "./helpers/flows.ts";
+import { startInProcess } from "./helpers/in-process.ts";
 import { spawnBinary } from "./helpers/interactive.ts";
+
+/** The same login, run as the binary or in this process (where waits pass a thousand times faster). */
+function startLogin(env: Record<string, string>, binary: boolean) {
+  return binary ? spawnBinary(["auth", "login", "--no-browser"], { env }) : startInProcess(FAST_LOGIN, { env });
+}
+
+/** In process the login's own time limit passes sped up too: a day of it is some 86 s. */
+const FAST_LOGIN = ["auth", "login", "--no-browser", "--timeout", "86400"];
+
+/** The poll scenarios that also run the compiled binary. */
+const END_TO_END = new Set(["a poll reset mid-body is retried after a longer interval", "a poll answered with 429 is retried after Retry-After"]);
 
 setDefaultTimeout(90_000);
 
@@ -66,7 +79,7 @@ const POLL_SCENARIOS: PollScenario[] = [
     maxMs: 30_000,
   },
   {
-    name: "a poll that is never answered (timeout 2 s) is retried",
+    name: "a poll that is never answered (the HTTP timeout) is retried",
     fault: { kind: "hang" },
     times: 1,
     error: null,
@@ -137,12 +150,16 @@ const POLL_SCENARIOS: PollScenario[] = [
   },
 ];
 
-describe("device login against a failing token endpoint", () => {
-  test.each(POLL_SCENARIOS.map((scenario) => [scenario.name, scenario] as const))("%s", async (_name, scenario) => {
+describe.each([
+  ["in process, waits sped up", false],
+  ["the compiled binary", true],
+] as const)("device login against a failing token endpoint (%s)", (_how, binary) => {
+  const table = binary ? POLL_SCENARIOS.filter((scenario) => END_TO_END.has(scenario.name)) : POLL_SCENARIOS;
+  test.each(table.map((scenario) => [scenario.name, scenario] as const))("%s", async (_name, scenario) => {
     const home = previousSession();
     fault.use({ path: TOKEN, method: "POST", times: scenario.times, fault: scenario.fault });
     const started = performance.now();
-    const cli = spawnBinary(["auth", "login", "--no-browser"], { env: { ...home.env, PIPEOPS_HTTP_TIMEOUT: "2", ...scenario.env } });
+    const cli = startLogin({ ...home.env, PIPEOPS_HTTP_TIMEOUT: binary ? "2" : "0.5", ...scenario.env }, binary);
     const [, url] = await cli.waitForStderr(DEVICE_PROMPT);
     // The device code travels in the POST body only, never in a URL.
     if (scenario.error === null) await approveDevice(url!);
@@ -181,7 +198,7 @@ interface StartScenario {
 const START_SCENARIOS: StartScenario[] = [
   { name: "503", fault: faults.serverError(503), error: `${origin} is unavailable (HTTP 503)` },
   { name: "an HTML maintenance page", fault: faults.maintenancePage(), error: `${origin} is unavailable (HTTP 503)` },
-  { name: "no answer (timeout 2 s)", fault: { kind: "hang" }, error: `${origin} did not respond within 2 s` },
+  { name: "no answer (timeout 0.5 s)", fault: { kind: "hang" }, error: `${origin} did not respond within 0.5 s` },
   { name: "a reset", fault: { kind: "reset" }, error: `could not reach ${origin}: connection reset` },
   { name: "invalid JSON", fault: faults.invalidJson(), error: `${origin} sent an unexpected response: the body is not valid JSON` },
   {
@@ -201,7 +218,7 @@ describe("device login against a failing device authorization endpoint", () => {
     const home = previousSession();
     fault.use({ path: DEVICE_AUTH, method: "POST", fault: scenario.fault });
     const started = performance.now();
-    const cli = spawnBinary(["auth", "login", "--no-browser"], { env: { ...home.env, PIPEOPS_HTTP_TIMEOUT: "2" } });
+    const cli = startInProcess(FAST_LOGIN, { env: { ...home.env, PIPEOPS_HTTP_TIMEOUT: "0.5" } });
     const result = await cli.result;
     expect(performance.now() - started).toBeLessThan(15_000);
     expectLoginFailure(result, scenario.error);

@@ -20,6 +20,7 @@ import {
   timedRun,
 } from "./helpers/fault-server.ts";
 import { loginWithAuthorizationCode } from "./helpers/flows.ts";
+import { runInProcess } from "./helpers/in-process.ts";
 
 setDefaultTimeout(60_000);
 
@@ -60,6 +61,8 @@ interface Scenario {
   maxMs: number;
   minMs?: number;
   env?: Record<string, string>;
+  /** What differs in process, where the HTTP timeout (a real wait) is made shorter. */
+  fast?: Pick<Scenario, "env" | "error" | "minMs">;
   /** More checks of the stored file after a successful refresh. */
   stored?: (config: Record<string, unknown>) => void;
 }
@@ -79,6 +82,7 @@ const SCENARIOS: Scenario[] = [
     hint: KEPT,
     minMs: 1_900,
     maxMs: 15_000,
+    fast: { env: { PIPEOPS_HTTP_TIMEOUT: "0.2" }, error: couldNotRefresh(`${origin} did not respond within 0.2 s`), minMs: 190 },
   },
   {
     name: "answered byte by byte, past the timeout (1 s)",
@@ -88,6 +92,7 @@ const SCENARIOS: Scenario[] = [
     hint: KEPT,
     minMs: 900,
     maxMs: 15_000,
+    fast: { env: { PIPEOPS_HTTP_TIMEOUT: "0.3" }, error: couldNotRefresh(`${origin} did not respond within 0.3 s`), minMs: 290 },
   },
   {
     name: "answered byte by byte, within the timeout",
@@ -169,12 +174,20 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-describe("refresh against a failing token endpoint", () => {
-  test.each(SCENARIOS.map((scenario) => [scenario.name, scenario] as const))("%s", async (_name, scenario) => {
+/** The scenarios that also run the compiled binary. */
+const END_TO_END = new Set(["reset mid-body (the server never saw the request)", "503"]);
+
+describe.each([
+  ["in process", false],
+  ["the compiled binary", true],
+] as const)("refresh against a failing token endpoint (%s)", (_how, binary) => {
+  const table = binary ? SCENARIOS.filter((scenario) => END_TO_END.has(scenario.name)) : SCENARIOS;
+  test.each(table.map((scenario) => [scenario.name, binary ? scenario : { ...scenario, ...scenario.fast }] as const))("%s", async (_name, scenario) => {
     for (const command of ["token", "status", "me"]) {
       const { tokens, home } = await expiredSession();
       fault.use({ path: TOKEN, method: "POST", times: scenario.times, fault: scenario.fault });
-      const result = await timedRun(["auth", command], { ...home.env, ...scenario.env });
+      const env = { ...home.env, ...scenario.env };
+      const result = binary ? await timedRun(["auth", command], env) : await runInProcess(["auth", command], { env });
       const secrets = [tokens.access_token, tokens.refresh_token!];
       const tokenRequests = fault.requests.filter((request) => request.path === TOKEN);
       // POST is never retried: a second refresh with the same token could be taken for a replay.

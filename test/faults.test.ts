@@ -1,12 +1,15 @@
 /**
- * Fault injection: the compiled binary's status, me and token against a server that is half down.
- * A fault server (test/helpers/fault-server.ts) stands in front of the local authorization server;
- * each scenario asserts the one-line message, the exit code, a bound on the elapsed time, what the
- * server saw, and that the credential file is byte-for-byte unchanged.
+ * Fault injection: status, me and token against a server that is half down. A fault server
+ * (test/helpers/fault-server.ts) stands in front of the local authorization server; each scenario
+ * asserts the one-line message, the exit code, the waits the CLI asked for (Retry-After, back-off),
+ * a bound on the elapsed time, what the server saw, and that the credential file is byte-for-byte
+ * unchanged. The table runs in this process with waits sped up (test/helpers/in-process.ts); a few
+ * scenarios run the compiled binary, real waits and all, to show the same paths end to end.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
+import type { RunResult } from "./helpers/binary.ts";
 import {
   expectCleanFailure,
   type FaultServer,
@@ -20,6 +23,7 @@ import {
   timedRun,
 } from "./helpers/fault-server.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
+import { runInProcess } from "./helpers/in-process.ts";
 
 setDefaultTimeout(60_000);
 
@@ -45,7 +49,12 @@ interface Scenario {
   /** Expected first stderr line (without "Error: "), or null for success. */
   error: string | RegExp | null;
   maxMs: number;
+  /** Real time it must take at least: an HTTP timeout is a real wait. */
   minMs?: number;
+  /** The CLI's own waits (Retry-After), in ms, that must be among those it asked for. */
+  waits?: number[];
+  /** What differs in process, where real waits (an HTTP timeout) are made shorter. */
+  fast?: Pick<Scenario, "env" | "error" | "minMs">;
   /** Requests the server must have seen for `auth me` (path → count). */
   seen?: Record<string, number>;
   env?: Record<string, string>;
@@ -77,6 +86,8 @@ const SCENARIOS: Scenario[] = [
     rules: [{ fault: { kind: "hang" } }],
     error: `${origin} did not respond within 2 s`,
     minMs: 1_900,
+    // In process the same path with a tenth of the timeout: it is a real wait either way.
+    fast: { env: { PIPEOPS_HTTP_TIMEOUT: "0.2" }, error: `${origin} did not respond within 0.2 s`, minMs: 190 },
     maxMs: 15_000,
   },
   {
@@ -94,13 +105,14 @@ const SCENARIOS: Scenario[] = [
     env: { PIPEOPS_HTTP_TIMEOUT: "1" },
     error: `${origin} did not respond within 1 s`,
     minMs: 900,
+    fast: { env: { PIPEOPS_HTTP_TIMEOUT: "0.3" }, error: `${origin} did not respond within 0.3 s`, minMs: 290 },
     maxMs: 15_000,
   },
   {
     name: "429 with Retry-After: 1, twice, then success",
     rules: [{ path: USERINFO, times: 2, fault: faults.rateLimited("1") }],
     error: null,
-    minMs: 1_900,
+    waits: [1000, 1000],
     maxMs: 15_000,
     seen: { [USERINFO]: 3 },
   },
@@ -108,7 +120,7 @@ const SCENARIOS: Scenario[] = [
     name: "429 with Retry-After: 1 on every try",
     rules: [{ path: USERINFO, fault: faults.rateLimited("1") }],
     error: `${origin} is rate limiting requests (HTTP 429)`,
-    minMs: 1_900,
+    waits: [1000, 1000],
     maxMs: 15_000,
     seen: { [USERINFO]: 3 },
   },
@@ -136,7 +148,7 @@ const SCENARIOS: Scenario[] = [
     name: "an HTML maintenance page (503, Retry-After: 1) everywhere",
     rules: [{ fault: faults.maintenancePage() }],
     error: unavailable(503),
-    minMs: 1_900,
+    waits: [1000, 1000],
     maxMs: 15_000,
   },
   {
@@ -196,12 +208,23 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-describe("status and me against a failing server", () => {
-  test.each(SCENARIOS.map((scenario) => [scenario.name, scenario] as const))("%s", async (_name, scenario) => {
+/** The scenarios that also run the compiled binary, with real waits. */
+const END_TO_END = new Set(["reset mid-body on every request", "429 with Retry-After: 1, twice, then success", "a 20 MB body without Content-Length"]);
+
+async function scenarioRun(args: string[], env: Record<string, string>, binary: boolean): Promise<RunResult & { ms: number; slept?: number[] }> {
+  return binary ? timedRun(args, env) : runInProcess(args, { env });
+}
+
+describe.each([
+  ["in process, waits sped up", false],
+  ["the compiled binary", true],
+] as const)("status and me against a failing server (%s)", (_how, binary) => {
+  const table = binary ? SCENARIOS.filter((scenario) => END_TO_END.has(scenario.name)) : SCENARIOS;
+  test.each(table.map((scenario) => [scenario.name, binary ? scenario : { ...scenario, ...scenario.fast }] as const))("%s", async (_name, scenario) => {
     for (const command of ["me", "status"]) {
       const home = loggedInHome({ auth_token: tokens.access_token, expires_at: "2099-12-31T23:59:59Z", api_url: origin });
       fault.use(...scenario.rules);
-      const result = await timedRun(["auth", command], { ...home.env, ...scenario.env });
+      const result = await scenarioRun(["auth", command], { ...home.env, ...scenario.env }, binary);
       if (scenario.error === null) {
         expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
         expect(result.stdout).toContain(command === "me" ? "Account ID:" : "✓ Authenticated as user@example.com");
@@ -210,6 +233,9 @@ describe("status and me against a failing server", () => {
       }
       expect(result.ms).toBeLessThan(scenario.maxMs);
       if (scenario.minMs !== undefined) expect(result.ms).toBeGreaterThan(scenario.minMs);
+      // Waits the server asked for: seen among the CLI's own in process, as real time from the binary.
+      if (scenario.waits && !binary) expect(result.slept).toEqual(expect.arrayContaining(scenario.waits));
+      if (scenario.waits && binary) expect(result.ms).toBeGreaterThan(scenario.waits.reduce((a, b) => a + b, 0) - 100);
       if (command === "me" && scenario.seen) {
         for (const [path, count] of Object.entries(scenario.seen)) {
           expect({ path, count: fault.requests.filter((request) => request.path === path).length }).toEqual({ path, count });
@@ -222,11 +248,12 @@ describe("status and me against a failing server", () => {
     expect(sink.hits).toEqual([]);
   });
 
-  test("connection refused: fails fast with the reason", async () => {
+  test("connection refused: fails fast with the reason, after two retries with back-off", async () => {
     const url = await refusingUrl();
     for (const command of ["me", "status"]) {
       const home = loggedInHome({ auth_token: tokens.access_token, expires_at: "2099-12-31T23:59:59Z", api_url: url });
-      const result = await timedRun(["auth", command], home.env);
+      const result = await scenarioRun(["auth", command], home.env, binary && command === "me");
+      if (result.slept) expect(result.slept).toEqual([250, 500]);
       expectCleanFailure(result, `could not reach ${url}: connection refused`, [tokens.access_token]);
       expect(result.ms).toBeLessThan(10_000);
       expect(readFileSync(home.path, "utf8")).toBe(home.before);
