@@ -1,20 +1,11 @@
 /** The README's first command: `npm run demo` (and `-- --pipeops`) run start to finish against the bundled servers. */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { ROOT } from "./helpers/binary.ts";
+import { ROOT, runProgram } from "./helpers/binary.ts";
 
 setDefaultTimeout(120_000);
 
-async function demo(args: string[]) {
-  const child = Bun.spawn([process.execPath, join(ROOT, "scripts", "demo.ts"), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { stdout, stderr, code };
-}
+const demo = (args: string[]) => runProgram([process.execPath, join(ROOT, "scripts", "demo.ts"), ...args], { cwd: ROOT, timeoutMs: 120_000 });
 
 describe("npm run demo", () => {
   test("against the standards server: a device login, then status, me and logout", async () => {

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { ROOT, type RunResult } from "./helpers/binary.ts";
+import { ROOT, spawnProgram } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 import { fakeBrowser, portClosed, redirectPort, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "./helpers/interactive.ts";
 
@@ -24,52 +24,10 @@ const TIMEOUT_MS = 30_000;
 const DEVICE_PROMPT = /Please open this URL in your browser to authenticate:\n(\S+)\n\nWaiting for authentication\.\.\.\n/;
 const BROWSER_PROMPT = /If the browser does not open, visit:\n(\S+)\n\nWaiting for authentication\.\.\.\n/;
 
-interface DenoProcess {
-  waitForStderr(pattern: RegExp): Promise<RegExpExecArray>;
-  kill(signal: "SIGINT"): void;
-  readonly result: Promise<RunResult>;
-}
-
-/** Starts pipeops under Deno from the repository root, with only the variables given (plus PATH, TZ, DENO_DIR). */
-function spawnDeno(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): DenoProcess {
-  const child = Bun.spawn([...DENO_RUN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC", DENO_DIR, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", ...options.env },
-    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 60_000,
-  });
-  let stderr = "";
-  let changed = () => {};
-  const stderrDone = (async () => {
-    const decoder = new TextDecoder();
-    const reader = child.stderr.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      stderr += decoder.decode(chunk.value, { stream: true });
-      changed();
-    }
-  })();
-  const result = (async () => {
-    const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited, stderrDone]);
-    changed();
-    return { code, stdout, stderr };
-  })();
-  let exited = false;
-  void result.then(() => (exited = true));
-  return {
-    waitForStderr: (pattern) =>
-      new Promise((resolve, reject) => {
-        changed = () => {
-          const match = pattern.exec(stderr);
-          if (match) resolve(match);
-          else if (exited) reject(new Error(`exited before ${pattern} appeared; stderr:\n${stderr}`));
-        };
-        changed();
-      }),
-    kill: (signal) => child.kill(signal),
-    result,
-  };
+/** pipeops under Deno from the repository root, with only the variables given (plus PATH, TZ, DENO_DIR). */
+function spawnDeno(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
+  const env = { DENO_DIR, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", ...options.env };
+  return spawnProgram([...DENO_RUN, ...args], { env, stdin: options.stdin, cwd: ROOT });
 }
 
 const runDeno = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) => spawnDeno(args, options).result;

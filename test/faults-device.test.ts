@@ -8,11 +8,11 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
+import { spawnBinary } from "./helpers/binary.ts";
 import { configFolderEntries } from "./helpers/context.ts";
 import { type Fault, type FaultServer, faults, loggedInHome, startFaultServer, startSink } from "./helpers/fault-server.ts";
 import { approveDevice } from "./helpers/flows.ts";
 import { startInProcess } from "./helpers/in-process.ts";
-import { spawnBinary } from "./helpers/interactive.ts";
 
 /** The same login, run as the binary or in this process (where waits pass a thousand times faster). */
 function startLogin(env: Record<string, string>, binary: boolean) {

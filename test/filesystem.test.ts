@@ -23,11 +23,10 @@ import {
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { CredentialStore } from "../src/config/store.ts";
-import { runBinary } from "./helpers/binary.ts";
+import { runBinary, spawnBinary } from "./helpers/binary.ts";
 import { configFolderEntries, tempDir } from "./helpers/context.ts";
 import { type FaultServer, startFaultServer } from "./helpers/fault-server.ts";
 import { approveDevice, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
-import { spawnBinary } from "./helpers/interactive.ts";
 
 setDefaultTimeout(90_000);
 

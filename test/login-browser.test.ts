@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { type PipeOpsServer, startPipeOpsServer } from "../scripts/pipeops-server.ts";
-import { fakeBrowser, portClosed, readConfig, redirectPort, spawnBinary, tempHome, waitForFile } from "./helpers/interactive.ts";
+import { spawnBinary } from "./helpers/binary.ts";
+import { fakeBrowser, portClosed, readConfig, redirectPort, tempHome, waitForFile } from "./helpers/interactive.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
 setDefaultTimeout(60_000);

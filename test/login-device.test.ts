@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { BINARY, runBinary } from "./helpers/binary.ts";
+import { BINARY, runBinary, runProgram, spawnBinary } from "./helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "./helpers/flows.ts";
-import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnBinary, spawnInTerminal, tempHome, typeHiddenToken } from "./helpers/interactive.ts";
+import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnInTerminal, tempHome, typeHiddenToken } from "./helpers/interactive.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
 setDefaultTimeout(60_000);
@@ -295,14 +295,11 @@ describe("--with-token", () => {
 
   test("endless input (yes |) stops at 16 KiB with a one-line error", async () => {
     const { env, configPath } = tempHome();
-    const child = Bun.spawn(["sh", "-c", `yes | '${BINARY}' auth login --with-token`], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env, PIPEOPS_API_URL: server.url },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: 20_000,
+    const result = await runProgram(["sh", "-c", `yes | '${BINARY}' auth login --with-token`], {
+      env: { ...env, PIPEOPS_API_URL: server.url },
+      timeoutMs: 20_000,
     });
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    expect({ code, stdout, stderr }).toEqual({
+    expect(result).toEqual({
       code: 2,
       stdout: "",
       stderr: "Error: the token on standard input is too long\nPipe in only the token: pipeops auth login --with-token < token.txt\n",

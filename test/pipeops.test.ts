@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type PipeOpsServer, startPipeOpsServer } from "../scripts/pipeops-server.ts";
-import { runBinary } from "./helpers/binary.ts";
+import { runBinary, spawnBinary } from "./helpers/binary.ts";
 import { completeAuthorization, pipeopsLogin } from "./helpers/flows.ts";
-import { fakeBrowser, fileMode, portClosed, readConfig, spawnBinary, spawnInTerminal, tempHome, waitForFile } from "./helpers/interactive.ts";
+import { fakeBrowser, fileMode, portClosed, readConfig, spawnInTerminal, tempHome, waitForFile } from "./helpers/interactive.ts";
 
 setDefaultTimeout(60_000);
 

@@ -11,11 +11,11 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { type PipeOpsServer, startPipeOpsServer } from "../scripts/pipeops-server.ts";
-import { runBinary } from "./helpers/binary.ts";
+import { runBinary, spawnBinary } from "./helpers/binary.ts";
 import { tempDir } from "./helpers/context.ts";
 import { type FaultServer, startFaultServer } from "./helpers/fault-server.ts";
 import { completeAuthorization, loginWithAuthorizationCode, pipeopsLogin, type TokenSet } from "./helpers/flows.ts";
-import { fakeBrowser, spawnBinary, waitForFile } from "./helpers/interactive.ts";
+import { fakeBrowser, waitForFile } from "./helpers/interactive.ts";
 
 setDefaultTimeout(60_000);
 

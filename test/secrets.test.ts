@@ -10,11 +10,11 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { type RunResult, runBinary } from "./helpers/binary.ts";
+import { type RunResult, runBinary, spawnBinary } from "./helpers/binary.ts";
 import { tempDir } from "./helpers/context.ts";
 import { type FaultServer, faults, type Rule, refusingUrl, startFaultServer } from "./helpers/fault-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
-import { spawnBinary, waitForFile } from "./helpers/interactive.ts";
+import { waitForFile } from "./helpers/interactive.ts";
 
 setDefaultTimeout(90_000);
 

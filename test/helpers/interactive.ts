@@ -1,102 +1,12 @@
 /**
- * The compiled binary as a live process: read its output as it arrives, write to its stdin, signal it.
- * For login flows, where the test has to act (approve, paste, Ctrl-C) while the CLI waits.
+ * The compiled binary at a terminal (a pseudo-terminal, as a user types at it), and the pieces
+ * login tests share: a temp HOME, a fake browser, the callback port.
  */
 import { expect } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BINARY, type RunResult } from "./binary.ts";
-
-export interface LiveBinary {
-  readonly pid: number;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first match of pattern in stderr (seen so far or still to come). */
-  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  write(text: string): void;
-  closeStdin(): void;
-  kill(signal: NodeJS.Signals): void;
-  /** The exit code and all output, once the process ended. */
-  readonly result: Promise<RunResult>;
-}
-
-export interface SpawnOptions {
-  env?: Record<string, string | undefined>;
-  /** "pipe" keeps stdin open for write(); default "ignore" (end of input). */
-  stdin?: "pipe" | "ignore";
-  timeoutMs?: number;
-}
-
-/** Starts dist/pipeops with only PATH, TZ and the given variables, like runBinary(). */
-export function spawnBinary(args: string[], options: SpawnOptions = {}): LiveBinary {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run 'npm run build' first`);
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC" };
-  for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
-  const child = Bun.spawn([BINARY, ...args], {
-    env,
-    stdin: options.stdin ?? "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: options.timeoutMs ?? 60_000,
-  });
-  let out = "";
-  let err = "";
-  const listeners = new Set<() => void>();
-  const collect = async (stream: ReadableStream<Uint8Array>, append: (text: string) => void) => {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      append(decoder.decode(value, { stream: true }));
-      for (const listener of listeners) listener();
-    }
-  };
-  const drained = Promise.all([collect(child.stdout, (t) => (out += t)), collect(child.stderr, (t) => (err += t))]);
-  const result = (async () => {
-    const code = await child.exited;
-    await drained;
-    for (const listener of listeners) listener();
-    return { code, stdout: out, stderr: err };
-  })();
-  let exited = false;
-  void child.exited.then(() => (exited = true));
-
-  return {
-    pid: child.pid,
-    stdout: () => out,
-    stderr: () => err,
-    waitForStderr(pattern, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const match = pattern.exec(err);
-          if (match) return done(() => resolve(match));
-          if (exited) done(() => reject(new Error(`exited before ${pattern} appeared; stderr:\n${err}\nstdout:\n${out}`)));
-        };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}; stderr:\n${err}`))), timeoutMs);
-        const done = (settle: () => void) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          settle();
-        };
-        listeners.add(check);
-        void child.exited.then(() => setTimeout(check, 0));
-        check();
-      });
-    },
-    write(text) {
-      const stdin = child.stdin as import("bun").FileSink;
-      stdin.write(text);
-      stdin.flush();
-    },
-    closeStdin() {
-      void (child.stdin as import("bun").FileSink).end();
-    },
-    kill: (signal) => child.kill(signal),
-    result,
-  };
-}
+import { BINARY, cleanEnv } from "./binary.ts";
 
 /** termios c_lflag ECHO: the terminal shows what is typed. */
 const ECHO = 0o10;
@@ -141,7 +51,7 @@ export function spawnInTerminal(args: string[], env: Record<string, string>, com
   });
   const child = Bun.spawn([...command.argv, ...args], {
     cwd: command.cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TZ: "UTC", TERM: "xterm", ...env },
+    env: cleanEnv({ TERM: "xterm", ...env }),
     terminal,
   });
   const marker = `<drained ${crypto.randomUUID()}>`;
