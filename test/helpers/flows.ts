@@ -1,8 +1,10 @@
 /**
- * Obtain tokens from the dev authorization server through its own flows, over
- * plain HTTP: a tiny "browser" (cookie jar, manual redirects, form submission)
- * plays the user, so tests never mint tokens behind the server's back.
+ * Obtain tokens from the local servers through their own flows, over plain HTTP: a small "browser"
+ * (cookie jar, manual redirects, forms submitted as happy-dom reads them) plays the user, so tests
+ * never mint tokens behind the server's back. Where a real browser matters, test/login-browser.test.ts
+ * drives Chromium.
  */
+import { Window } from "happy-dom";
 import * as oauth from "oauth4webapi";
 import { DEV_CLIENT_ID } from "../../scripts/dev-server.ts";
 
@@ -20,74 +22,27 @@ interface Page {
 /** Where a navigation stopped: on a page of the server, or at a redirect leaving it. */
 type Landing = { page: Page } | { leftTo: string };
 
-interface Tag {
-  name: string;
-  attrs: Record<string, string>;
-  start: number;
-}
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
-
-function decodeEntities(value: string): string {
-  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ENTITIES[name] ?? "");
-}
-
-function parseAttributes(source: string): Record<string, string> {
-  const attrs: Record<string, string> = {};
-  for (const match of source.matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
-    attrs[match[1]!.toLowerCase()] = decodeEntities(match[2] ?? match[3] ?? match[4] ?? "");
-  }
-  return attrs;
-}
-
-/** Good enough for the server's own markup: forms, inputs and buttons, no nesting tricks. */
-function tagsOf(html: string): Tag[] {
-  return [...html.matchAll(/<(\/?form|input|button)\b([^>]*)>/gi)].map((match) => ({
-    name: match[1]!.toLowerCase(),
-    attrs: parseAttributes(match[2] ?? ""),
-    start: match.index ?? 0,
-  }));
-}
-
-interface Form {
-  open: Tag;
-  end: number;
-}
-
-function formsOf(tags: Tag[]): Form[] {
-  return tags
-    .filter((tag) => tag.name === "form")
-    .map((open) => ({ open, end: tags.find((tag) => tag.name === "/form" && tag.start > open.start)?.start ?? Infinity }));
-}
-
-/** HTML form submission: the form's named inputs plus the clicked button's name=value. */
+/** HTML form submission, as a browser makes it (happy-dom parses the page): the form's fields plus the clicked button's name=value. */
 function submission(page: Page, buttonId?: string): { action: URL; method: string; body: URLSearchParams } {
-  const tags = tagsOf(page.html);
-  const forms = formsOf(tags);
-  const button = buttonId === undefined ? undefined : tags.find((tag) => tag.name === "button" && tag.attrs.id === buttonId);
-  if (buttonId !== undefined && !button) throw new Error(`no button #${buttonId} on ${page.url}:\n${page.html}`);
-
-  const form = button?.attrs.form
-    ? forms.find((candidate) => candidate.open.attrs.id === button.attrs.form)
-    : button
-      ? forms.find((candidate) => candidate.open.start < button.start && button.start < candidate.end)
-      : forms[0];
-  if (!form) throw new Error(`no form to submit on ${page.url}:\n${page.html}`);
-
-  const body = new URLSearchParams();
-  const formId = form.open.attrs.id;
-  const belongs = (tag: Tag) => (tag.attrs.form !== undefined ? tag.attrs.form === formId : form.open.start < tag.start && tag.start < form.end);
-  for (const input of tags.filter((tag) => tag.name === "input" && belongs(tag))) {
-    const type = input.attrs.type ?? "text";
-    if (input.attrs.name && type !== "submit" && type !== "button") body.append(input.attrs.name, input.attrs.value ?? "");
+  const window = new Window({ url: page.url.href });
+  try {
+    const document = new window.DOMParser().parseFromString(page.html, "text/html");
+    const found = buttonId === undefined ? null : document.getElementById(buttonId);
+    if (buttonId !== undefined && !(found instanceof window.HTMLButtonElement)) throw new Error(`no button #${buttonId} on ${page.url}:\n${page.html}`);
+    const button = found as InstanceType<typeof window.HTMLButtonElement> | null;
+    const form = button ? button.form : document.forms[0];
+    if (!form) throw new Error(`no form to submit on ${page.url}:\n${page.html}`);
+    const body = new URLSearchParams();
+    for (const [name, value] of new window.FormData(form)) if (typeof value === "string") body.append(name, value);
+    if (button?.name) body.append(button.name, button.value);
+    return {
+      action: new URL(form.getAttribute("action") || page.url.href, page.url),
+      method: (form.getAttribute("method") ?? "get").toUpperCase(),
+      body,
+    };
+  } finally {
+    void window.happyDOM.close();
   }
-  if (button?.attrs.name) body.append(button.attrs.name, button.attrs.value ?? "");
-
-  return {
-    action: new URL(form.open.attrs.action || page.url.href, page.url),
-    method: (form.open.attrs.method ?? "get").toUpperCase(),
-    body,
-  };
 }
 
 class Browser {
