@@ -24,9 +24,8 @@ for (let run = 1; run <= runs; run++) {
   console.log(`run ${run}/${runs}: exit ${code}, ${summary ? `${summary[1]} pass, ${summary[2]} fail` : "no summary"}, ${elapsed.toFixed(1)} s`);
 }
 seconds.sort((a, b) => a - b);
-const failedRuns = [...failures.values()].length === 0 ? 0 : undefined;
 console.log(
   `\n${runs} runs: ${failures.size === 0 ? "no test failed" : `${failures.size} test(s) failed`}; median ${seconds[Math.floor(runs / 2)]!.toFixed(1)} s, slowest ${seconds.at(-1)!.toFixed(1)} s`,
 );
 for (const [name, count] of failures) console.log(`  ${count}x ${name}`);
-process.exit(failedRuns === 0 ? 0 : 1);
+process.exit(failures.size === 0 ? 0 : 1);
