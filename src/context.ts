@@ -50,6 +50,8 @@ export interface Context {
   openBrowser(url: string): Promise<boolean>;
   /** Whether this is Linux under WSL, where the browser is Windows'. */
   isWsl(): boolean;
+  /** The terminal on stderr: its size, when it is one. */
+  terminalSize(): { columns: number; rows: number } | undefined;
   readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive">;
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
@@ -246,6 +248,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
       return false;
     },
     isWsl,
+    terminalSize: () => runtime.terminalSize(),
     runtime,
     store() {
       store ??= lazyCredentialFile(configPath(env, runtime.homedir()), runtime.isMissing, async (path) => {

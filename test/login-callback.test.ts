@@ -151,7 +151,7 @@ describe("browser login in-process against the local authorization server", () =
         return true;
       },
     });
-    const outcome = await login(ctx, { browser: undefined, withToken: false, timeoutSeconds: 30 }).then(
+    const outcome = await login(ctx, { browser: undefined, withToken: false, timeoutSeconds: 30, qr: false }).then(
       (result) => ({ result, error: undefined }),
       (error: unknown) => ({ result: undefined, error }),
     );
@@ -178,7 +178,7 @@ describe("browser login in-process against the local authorization server", () =
         return true;
       },
     });
-    const result = await login(ctx, { browser: undefined, withToken: false, timeoutSeconds: 30 });
+    const result = await login(ctx, { browser: undefined, withToken: false, timeoutSeconds: 30, qr: false });
     expect(result).toEqual({ email: "user@example.com" });
     const params = requested!.searchParams;
     expect(params.get("code_challenge_method")).toBe("S256");
@@ -268,7 +268,7 @@ describe("browser login in-process against the local authorization server", () =
         return false;
       },
     });
-    expect(await login(ctx, { browser: true, withToken: false, timeoutSeconds: 30 })).toEqual({ email: "user@example.com" });
+    expect(await login(ctx, { browser: true, withToken: false, timeoutSeconds: 30, qr: false })).toEqual({ email: "user@example.com" });
     await user;
   });
 });

@@ -23,13 +23,13 @@ async function usageMessage(parse: Promise<unknown>): Promise<string> {
 
 describe("auth login", () => {
   test("defaults: the environment decides the browser, 300 s", async () => {
-    expect(await login.parse([])).toEqual({ browser: undefined, withToken: false, timeoutSeconds: 300 });
+    expect(await login.parse([])).toEqual({ browser: undefined, withToken: false, timeoutSeconds: 300, qr: false });
   });
 
   test("--browser, --no-browser, --with-token, --timeout in both spellings", async () => {
-    expect(await login.parse(["--no-browser"])).toEqual({ browser: false, withToken: false, timeoutSeconds: 300 });
-    expect(await login.parse(["--browser", "--timeout", "30"])).toEqual({ browser: true, withToken: false, timeoutSeconds: 30 });
-    expect(await login.parse(["--with-token", "--timeout=2.5"])).toEqual({ browser: undefined, withToken: true, timeoutSeconds: 2.5 });
+    expect(await login.parse(["--no-browser"])).toEqual({ browser: false, withToken: false, timeoutSeconds: 300, qr: false });
+    expect(await login.parse(["--browser", "--timeout", "30"])).toEqual({ browser: true, withToken: false, timeoutSeconds: 30, qr: false });
+    expect(await login.parse(["--with-token", "--timeout=2.5"])).toEqual({ browser: undefined, withToken: true, timeoutSeconds: 2.5, qr: false });
   });
 
   test("a repeated --timeout: the last value wins, as in gh", async () => {

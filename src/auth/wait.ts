@@ -14,8 +14,11 @@ export const loginInterrupted = () => new CliError("interrupted", "authenticatio
 export interface LoginReporter {
   /** Browser login: the URL, in case the browser does not open. */
   browserUrl(url: string): void;
-  /** The URL (and, when the URL does not carry it, the code) to open on any device. */
-  manualUrl(url: string, options?: { userCode?: string; acceptsPaste?: boolean }): void;
+  /**
+   * The URL (and, when the URL does not carry it, the code) to open on any device; `qrUrl` is what
+   * a QR code, when one was asked for, encodes (the URL with the code in it, for the device grant).
+   */
+  manualUrl(url: string, options?: { userCode?: string; acceptsPaste?: boolean; qrUrl?: string }): void;
   /** A line of guidance while waiting (e.g. a pasted URL that belongs to another login). */
   notice(message: string): void;
   /** Starts the waiting indicator; it runs until done(). */
@@ -91,11 +94,15 @@ export function formatTimeLeft(ms: number): string {
 export const PASTE_PROMPT =
   "If the browser cannot reach this machine after you sign in, copy the address it ends on (or the code), paste it here and press Enter:";
 
+/** Draws a QR code of a URL, or says it cannot (it would not fit the terminal). */
+export type QrDrawer = (url: string) => string[] | undefined;
+
 /**
  * Progress on stderr: plain lines, or one redrawn line with a spinner and the time left. While the
  * user may paste an answer, nothing is redrawn: the line they type stays as the terminal shows it.
+ * With `qr`, a QR code follows the URL to open; the URL is always there as text too.
  */
-export function loginReporter(ctx: Context): LoginReporter {
+export function loginReporter(ctx: Context, qr?: QrDrawer): LoginReporter {
   const { stderr } = ctx;
   const c = stderr.colors;
   let animate = animateProgress(ctx.env, stderr.isTTY);
@@ -125,6 +132,8 @@ export function loginReporter(ctx: Context): LoginReporter {
       stderr.write(`Please open this URL in your browser to authenticate:\n${url}\n`);
       if (options.userCode) stderr.write(`and enter the code: ${c.bold(options.userCode)}\n`);
       stderr.write("\n");
+      const code = qr?.(options.qrUrl ?? url);
+      if (code) stderr.write(`${code.join("\n")}\n\n`);
       if (options.acceptsPaste) {
         acceptsPaste = true;
         animate = false;

@@ -124,6 +124,11 @@ export const bunRuntime: Runtime = {
       return (error as { code?: unknown } | null)?.code === "ENOENT";
     }
   },
+  terminalSize() {
+    // Only for a QR code: reading it makes Bun build its Node stderr stream.
+    const { columns, rows } = process.stderr;
+    return columns && rows ? { columns, rows } : undefined;
+  },
   readTextFileSync(path) {
     try {
       return builtin<typeof import("node:fs")>("node:fs").readFileSync(path, "utf8").slice(0, 4096);

@@ -41,6 +41,7 @@ interface DenoApi {
   kill(pid: number, signal: number | string): void;
   exit(code: number): never;
   unrefTimer(id: number): void;
+  consoleSize(): { columns: number; rows: number };
 }
 declare const Deno: DenoApi;
 
@@ -148,6 +149,13 @@ export function denoRuntime(): Runtime {
       const outcome = await Promise.race([child.status, grace]);
       clearTimeout(timer);
       return outcome === "running" || outcome.success;
+    },
+    terminalSize() {
+      try {
+        return Deno.consoleSize();
+      } catch {
+        return undefined;
+      }
     },
     // Deno has no cheaper probe than the read itself: the store finds out.
     isMissing: () => false,

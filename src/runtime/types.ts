@@ -45,6 +45,8 @@ export interface Runtime {
    * credential store then reads and reports. The usual `auth status` before any login needs no more.
    */
   isMissing(path: string): boolean;
+  /** The size of the terminal on stderr; undefined when it is not one or cannot say. */
+  terminalSize(): { columns: number; rows: number } | undefined;
   /** A small text file read at once (such as /proc/version); undefined when it cannot be read. */
   readTextFileSync(path: string): string | undefined;
   onSignal(signal: Signal, handler: () => void): () => void;

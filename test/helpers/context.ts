@@ -57,6 +57,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     stderr,
     stdin: lineReader(() => new Blob([options.stdin ?? ""]).stream(), tty),
     isWsl: () => false,
+    terminalSize: () => undefined,
     openBrowser: async (url) => {
       opened.push(url);
       return options.openBrowser ? options.openBrowser(url) : true;

@@ -40,11 +40,18 @@ export interface TerminalBinary {
  * Starts dist/pipeops (or `command`, e.g. `deno run … src/main.ts`) in a pseudo-terminal, stdin,
  * stdout and stderr all on it, like a user would, with only PATH, TZ, TERM and the given variables.
  */
-export function spawnInTerminal(args: string[], env: Record<string, string>, command: { argv: string[]; cwd?: string } = { argv: [BINARY] }): TerminalBinary {
+export function spawnInTerminal(
+  args: string[],
+  env: Record<string, string>,
+  command: { argv: string[]; cwd?: string } = { argv: [BINARY] },
+  size: { columns: number; rows: number } = { columns: 80, rows: 24 },
+): TerminalBinary {
   if (!existsSync(command.argv[0]!)) throw new Error(`${command.argv[0]} is missing: run 'npm run build' first`);
   let screen = "";
   const decoder = new TextDecoder();
   const terminal = new Bun.Terminal({
+    cols: size.columns,
+    rows: size.rows,
     data: (_terminal, data) => {
       screen += decoder.decode(data, { stream: true });
     },

@@ -6,7 +6,7 @@ import { deviceLogin } from "../../auth/device-login.ts";
 import { loginScopes } from "../../auth/scopes.ts";
 import { type EnvTokenVariable, envToken, isBearerToken } from "../../auth/session.ts";
 import type { IssuedTokens } from "../../auth/tokens.ts";
-import { abortable, loginInterrupted, loginReporter, startWait } from "../../auth/wait.ts";
+import { abortable, loginInterrupted, loginReporter, type QrDrawer, startWait } from "../../auth/wait.ts";
 import { type Command, given, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { Context, Env } from "../../context.ts";
@@ -25,6 +25,8 @@ export interface LoginOptions {
   browser: boolean | undefined;
   withToken: boolean;
   timeoutSeconds: number;
+  /** A QR code of the URL to open (--qr, or PIPEOPS_QR), at a terminal. */
+  qr: boolean;
 }
 
 /** Longest wait we accept: a day. */
@@ -46,7 +48,30 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
   const yes = given(argv, "--browser");
   const no = given(argv, "--no-browser");
   if (yes && no) throw usageError("--browser and --no-browser cannot be used together", usage);
-  return { browser: yes ? true : no ? false : undefined, withToken: flags.withToken === true, timeoutSeconds };
+  return { browser: yes ? true : no ? false : undefined, withToken: flags.withToken === true, timeoutSeconds, qr: flags.qr === true };
+}
+
+/**
+ * A QR code of a URL, on a terminal only (never on a pipe), when it fits the terminal's height:
+ * the device URL always does; the longer authorization URL of the paste flow on tall terminals.
+ * PIPEOPS_QR=light inverts it for light themes. uqr is loaded only here.
+ */
+async function qrDrawer(ctx: Context): Promise<QrDrawer | undefined> {
+  if (!ctx.stderr.isTTY) return undefined;
+  const { qrLines } = await import("../../auth/qr.ts");
+  const lightTheme = ctx.env.PIPEOPS_QR?.trim().toLowerCase() === "light";
+  return (url) => {
+    const lines = qrLines(url, { lightTheme });
+    const size = ctx.terminalSize();
+    // Room for the lines around it: the URL above, the waiting line below.
+    return !size || (lines.length + 4 <= size.rows && (lines[0]?.length ?? 0) <= size.columns) ? lines : undefined;
+  };
+}
+
+/** PIPEOPS_QR set to anything but "", "0" or "false" asks for the QR code, as --qr does. */
+function qrFromEnv(env: Env): boolean {
+  const value = env.PIPEOPS_QR?.trim().toLowerCase();
+  return value !== undefined && value !== "" && value !== "0" && value !== "false";
 }
 
 /**
@@ -72,7 +97,7 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
 
   const conn = await connect(ctx, apiUrl, settings);
   const scope = loginScopes(ctx.env, conn.scopesSupported);
-  const reporter = loginReporter(ctx);
+  const reporter = loginReporter(ctx, options.qr || qrFromEnv(ctx.env) ? await qrDrawer(ctx) : undefined);
   const wait = startWait(ctx, options.timeoutSeconds);
   try {
     const flow = { conn, scope, reporter, signal: wait.signal, deadline: wait.deadline };
@@ -158,6 +183,7 @@ export const command: Command<LoginOptions, LoginResult> = {
     { name: "--no-browser", description: "Display auth URL without opening browser" },
     { name: "--with-token", description: "Read a token from standard input instead of logging in" },
     { name: "--timeout", value: "<seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
+    { name: "--qr", description: "Also show the URL to open as a QR code, to sign in from a phone (PIPEOPS_QR=1)" },
   ],
   examples: ["pipeops auth login", "pipeops auth login --no-browser", "pipeops auth login --with-token < token.txt"],
   argumentsHint: "to log in with a token, pipe it in: pipeops auth login --with-token < token.txt",
