@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests use when any is missing (as root, where apt-get exists),
 # so `npm install && npm test` sets up a fresh machine by itself. Elsewhere it says what to install.
 #   chromium: the real-browser login test; qemu-user + libc6-arm64-cross: running the arm64 and
-#   pre-AVX x64 release binaries; unzip, curl, dash: the archive and installer tests.
+#   pre-AVX x64 release binaries; unzip, curl, dash: the archive and installer tests; bash-completion,
+#   zsh, fish: the shell completion tests.
 set -eu
 missing=""
 need() { [ -e "$1" ] || missing="$missing $2"; }
@@ -13,6 +14,9 @@ need /usr/aarch64-linux-gnu/lib libc6-arm64-cross
 need /usr/bin/unzip unzip
 need /usr/bin/curl curl
 need /bin/dash dash
+need /usr/share/bash-completion/bash_completion bash-completion
+need /usr/bin/zsh zsh
+need /usr/bin/fish fish
 [ -n "$missing" ] || exit 0
 # One name per package, in a stable order.
 packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ $//')

@@ -1,26 +1,25 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
 import type { AnyCommand } from "./command.ts";
+import { AUTH_COMMANDS, type AuthName, authCommands } from "./commands/table.ts";
 import type { Context } from "./context.ts";
 import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./errors.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
 
-/** `pipeops auth <name>`: each command is one module, loaded only when it runs (or for help). */
-const AUTH_COMMANDS = {
-  login: () => import("./commands/auth/login.ts"),
-  logout: () => import("./commands/auth/logout.ts"),
-  status: () => import("./commands/auth/status.ts"),
-  me: () => import("./commands/auth/me.ts"),
-  token: () => import("./commands/auth/token.ts"),
-} satisfies Record<string, () => Promise<{ command: AnyCommand }>>;
+/** Top-level commands besides `auth`: the completion script, and the hidden callback it uses. */
+const TOP_COMMANDS = {
+  completion: async () => ({ command: (await import("./commands/completion.ts")).command as AnyCommand }),
+  complete: async () => ({ command: (await import("./commands/completion.ts")).complete as AnyCommand }),
+};
 
-type AuthName = keyof typeof AUTH_COMMANDS;
+type TopName = keyof typeof TOP_COMMANDS;
 
 /** What argv asks for, decided without loading anything: a plain function, so it costs little at start. */
 export type Route =
   | { kind: "version" }
-  | { kind: "help"; topic: "root" | "auth" | AuthName }
+  | { kind: "help"; topic: "root" | "auth" | AuthName | TopName }
   | { kind: "command"; name: AuthName; argv: readonly string[] }
+  | { kind: "top"; name: TopName; argv: readonly string[] }
   | { kind: "unknown"; typed: string; under?: "auth" };
 
 const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
@@ -33,6 +32,12 @@ export function route(argv: readonly string[]): Route {
   const second = argv[1];
   if (first === "--version" || first === "-v" || first === "version") return { kind: "version" };
   if (first === undefined || isHelpFlag(first)) return { kind: "help", topic: "root" };
+  if (first === "complete" || first === "completion") {
+    const rest = argv.slice(1);
+    return first === "completion" && (rest.includes("--help") || rest.includes("-h"))
+      ? { kind: "help", topic: first }
+      : { kind: "top", name: first, argv: rest };
+  }
   if (first !== "auth") return { kind: "unknown", typed: first };
   if (second === undefined || isHelpFlag(second) || (second === "help" && argv.length === 2)) return { kind: "help", topic: "auth" };
   const name = second === "help" ? argv[2] : second;
@@ -51,8 +56,8 @@ export async function runCli(ctx: Context, argv: readonly string[]): Promise<num
       ctx.stdout.write(versionLine());
       return EXIT_OK;
     }
-    if (to.kind !== "command") return await explain(ctx, to);
-    const command: AnyCommand = (await AUTH_COMMANDS[to.name]()).command;
+    if (to.kind !== "command" && to.kind !== "top") return await explain(ctx, to);
+    const command: AnyCommand = (await (to.kind === "top" ? TOP_COMMANDS[to.name] : AUTH_COMMANDS[to.name])()).command;
     const options = await command.parse(to.argv);
     json = command.reportsJson?.(options) ?? false;
     const result = await command.run(ctx, options);
@@ -64,7 +69,7 @@ export async function runCli(ctx: Context, argv: readonly string[]): Promise<num
 }
 
 /** Help, or the usage error for a word that names nothing (with the nearest name to it). */
-async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "command" }>): Promise<number> {
+async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "command" | "top" }>): Promise<number> {
   const usage = await import("./usage.ts");
   const names = Object.keys(AUTH_COMMANDS);
   if (to.kind === "unknown") throw to.under ? usage.unknownAuthCommand(to.typed, names) : usage.unknownTopLevel(to.typed, names);
@@ -72,7 +77,10 @@ async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "com
   else if (to.topic === "auth") {
     const commands = await Promise.all(Object.entries(AUTH_COMMANDS).map(async ([name, load]) => [name, (await load()).command.summary] as const));
     ctx.stdout.write(usage.groupHelp(commands));
-  } else ctx.stdout.write(usage.commandHelp((await AUTH_COMMANDS[to.topic]()).command));
+  } else {
+    const load = to.topic === "completion" || to.topic === "complete" ? TOP_COMMANDS[to.topic] : AUTH_COMMANDS[to.topic];
+    ctx.stdout.write(usage.commandHelp((await load()).command));
+  }
   return EXIT_OK;
 }
 

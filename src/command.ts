@@ -20,6 +20,8 @@ export interface Command<Options, Result> {
   readonly summary: string;
   readonly flags: readonly FlagSpec[];
   readonly examples: readonly string[];
+  /** The usage line's arguments, when not just flags: "<shell>". */
+  readonly usage?: string;
   /** Said instead of "takes no arguments" alone, for a command users try to give one. */
   readonly argumentsHint?: string;
   /** argv after the command's name, into the options run() takes; a bad flag is a usage error. */

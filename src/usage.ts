@@ -10,7 +10,8 @@ Usage:
   pipeops <command> [flags]
 
 Commands:
-  auth    Manage authentication (login, logout, status, me, token)
+  auth          Manage authentication (login, logout, status, me, token)
+  completion    Print the shell completion script (bash, zsh, fish, powershell)
 
 Flags:
   -h, --help       Show help
@@ -72,7 +73,7 @@ export function commandHelp(command: AnyCommand): string {
     command.summary,
     "",
     "Usage:",
-    `  pipeops ${command.name} [flags]`,
+    `  pipeops ${command.name} ${command.usage ?? "[flags]"}`,
     "",
     "Flags:",
     ...columns(flags),

@@ -1,0 +1,81 @@
+/**
+ * `pipeops completion bash|zsh|fish|powershell`: the shell's completion script, and the hidden
+ * `pipeops complete -- <words>` it calls back to ask what may come next. Both through
+ * @bomb.sh/tab (cac has no completions: cacjs/cac#81), which prints its own lines.
+ */
+import { RootCommand } from "@bomb.sh/tab";
+import type { Command, Streams } from "../command.ts";
+import { usageError } from "../errors.ts";
+import { authCommands } from "./table.ts";
+
+export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
+export type Shell = (typeof SHELLS)[number];
+
+/** The command tree as tab completes it: `auth`, its commands and their flags, `completion` and its shells. */
+async function completionTree(): Promise<RootCommand> {
+  const root = new RootCommand();
+  root.command("auth", "Manage authentication (login, logout, status, me, token)");
+  for (const [name, command] of await authCommands()) {
+    const leaf = root.command(`auth ${name}`, command.summary);
+    for (const flag of command.flags) {
+      // tab names flags without their dashes; one that takes a value is completed with nothing.
+      if (flag.value) leaf.option(flag.name.replace(/^--/, ""), flag.description, () => {});
+      else leaf.option(flag.name.replace(/^--/, ""), flag.description);
+    }
+  }
+  root.command("completion", "Print the shell completion script").argument("shell", (complete) => {
+    for (const shell of SHELLS) complete(shell, `Completion script for ${shell}`);
+  });
+  return root;
+}
+
+export interface CompletionOptions {
+  shell: Shell;
+}
+
+export interface CompletionResult {
+  shell: Shell;
+  tree: RootCommand;
+}
+
+export const command: Command<CompletionOptions, CompletionResult> = {
+  name: "completion",
+  summary: "Print the shell completion script (bash, zsh, fish, powershell)",
+  usage: "<bash|zsh|fish|powershell>",
+  flags: [],
+  examples: [
+    "source <(pipeops completion bash)",
+    'pipeops completion zsh > "${fpath[1]}/_pipeops"',
+    "pipeops completion fish > ~/.config/fish/completions/pipeops.fish",
+  ],
+  async parse(argv) {
+    const [shell, ...rest] = argv;
+    if (!SHELLS.includes(shell as Shell) || rest.length > 0) {
+      throw usageError(`completion takes one shell: ${SHELLS.join(", ")}`, "Run 'pipeops completion --help' for usage");
+    }
+    return { shell: shell as Shell };
+  },
+  run: async (_ctx, { shell }) => ({ shell, tree: await completionTree() }),
+  // tab writes the script itself (console.log, as our own stdout lines are written).
+  render: (_io: Streams, { shell, tree }) => tree.setup("pipeops", "pipeops", shell),
+};
+
+export interface CompleteOptions {
+  words: string[];
+}
+
+export interface CompleteResult {
+  words: string[];
+  tree: RootCommand;
+}
+
+/** What the completion scripts call: `pipeops complete -- auth lo` prints `login` and `logout`. */
+export const complete: Command<CompleteOptions, CompleteResult> = {
+  name: "complete",
+  summary: "What the shell completion scripts call",
+  flags: [],
+  examples: [],
+  parse: async (argv) => ({ words: argv[0] === "--" ? argv.slice(1) : [...argv] }),
+  run: async (_ctx, { words }) => ({ words, tree: await completionTree() }),
+  render: (_io: Streams, { words, tree }) => tree.parse([...words]),
+};
