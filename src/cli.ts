@@ -1,6 +1,6 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
 import type { AnyCommand } from "./command.ts";
-import { AUTH_COMMANDS, type AuthName, authCommands } from "./commands/table.ts";
+import { AUTH_COMMANDS, type AuthName } from "./commands/table.ts";
 import type { Context } from "./context.ts";
 import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./errors.ts";
 import { printError, printJson } from "./output.ts";
