@@ -45,7 +45,7 @@ export const command: Command<CompletionOptions, CompletionResult> = {
   flags: [],
   examples: [
     "source <(pipeops completion bash)",
-    'pipeops completion zsh > "${fpath[1]}/_pipeops"',
+    "pipeops completion zsh > ~/.zfunc/_pipeops",
     "pipeops completion fish > ~/.config/fish/completions/pipeops.fish",
   ],
   async parse(argv) {
