@@ -20,8 +20,6 @@ export interface HiddenLineOptions {
  */
 export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "runtime">, options: HiddenLineOptions): Promise<string | null> {
   const { stdin, runtime } = ctx;
-  if (!stdin.setEcho(false)) return null;
-  ctx.stderr.write(options.prompt);
   let rejectRead!: (error: Error) => void;
   const interrupted = new Promise<never>((_, reject) => (rejectRead = reject));
   const removers: (() => void)[] = [];
@@ -33,6 +31,7 @@ export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "ru
     stdin.setEcho(true);
     runtime.raise(signal);
   };
+  // The handlers come first: a signal the moment echo is off must still turn it back on.
   removers.push(
     runtime.onSignal("SIGINT", () => rejectRead(options.interrupted())),
     runtime.onSignal("SIGTERM", endWith("SIGTERM")),
@@ -43,10 +42,13 @@ export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "ru
     }),
     runtime.onSignal("SIGCONT", () => void stdin.setEcho(false)),
   );
+  const hidden = stdin.setEcho(false);
   try {
+    if (!hidden) return null;
+    ctx.stderr.write(options.prompt);
     return (await Promise.race([stdin.readLine(options.maxChars), interrupted])) ?? "";
   } finally {
     stopListening();
-    stdin.setEcho(true);
+    if (hidden) stdin.setEcho(true);
   }
 }

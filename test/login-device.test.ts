@@ -238,7 +238,7 @@ describe("--with-token", () => {
     const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
     try {
       await cli.waitForScreen(/then press Enter:\r\n/);
-      cli.type("half-typed-tok");
+      await cli.typeAndWait("half-typed-tok");
       cli.interrupt();
       expect(await cli.exited).toBe(130);
       expect(cli.echoes()).toBe(true);
@@ -259,6 +259,7 @@ describe("--with-token", () => {
       expect(cli.echoes()).toBe(false);
       cli.signal("SIGTSTP");
       await cli.waitForEcho(true);
+      await cli.waitForStopped();
       cli.signal("SIGCONT");
       await cli.waitForEcho(false);
       cli.type(`${access_token}\r`);
@@ -280,8 +281,8 @@ describe("--with-token", () => {
       const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
       try {
         await cli.waitForScreen(/then press Enter:\r\n/);
-        cli.type("half-typed-tok");
-        await cli.waitForEcho(false);
+        await cli.typeAndWait("half-typed-tok");
+        expect(cli.echoes()).toBe(false);
         cli.signal(signal);
         expect(await cli.exited).toBe(code);
         expect(cli.echoes()).toBe(true);

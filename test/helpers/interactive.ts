@@ -18,6 +18,14 @@ export interface TerminalBinary {
   /** Keys typed at the terminal ("\r" is Enter). */
   type(keys: string): void;
   /**
+   * Keys typed, then time for the terminal driver to take them in, before a signal that must come
+   * after them (as a user's does, long after): the kernel's line discipline reads typed keys
+   * asynchronously, and with echo off nothing shows when it has.
+   */
+  typeAndWait(keys: string): Promise<void>;
+  /** Resolves once the process is stopped by job control (its state in /proc is T). */
+  waitForStopped(timeoutMs?: number): Promise<void>;
+  /**
    * Ctrl-C, as the terminal driver sends it: SIGINT. (Typing "\x03" sends nothing here: the
    * pseudo-terminal is not the process's controlling terminal.)
    */
@@ -93,6 +101,22 @@ export function spawnInTerminal(
       }
     },
     type: (keys) => void terminal.write(keys),
+    async typeAndWait(keys) {
+      terminal.write(keys);
+      await Bun.sleep(100);
+    },
+    async waitForStopped(timeoutMs = 10_000) {
+      const started = Date.now();
+      // The state follows the command name, which is in parentheses (and may hold any character).
+      const state = () => {
+        const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+        return stat[stat.lastIndexOf(")") + 2];
+      };
+      while (state() !== "T") {
+        if (Date.now() - started > timeoutMs) throw new Error(`the process did not stop; it is ${state()}`);
+        await Bun.sleep(5);
+      }
+    },
     interrupt: () => child.kill("SIGINT"),
     signal: (signal) => child.kill(signal),
     echoes: () => (terminal.localFlags & ECHO) !== 0,
