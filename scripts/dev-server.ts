@@ -12,6 +12,7 @@
  */
 import { createHmac, generateKeyPair, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { parseArgs, promisify } from "node:util";
 
@@ -26,6 +27,10 @@ export interface DevServerOptions {
   hostname?: string;
   /** `interval` advertised in device authorization responses, seconds (default 1, keeps CLI tests fast). */
   devicePollInterval?: number;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
+  /** The issuer identifier, when clients reach the server by another name (through a proxy); default its own address. */
+  publicUrl?: string;
 }
 
 export interface DevServerStats {
@@ -47,7 +52,7 @@ export interface DemoUser {
 }
 
 export interface DevServer {
-  /** http://127.0.0.1:PORT, also the issuer identifier. */
+  /** http://127.0.0.1:PORT (or the publicUrl given), also the issuer identifier. */
   url: string;
   port: number;
   stats: DevServerStats;
@@ -610,9 +615,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const [Provider, jwks] = await Promise.all([loadProvider(), devJwks()]);
 
   // Listen first: the issuer identifier has to carry the real port.
-  const server = createServer();
+  const server = options.tls ? createHttpsServer(options.tls) : createServer();
   const port = await listen(server, resolved.port, resolved.hostname);
-  const url = `http://${hostForUrl(resolved.hostname)}:${port}`;
+  const url = options.publicUrl ?? `${options.tls ? "https" : "http"}://${hostForUrl(resolved.hostname)}:${port}`;
 
   const stats = emptyStats();
   const provider = await withoutProviderNotices(() => new Provider(url, providerConfiguration(resolved, new MemoryStore(), jwks)));

@@ -35,6 +35,8 @@ export interface PipeOpsServerOptions {
   directToken?: boolean;
   /** Whether GET /profile/data exists (default true). */
   profile?: boolean;
+  /** Serve the API over HTTPS with this PEM certificate and key (the console stays plain HTTP). */
+  tls?: { cert: string; key: string };
 }
 
 export interface PipeOpsUser {
@@ -170,6 +172,7 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
     hostname: "127.0.0.1",
     port: 0,
     development: false,
+    ...(options.tls ? { tls: options.tls } : {}),
     async fetch(request) {
       const { pathname } = new URL(request.url);
       requests.push(`${request.method} ${pathname}`);
@@ -234,7 +237,7 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
   });
 
   return {
-    url: `http://127.0.0.1:${api.port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${api.port}`,
     consoleUrl: `http://127.0.0.1:${consoleServer.port}`,
     user: pipeopsUser,
     requests,

@@ -52,7 +52,7 @@ export interface Context {
   isWsl(): boolean;
   /** The terminal on stderr: its size, when it is one. */
   terminalSize(): { columns: number; rows: number } | undefined;
-  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive">;
+  readonly runtime: Pick<Runtime, "serve" | "onSignal" | "raise" | "pid" | "processAlive" | "connectOptions">;
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
 }

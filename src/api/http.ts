@@ -1,5 +1,6 @@
 import type { Context, Env } from "../context.ts";
 import { CliError, sanitize, usageError } from "../errors.ts";
+import { certificateFiles, type ProxyServer, pemCertificates, proxyError, proxyFor, tlsError } from "./network.ts";
 import { assertSecureUrl } from "./server-url.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -44,6 +45,8 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  */
 export function createHttpFetch(ctx: Context): typeof fetch {
   const timeoutSeconds = httpTimeoutSeconds(ctx.env);
+  // Read once, when the first request needs them.
+  let extraCa: Promise<string[]> | undefined;
   const httpFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const url = new URL(request.url);
@@ -52,7 +55,8 @@ export function createHttpFetch(ctx: Context): typeof fetch {
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
-        response = await fetchWithin(ctx, request.clone(), url, timeoutSeconds);
+        extraCa ??= extraCertificates(ctx.env);
+        response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: await extraCa });
       } catch (error) {
         if (retryable && attempt < MAX_TRIES && error instanceof CliError && error.code === "network") {
           await ctx.sleep(backoffMs(attempt));
@@ -77,12 +81,20 @@ function backoffMs(attempt: number): number {
   return 250 * 2 ** (attempt - 1);
 }
 
-/** One try: headers and the whole body must arrive within the timeout. */
-async function fetchWithin(ctx: Context, request: Request, url: URL, timeoutSeconds: number): Promise<Response> {
+/** One try: headers and the whole body must arrive within the timeout; through a proxy when one applies. */
+async function fetchWithin(ctx: Context, request: Request, url: URL, options: { timeoutSeconds: number; extraCa: string[] }): Promise<Response> {
+  const { timeoutSeconds, extraCa } = options;
+  const proxy = proxyFor(url, ctx.env);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
   try {
-    const response = await ctx.fetch(request, { signal: controller.signal, redirect: "manual" });
+    const connect = ctx.runtime.connectOptions({ proxy: proxy?.url, extraCa });
+    const response = await ctx.fetch(request, { ...connect, signal: controller.signal, redirect: "manual" });
+    // A plain-http request through a proxy that wants credentials gets the proxy's 407 as its answer.
+    if (proxy && response.status === 407) {
+      await response.body?.cancel();
+      throw proxyError(proxy, url, 407, undefined);
+    }
     const body = await readLimited(response, url);
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   } catch (error) {
@@ -90,10 +102,64 @@ async function fetchWithin(ctx: Context, request: Request, url: URL, timeoutSeco
     if (controller.signal.aborted) {
       throw new CliError("timeout", `${url.origin} did not respond within ${timeoutSeconds} s`, undefined, { cause: error });
     }
-    throw new CliError("network", `could not reach ${url.origin}: ${describeNetworkError(error)}`, undefined, { cause: error });
+    throw networkError(error, url, proxy);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A failed connection as one line: the proxy's refusal, a certificate that cannot be trusted, or why the server could not be reached. */
+function networkError(error: unknown, url: URL, proxy: ProxyServer | undefined): CliError {
+  const codes = errorCodes(error);
+  if (proxy && codes.includes("ERR_PROXY_TUNNEL")) {
+    const status = /\b([1-5]\d\d)\b/.exec(error instanceof Error ? error.message : "")?.[1];
+    return proxyError(proxy, url, status === undefined ? undefined : Number(status), error);
+  }
+  for (const code of codes) {
+    const tls = tlsError(code, url, error);
+    if (tls) return tls;
+  }
+  const code = codes.find((candidate) => NETWORK_REASONS[candidate]);
+  const reason = code ? NETWORK_REASONS[code] : "network error";
+  // The first connection goes to the proxy: a refusal there is the proxy's.
+  if (proxy && code && PROXY_UNREACHABLE.has(code)) {
+    return new CliError("network", `could not reach the proxy ${proxy.name}: ${reason}`, `Check ${proxy.variable}`, { cause: error });
+  }
+  return new CliError("network", `could not reach ${url.origin}: ${reason}`, undefined, { cause: error });
+}
+
+/** The error codes along the cause chain, outermost first. */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let cause = error, depth = 0; cause && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string") codes.push(code);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+/** Most a certificate bundle may be; a system bundle is a few hundred KB. */
+const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
+
+/** The certificates NODE_EXTRA_CA_CERTS and SSL_CERT_FILE name, added to the built-in ones. */
+async function extraCertificates(env: Env): Promise<string[]> {
+  const files = certificateFiles(env);
+  if (files.length === 0) return [];
+  const { readFileIfExists } = await import("../runtime/fs.ts");
+  const certificates: string[] = [];
+  for (const file of files) {
+    const read = await readFileIfExists(file).catch(() => null);
+    if (!read || read.text.length > MAX_CA_FILE_BYTES) {
+      throw new CliError(
+        "usage",
+        `cannot read the certificates in ${sanitize(file, 200)}`,
+        "Point NODE_EXTRA_CA_CERTS (or SSL_CERT_FILE) at a PEM file of CA certificates",
+      );
+    }
+    certificates.push(...pemCertificates(read.text, file));
+  }
+  return certificates;
 }
 
 async function readLimited(response: Response, url: URL): Promise<Uint8Array<ArrayBuffer> | null> {
@@ -136,16 +202,7 @@ const NETWORK_REASONS: Record<string, string> = {
   ETIMEDOUT: "connection timed out",
   EHOSTUNREACH: "host unreachable",
   ENETUNREACH: "network unreachable",
-  CERT_HAS_EXPIRED: "TLS certificate has expired",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate is self-signed",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS certificate could not be verified",
 };
 
-function describeNetworkError(error: unknown): string {
-  for (let cause = error, depth = 0; cause && depth < 4; depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_REASONS[code]) return NETWORK_REASONS[code];
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return "network error";
-}
+/** Failures of the first hop, which is the proxy when there is one. */
+const PROXY_UNREACHABLE = new Set(["ECONNREFUSED", "ConnectionRefused", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);

@@ -124,6 +124,12 @@ export const bunRuntime: Runtime = {
       return (error as { code?: unknown } | null)?.code === "ENOENT";
     }
   },
+  connectOptions({ proxy, extraCa }) {
+    // `proxy: false` connects directly even when HTTPS_PROXY is set; `tls.ca` replaces the trusted
+    // certificates, so the built-in ones come first.
+    const tls = extraCa.length > 0 ? { tls: { ca: [...builtin<typeof import("node:tls")>("node:tls").rootCertificates, ...extraCa] } } : {};
+    return { proxy: proxy ? proxy.href : false, ...tls } as unknown as RequestInit;
+  },
   terminalSize() {
     // Only for a QR code: reading it makes Bun build its Node stderr stream.
     const { columns, rows } = process.stderr;

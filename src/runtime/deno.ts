@@ -42,6 +42,7 @@ interface DenoApi {
   exit(code: number): never;
   unrefTimer(id: number): void;
   consoleSize(): { columns: number; rows: number };
+  createHttpClient(options: { proxy?: { url: string }; caCerts?: string[] }): unknown;
 }
 declare const Deno: DenoApi;
 
@@ -149,6 +150,11 @@ export function denoRuntime(): Runtime {
       const outcome = await Promise.race([child.status, grace]);
       clearTimeout(timer);
       return outcome === "running" || outcome.success;
+    },
+    connectOptions({ proxy, extraCa }) {
+      // Deno adds caCerts to its built-in certificates.
+      if (!proxy && extraCa.length === 0) return {};
+      return { client: Deno.createHttpClient({ ...(proxy ? { proxy: { url: proxy.href } } : {}), caCerts: [...extraCa] }) } as RequestInit;
     },
     terminalSize() {
       try {

@@ -45,6 +45,12 @@ export interface Runtime {
    * credential store then reads and reports. The usual `auth status` before any login needs no more.
    */
   isMissing(path: string): boolean;
+  /**
+   * Fetch options for how a request connects: through `proxy`, or directly when it is undefined
+   * (even with proxy variables set: the choice is made by src/api/network.ts), trusting `extraCa`
+   * besides the built-in certificates.
+   */
+  connectOptions(options: { proxy: URL | undefined; extraCa: readonly string[] }): RequestInit;
   /** The size of the terminal on stderr; undefined when it is not one or cannot say. */
   terminalSize(): { columns: number; rows: number } | undefined;
   /** A small text file read at once (such as /proc/version); undefined when it cannot be read. */

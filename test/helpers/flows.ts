@@ -48,6 +48,9 @@ function submission(page: Page, buttonId?: string): { action: URL; method: strin
 class Browser {
   readonly #cookies = new Map<string, string>();
 
+  /** `fetch` is how this browser reaches the network (a proxy's, behind one). */
+  constructor(readonly network: typeof fetch = fetch) {}
+
   /** Follows redirects within the starting origin; stops at the first redirect elsewhere (e.g. the CLI's loopback redirect_uri). */
   async navigate(start: URL, init: { method?: string; body?: URLSearchParams } = {}): Promise<Landing> {
     let url = start;
@@ -78,7 +81,7 @@ class Browser {
   async #fetch(url: URL, init: { method?: string; body?: URLSearchParams }): Promise<Response> {
     const headers = new Headers({ accept: "text/html" });
     if (this.#cookies.size) headers.set("cookie", [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; "));
-    const response = await fetch(url, { method: init.method ?? "GET", body: init.body, headers, redirect: "manual" });
+    const response = await this.network(url, { method: init.method ?? "GET", body: init.body, headers, redirect: "manual" });
     this.#store(response.headers.getSetCookie());
     return response;
   }
@@ -113,8 +116,8 @@ function pageHas(page: Page, id: string): boolean {
  * Drives login (and consent) for an authorization URL produced elsewhere (e.g. by the CLI),
  * stopping at the redirect back to the client instead of following it.
  */
-export async function completeAuthorization(authorizationUrl: string, opts: { deny?: boolean } = {}): Promise<string> {
-  const browser = new Browser();
+export async function completeAuthorization(authorizationUrl: string, opts: { deny?: boolean; fetch?: typeof fetch } = {}): Promise<string> {
+  const browser = new Browser(opts.fetch);
   const landing = await browser.navigate(new URL(authorizationUrl));
   if ("leftTo" in landing) return landing.leftTo;
   const login = landing.page;
@@ -161,9 +164,12 @@ function randomLoopbackRedirect(): string {
  * Full authorization code + PKCE (RFC 7636) login as the CLI would do it, with the
  * browser part played over HTTP. `redirectUri` defaults to a random loopback port.
  */
-export async function loginWithAuthorizationCode(server: { url: string }, opts: { scope?: string; redirectUri?: string } = {}): Promise<TokenSet> {
+export async function loginWithAuthorizationCode(
+  server: { url: string },
+  opts: { scope?: string; redirectUri?: string; fetch?: typeof fetch } = {},
+): Promise<TokenSet> {
   const issuer = new URL(server.url);
-  const http = { [oauth.allowInsecureRequests]: true };
+  const http = { [oauth.allowInsecureRequests]: true, ...(opts.fetch ? { [oauth.customFetch]: opts.fetch } : {}) };
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...http, algorithm: "oidc" }));
   const client: oauth.Client = { client_id: CLIENT_ID };
   const redirectUri = opts.redirectUri ?? randomLoopbackRedirect();
@@ -181,7 +187,7 @@ export async function loginWithAuthorizationCode(server: { url: string }, opts: 
     code_challenge_method: "S256",
   }).toString();
 
-  const callback = new URL(await completeAuthorization(authorizationUrl.href));
+  const callback = new URL(await completeAuthorization(authorizationUrl.href, { fetch: opts.fetch }));
   // Checks state and, per RFC 9207, the iss parameter.
   const params = oauth.validateAuthResponse(as, client, callback, state);
   const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, codeVerifier, http);
@@ -197,7 +203,8 @@ export async function loginWithAuthorizationCode(server: { url: string }, opts: 
  * A session issued through the PipeOps-shaped server's own flow: its console's sign-in page, then
  * the code exchanged at its token endpoint (with a form, as the SDK sends it).
  */
-export async function pipeopsLogin(server: { url: string; consoleUrl: string }): Promise<TokenSet> {
+export async function pipeopsLogin(server: { url: string; consoleUrl: string }, opts: { fetch?: typeof fetch } = {}): Promise<TokenSet> {
+  const network = opts.fetch ?? fetch;
   const redirectUri = `http://localhost:${49152 + Math.floor(Math.random() * 10000)}/callback`;
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -212,10 +219,10 @@ export async function pipeopsLogin(server: { url: string; consoleUrl: string }):
     code_challenge_method: "S256",
     oauth: "true",
   }).toString();
-  const back = new URL(await completeAuthorization(signIn.href));
+  const back = new URL(await completeAuthorization(signIn.href, { fetch: network }));
   const code = back.searchParams.get("code");
   if (!code) throw new Error(`no code on ${back.href}`);
-  const response = await fetch(`${server.url}/oauth/token`, {
+  const response = await network(`${server.url}/oauth/token`, {
     method: "POST",
     body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, client_id: CLIENT_ID, code_verifier: codeVerifier }),
   });
