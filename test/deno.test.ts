@@ -8,9 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
+import { startPipeOpsServer } from "../scripts/pipeops-server.ts";
 import { ROOT, spawnProgram } from "./helpers/binary.ts";
-import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
+import { approveDevice, completeAuthorization, loginWithAuthorizationCode, pipeopsLogin, type TokenSet } from "./helpers/flows.ts";
 import { fakeBrowser, portClosed, redirectPort, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "./helpers/interactive.ts";
+import { closedPort, fetchBehind, makeCertificates, startConnectProxy } from "./helpers/network.ts";
 
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 /** The README's command line: exactly these permissions, nothing broader. */
@@ -225,6 +227,32 @@ describe("under Deno", () => {
       expect(result.stdout).toBe("");
       expect(await portClosed(port)).toBe(true);
       expect(existsSync(configPath)).toBe(false);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "behind a proxy: the API through it, trusting NODE_EXTRA_CA_CERTS; loopback direct",
+    async () => {
+      const certificates = makeCertificates();
+      const api = await startPipeOpsServer({ tls: { cert: certificates.valid, key: certificates.key } });
+      const proxy = await startConnectProxy({ upstreamPort: Number(new URL(api.url).port) });
+      try {
+        const token = (await pipeopsLogin({ url: api.url, consoleUrl: api.consoleUrl }, { fetch: fetchBehind(proxy, certificates.caFile) })).access_token;
+        const proxied = { HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: certificates.caFile };
+        const through = await runDeno(["auth", "status"], {
+          env: { ...home().env, ...proxied, PIPEOPS_API_URL: "https://api.pipeops.test", PIPEOPS_AUTH_TOKEN: token },
+        });
+        expect(through).toMatchObject({ code: 0 });
+        expect(proxy.log.length).toBeGreaterThan(0);
+        for (const line of proxy.log) expect(line).toBe("CONNECT api.pipeops.test:443 HTTP/1.1");
+
+        const nowhere = `http://127.0.0.1:${await closedPort()}`;
+        const direct = await runDeno(["auth", "status"], { env: { ...loggedIn().env, HTTPS_PROXY: nowhere, HTTP_PROXY: nowhere } });
+        expect(direct).toMatchObject({ code: 0 });
+      } finally {
+        await Promise.all([proxy.close(), api.close()]);
+      }
     },
     TIMEOUT_MS,
   );

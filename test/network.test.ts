@@ -17,7 +17,7 @@ import { runBinary } from "./helpers/binary.ts";
 import { completeAuthorization, loginWithAuthorizationCode, pipeopsLogin } from "./helpers/flows.ts";
 import { runInProcess, startInProcess } from "./helpers/in-process.ts";
 import { fakeBrowser, readConfig, tempHome, waitForFile } from "./helpers/interactive.ts";
-import { type Certificates, type ConnectProxy, closedPort, makeCertificates, startConnectProxy } from "./helpers/network.ts";
+import { type Certificates, type ConnectProxy, closedPort, fetchBehind, makeCertificates, startConnectProxy } from "./helpers/network.ts";
 
 setDefaultTimeout(60_000);
 
@@ -31,17 +31,6 @@ beforeAll(() => {
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
 });
-
-/** A fetch from behind a proxy, trusting the company's CA, as the user's browser is set up: loopback direct. */
-function browserBehind(proxy: ConnectProxy): typeof fetch {
-  const network = async (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(input instanceof Request ? input.url : input);
-    const direct = url.hostname === "127.0.0.1" || url.hostname === "localhost";
-    const ca = await Bun.file(certificates.caFile).text();
-    return fetch(input, { ...init, proxy: direct ? undefined : proxy.url, tls: { ca } } as RequestInit);
-  };
-  return network as typeof fetch;
-}
 
 interface Setup {
   /** The CLI's proxy: its log holds only the CLI's requests. */
@@ -61,7 +50,7 @@ async function proxiesTo(port: number) {
     () => proxy.close(),
     () => browserProxy.close(),
   );
-  return { proxy, browser: browserBehind(browserProxy) };
+  return { proxy, browser: fetchBehind(browserProxy, certificates.caFile) };
 }
 
 const servers: Record<string, () => Promise<Setup>> = {

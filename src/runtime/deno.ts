@@ -69,6 +69,19 @@ function passwdHome(): string {
   }
 }
 
+/** Loopback names added to NO_PROXY (and no_proxy), once, when a proxy variable is set. */
+let loopbackBypassed = false;
+function bypassProxyForLoopback(): void {
+  if (loopbackBypassed) return;
+  loopbackBypassed = true;
+  const proxied = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].some((name) => Deno.env.get(name) || Deno.env.get(name.toLowerCase()));
+  if (!proxied) return;
+  for (const name of ["NO_PROXY", "no_proxy"]) {
+    const current = Deno.env.get(name);
+    Deno.env.set(name, [current, "localhost", "127.0.0.1", "::1"].filter(Boolean).join(","));
+  }
+}
+
 /** The environment of a program we start: it (a browser and every page it opens) has no business with our token. */
 function childEnv(): Record<string, string> {
   const env = Deno.env.toObject();
@@ -152,7 +165,10 @@ export function denoRuntime(): Runtime {
       return outcome === "running" || outcome.success;
     },
     connectOptions({ proxy, extraCa }) {
-      // Deno adds caCerts to its built-in certificates.
+      // Every Deno client follows the proxy variables itself and none can be told to connect
+      // directly, so loopback joins NO_PROXY before the first request; src/api/network.ts reads the
+      // variables the same way for other hosts. Deno adds caCerts to its built-in certificates.
+      bypassProxyForLoopback();
       if (!proxy && extraCa.length === 0) return {};
       return { client: Deno.createHttpClient({ ...(proxy ? { proxy: { url: proxy.href } } : {}), caCerts: [...extraCa] }) } as RequestInit;
     },

@@ -115,3 +115,14 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** A fetch from behind `proxy`, trusting the CA in `caFile`, as a user's browser there is set up: loopback direct. */
+export function fetchBehind(proxy: ConnectProxy, caFile: string): typeof fetch {
+  const network = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const direct = url.hostname === "127.0.0.1" || url.hostname === "localhost";
+    const ca = await Bun.file(caFile).text();
+    return fetch(input, { ...init, proxy: direct ? undefined : proxy.url, tls: { ca } } as RequestInit);
+  };
+  return network as typeof fetch;
+}
