@@ -179,7 +179,8 @@ describe("the connection, whatever the server", () => {
   test.each([
     ["expired", () => certificates.expired, "it has expired"],
     ["for another host", () => certificates.wrongHost, "it is for another host"],
-  ])("a certificate %s, even signed by a trusted CA: one line with the reason", async (_name, cert, reason) => {
+    ["that is self-signed", () => certificates.selfSigned, "it is self-signed"],
+  ])("a certificate %s, with the company's CA trusted: one line with the reason", async (_name, cert, reason) => {
     const bad = await startPipeOpsServer({ tls: { cert: cert(), key: certificates.key } });
     closers.push(() => bad.close());
     const result = await runInProcess(["auth", "status"], {

@@ -20,6 +20,8 @@ export interface Certificates {
   expired: string;
   /** Signed by the CA for other.example only. */
   wrongHost: string;
+  /** For the same names, signed by its own key: no CA vouches for it. */
+  selfSigned: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -40,8 +42,16 @@ export function makeCertificates(): Certificates {
   // A negative lifetime: it ended a day before it began.
   sign("expired.pem", "-1", "names.cnf");
   sign("wrong-host.pem", "2", "other.cnf");
+  openssl(["x509", "-req", "-in", "server.csr", "-key", "server.key", "-out", "self-signed.pem", "-days", "2", "-extfile", "names.cnf"], dir);
   const read = (name: string) => readFileSync(join(dir, name), "utf8");
-  return { caFile: join(dir, "ca.pem"), key: read("server.key"), valid: read("valid.pem"), expired: read("expired.pem"), wrongHost: read("wrong-host.pem") };
+  return {
+    caFile: join(dir, "ca.pem"),
+    key: read("server.key"),
+    valid: read("valid.pem"),
+    expired: read("expired.pem"),
+    wrongHost: read("wrong-host.pem"),
+    selfSigned: read("self-signed.pem"),
+  };
 }
 
 export interface ConnectProxy {
