@@ -499,12 +499,16 @@ describe("at a terminal", () => {
     }
   });
 
-  test("NO_COLOR: plain text on the terminal too", async () => {
+  test("NO_COLOR, FORCE_COLOR=0 and FORCE_COLOR=false: plain text on the terminal too", async () => {
     const { env } = home();
-    expect(await inTerminal(["auth", "me"], { ...env, NO_COLOR: "1" })).toEqual({
-      code: 1,
-      screen: "Error: not authenticated\r\nRun 'pipeops auth login' to authenticate\r\n",
-    });
+    for (const off of [{ NO_COLOR: "1" }, { FORCE_COLOR: "0" }, { FORCE_COLOR: "false" }]) {
+      expect(await inTerminal(["auth", "me"], { ...env, ...off })).toEqual({
+        code: 1,
+        screen: "Error: not authenticated\r\nRun 'pipeops auth login' to authenticate\r\n",
+      });
+    }
+    // The control: the same terminal gets colour without them.
+    expect((await inTerminal(["auth", "me"], env)).screen).toStartWith("\u001b[31mError:\u001b[39m not authenticated");
   });
 });
 
