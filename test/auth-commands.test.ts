@@ -501,7 +501,7 @@ describe("at a terminal", () => {
 
   test("NO_COLOR, FORCE_COLOR=0 and FORCE_COLOR=false: plain text on the terminal too", async () => {
     const { env } = home();
-    for (const off of [{ NO_COLOR: "1" }, { FORCE_COLOR: "0" }, { FORCE_COLOR: "false" }]) {
+    for (const off of [{ NO_COLOR: "1" }, { FORCE_COLOR: "0" }, { FORCE_COLOR: "false" }] as Record<string, string>[]) {
       expect(await inTerminal(["auth", "me"], { ...env, ...off })).toEqual({
         code: 1,
         screen: "Error: not authenticated\r\nRun 'pipeops auth login' to authenticate\r\n",
