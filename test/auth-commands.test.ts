@@ -90,6 +90,16 @@ describe("not authenticated", () => {
     expect(result.stderr).toBe("");
   });
 
+  test("--json with a bad setting: still one document, with the usage error's exit 2", async () => {
+    const { env } = home();
+    for (const command of ["status", "me"]) {
+      const result = await runBinary(["auth", command, "--json"], { env: { ...env, PIPEOPS_HTTP_TIMEOUT: "soon", PIPEOPS_AUTH_TOKEN: "pat_x" } });
+      expect(result.code).toBe(2);
+      expect(JSON.parse(result.stdout)).toEqual({ error: "PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got 'soon'" });
+      expect(result.stderr).toBe("Error: PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got 'soon'\nUnset it or set it to e.g. 30\n");
+    }
+  });
+
   test("logout says so and exits 0", async () => {
     const { env } = home();
     const result = await runBinary(["auth", "logout"], { env });

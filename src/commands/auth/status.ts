@@ -115,4 +115,6 @@ export const command: Command<StatusOptions, StatusResult> = {
   run,
   render,
   exitCode: (result) => (result.authenticated && !result.problem ? EXIT_OK : EXIT_FAILURE),
+  // A bad setting (exit 2) or Ctrl-C still ends the invocation, with a document saying why.
+  reportsJson: (options) => options.json,
 };
