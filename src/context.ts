@@ -219,10 +219,10 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const errTTY = runtime.isTerminal(2);
   const outColor = colorEnabled(env, outTTY);
   const errColor = colorEnabled(env, errTTY);
-  // picocolors is loaded only when a stream takes colour: pipes and files never pay for it. While it
-  // loads it works out a default we never use, by reading process.stdout unless FORCE_COLOR is set,
-  // and that makes Bun build its Node stdout stream; so FORCE_COLOR is set meanwhile.
-  const ansi = outColor || errColor ? (await runtime.withEnvVariable("FORCE_COLOR", "1", () => import("./ansi.ts"))).ansi : PLAIN_COLORS;
+  // picocolors is loaded only when a stream takes colour: pipes and files never pay for it. At a
+  // terminal its own colour detection reads process.stdout, which Bun builds on first use; the
+  // bench's terminal row shows what that costs, and it has no target, so nothing works around it.
+  const ansi = outColor || errColor ? (await import("./ansi.ts")).ansi : PLAIN_COLORS;
   const stdout = outputStream((text) => runtime.write(1, text), outTTY, outColor ? ansi : PLAIN_COLORS);
   const stderr = outputStream((text) => runtime.write(2, text), errTTY, errColor ? ansi : PLAIN_COLORS);
   return {

@@ -147,16 +147,6 @@ export const bunRuntime: Runtime = {
     return () => process.off(signal, handler);
   },
   raise: (signal) => void process.kill(process.pid, signal),
-  async withEnvVariable(name, value, load) {
-    const saved = process.env[name];
-    process.env[name] = value;
-    try {
-      return await load();
-    } finally {
-      if (saved === undefined) delete process.env[name];
-      else process.env[name] = saved;
-    }
-  },
   processAlive(pid) {
     try {
       process.kill(pid, 0);

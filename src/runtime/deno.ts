@@ -198,16 +198,6 @@ export function denoRuntime(): Runtime {
       return () => Deno.removeSignalListener(signal, handler);
     },
     raise: (signal) => Deno.kill(Deno.pid, signal),
-    async withEnvVariable(name, value, load) {
-      const saved = Deno.env.get(name);
-      Deno.env.set(name, value);
-      try {
-        return await load();
-      } finally {
-        if (saved === undefined) Deno.env.delete(name);
-        else Deno.env.set(name, saved);
-      }
-    },
     processAlive(pid) {
       try {
         Deno.kill(pid, 0);

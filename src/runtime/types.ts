@@ -61,11 +61,6 @@ export interface Runtime {
    * so SIGTERM and SIGHUP end the process as they would have, and SIGSTOP stops it (job control).
    */
   raise(signal: "SIGTERM" | "SIGHUP" | "SIGSTOP"): void;
-  /**
-   * Runs `load` with one variable set in this process's environment, then puts the old value back:
-   * for a library that reads the environment while it loads. Programs started meanwhile see it too.
-   */
-  withEnvVariable<T>(name: string, value: string, load: () => Promise<T>): Promise<T>;
   /** True when a process with this pid exists (used to break stale lock files). */
   processAlive(pid: number): boolean;
   exit(code: number): never;
