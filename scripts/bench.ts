@@ -5,7 +5,8 @@
  * Runs are interleaved (one of each program per round) so load from other processes on a shared
  * machine falls on every program alike; the table reports medians over the rounds after warm-up,
  * and the median peak RSS of 10 of those rounds (measured with GNU time).
- * `--variants` repeats the comparison for plain, --minify, --bytecode and both, which is how the
+ * `--variants` repeats the comparison for plain, --minify, --splitting and --bytecode (at three
+ * depths), which is how the
  * release flags in scripts/build.ts were chosen. Then the requests each command sends, and its
  * wall time with 100 ms added to every request (scripts/latency.ts).
  */
@@ -165,7 +166,8 @@ export async function bench(flags: BuildFlags, runs: number, pipeopsOut = join(O
 }
 
 function describeFlags(flags: BuildFlags): string {
-  const names = [flags.minify && "--minify", flags.bytecode && "--bytecode", flags.splitting && "--splitting"].filter(Boolean);
+  const depth = flags.bytecode && flags.bytecodeDepth !== undefined && `--bytecode-depth=${flags.bytecodeDepth}`;
+  const names = [flags.minify && "--minify", flags.bytecode && "--bytecode", depth, flags.splitting && "--splitting"].filter(Boolean);
   return names.length ? names.join(" ") : "none of --minify, --bytecode, --splitting";
 }
 
@@ -233,6 +235,9 @@ if (import.meta.main) {
         { minify: false, bytecode: false, splitting: true },
         { minify: true, bytecode: false, splitting: true },
         { minify: true, bytecode: true, splitting: true },
+        // Only top-level code, or one level of functions, ahead of time: smaller bytecode.
+        { minify: true, bytecode: true, splitting: true, bytecodeDepth: 0 },
+        { minify: true, bytecode: true, splitting: true, bytecodeDepth: 1 },
       ]
     : [RELEASE_FLAGS];
   for (const flags of variants) {

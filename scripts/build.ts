@@ -10,6 +10,8 @@ export interface BuildFlags {
   bytecode: boolean;
   /** Lazily imported modules go into chunks of their own, read only when imported. */
   splitting: boolean;
+  /** With bytecode: how many levels of nested functions are compiled ahead of time (Bun's default: all). */
+  bytecodeDepth?: number;
 }
 
 /** What `npm run build` and `npm run release` use; chosen by `npm run bench -- --variants`. */
@@ -21,6 +23,7 @@ export interface BuildOptions {
   target?: string;
   minify?: boolean;
   bytecode?: boolean;
+  bytecodeDepth?: number;
   splitting?: boolean;
   /** Stamped into the binary; the checkout's HEAD when omitted. */
   commit?: string;
@@ -53,6 +56,7 @@ export async function build(options: BuildOptions): Promise<void> {
   if (options.splitting) args.push("--splitting");
   // Bytecode defaults to CommonJS, which has no top-level await; main.ts awaits at the top.
   if (options.bytecode) args.push("--bytecode", "--format", "esm");
+  if (options.bytecode && options.bytecodeDepth !== undefined) args.push(`--bytecode-depth=${options.bytecodeDepth}`);
   const output = options.quiet ? "pipe" : "inherit";
   const child = Bun.spawn(args, { stdout: output, stderr: output });
   const [code, stderr] = await Promise.all([child.exited, options.quiet ? new Response(child.stderr).text() : ""]);
