@@ -18,7 +18,15 @@ export interface OutputStream {
   readonly colors: Colors;
 }
 
-export interface InputStream {
+/** What stdin can do when it is a terminal (nothing, when it is not). */
+export interface TerminalControls {
+  /** Turns the terminal's echo of typed input off or back on; false when it cannot. */
+  setEcho(on: boolean): boolean;
+  /** Drops what was typed at the terminal and not read yet, so a line cut short never reaches the shell. */
+  discardTyped(): void;
+}
+
+export interface InputStream extends TerminalControls {
   readonly isTTY: boolean;
   /**
    * One line without its terminator; null at end of input. A line longer than `maxChars` is read
@@ -28,9 +36,9 @@ export interface InputStream {
   readLine(maxChars?: number): Promise<string | null>;
   /** Everything up to end of input, or the first maxChars + 1 characters, after which reading stops. */
   readAll(maxChars: number): Promise<string>;
-  /** Turns the terminal's echo of typed input off or back on; false when it cannot. */
-  setEcho(on: boolean): boolean;
 }
+
+const NO_TERMINAL: TerminalControls = { setEcho: () => false, discardTyped: () => {} };
 
 /** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
 export const MAX_LINE_CHARS = 64 * 1024;
@@ -92,7 +100,7 @@ export function outputStream(write: (text: string) => void, isTTY: boolean, colo
 }
 
 /** Splits a byte stream into lines on demand; unread input stays unread, and nothing read is unbounded. */
-export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean, setEcho: (on: boolean) => boolean = () => false): InputStream {
+export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean, terminal: TerminalControls = NO_TERMINAL): InputStream {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let decoder: TextDecoder | undefined;
   let buffered = "";
@@ -115,7 +123,8 @@ export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolea
 
   return {
     isTTY,
-    setEcho,
+    setEcho: (on) => terminal.setEcho(on),
+    discardTyped: () => terminal.discardTyped(),
     async readLine(maxChars = MAX_LINE_CHARS) {
       let kept: string | undefined;
       for (;;) {
@@ -238,11 +247,10 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     fetch: ((input, init) => globalThis.fetch(input, init)) as typeof fetch,
     stdout,
     stderr,
-    stdin: lineReader(
-      () => runtime.stdin(),
-      runtime.isTerminal(0),
-      (on) => runtime.setStdinEcho(on),
-    ),
+    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), {
+      setEcho: (on) => runtime.setStdinEcho(on),
+      discardTyped: () => runtime.discardTypedInput(),
+    }),
     async openBrowser(url) {
       for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
         if (await runtime.launch(argv, BROWSER_GRACE_MS)) return true;

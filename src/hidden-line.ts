@@ -15,7 +15,7 @@ export interface HiddenLineOptions {
 /**
  * Shows the prompt and reads one line with echo off; null when echo could not be turned off (no
  * terminal, no stty, Windows), in which case nothing was shown or read and the caller asks in the open. Echo comes back on after the line,
- * on Ctrl-C (which rejects), on SIGTERM and SIGHUP (which then end the process as they would have),
+ * on Ctrl-C (which rejects), on SIGTERM and SIGHUP (which drop what was typed, then end the process as they would have),
  * and while the job is stopped (Ctrl-Z): the shell gets its echo, and `fg` hides the typing again.
  */
 export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "runtime">, options: HiddenLineOptions): Promise<string | null> {
@@ -28,6 +28,8 @@ export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "ru
   };
   const endWith = (signal: "SIGTERM" | "SIGHUP") => () => {
     stopListening();
+    // Unlike Ctrl-C, these signals leave the keys typed so far queued for the shell.
+    stdin.discardTyped();
     stdin.setEcho(true);
     runtime.raise(signal);
   };

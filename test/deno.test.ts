@@ -211,6 +211,28 @@ describe("under Deno", () => {
   );
 
   test(
+    "SIGTERM at the hidden prompt: echo back on, what was typed dropped, ended by the signal",
+    async () => {
+      const { env, configPath } = home();
+      const denoEnv = { ...env, PIPEOPS_API_URL: server.url, DENO_DIR, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" };
+      const cli = spawnInTerminal(["auth", "login", "--with-token"], denoEnv, { argv: DENO_RUN, cwd: ROOT });
+      try {
+        await cli.waitForScreen(/then press Enter:\r\n/, TIMEOUT_MS);
+        await cli.typeAndWait("half-typed-tok");
+        expect(cli.echoes()).toBe(false);
+        cli.signal("SIGTERM");
+        expect(await cli.exited).toBe(143);
+        expect(cli.echoes()).toBe(true);
+        expect(await cli.unreadInput()).toBe("");
+        expect(existsSync(configPath)).toBe(false);
+      } finally {
+        cli.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
     "Ctrl-C while waiting: exit 130, the callback server closed, nothing stored",
     async () => {
       const { env, configPath } = home();

@@ -276,7 +276,7 @@ describe("--with-token", () => {
     ["SIGTERM", 143],
     ["SIGHUP", 129],
   ] as const) {
-    test(`${signal} at the hidden prompt: echo back on, the process ends by the signal, nothing stored`, async () => {
+    test(`${signal} at the hidden prompt: echo back on, what was typed dropped, the process ends by the signal, nothing stored`, async () => {
       const { env, configPath } = tempHome();
       const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
       try {
@@ -287,6 +287,8 @@ describe("--with-token", () => {
         expect(await cli.exited).toBe(code);
         expect(cli.echoes()).toBe(true);
         expect(cli.screen()).not.toContain("half-typed-tok");
+        // Left queued, the keys would reach the shell's prompt (and its history, with Enter).
+        expect(await cli.unreadInput()).toBe("");
         expect(existsSync(configPath)).toBe(false);
       } finally {
         cli.close();

@@ -41,6 +41,11 @@ export interface TerminalBinary {
    * for echoes() until close().
    */
   readonly exited: Promise<number>;
+  /**
+   * After the exit: what was typed and never read, which the next program to read the terminal
+   * (the shell) would get. A second program on the same terminal reads it without waiting for a line.
+   */
+  unreadInput(): Promise<string>;
   close(): void;
 }
 
@@ -128,6 +133,15 @@ export function spawnInTerminal(
       }
     },
     exited,
+    async unreadInput() {
+      await exited;
+      const [start, end] = [`<unread ${crypto.randomUUID()}>`, `</unread ${crypto.randomUUID()}>`];
+      const script = `printf '%s' '${start}'; stty -icanon min 0 time 0; cat; printf '%s' '${end}'`;
+      await Bun.spawn(["sh", "-c", script], { env: cleanEnv({ TERM: "xterm" }), terminal }).exited;
+      for (const started = Date.now(); !screen.includes(end) && Date.now() - started < 5_000; ) await Bun.sleep(5);
+      // The marker typed to see the output drained is unread input too.
+      return screen.slice(screen.indexOf(start) + start.length, screen.indexOf(end)).replace(marker, "");
+    },
     close: () => terminal.close(),
   };
 }
