@@ -6,9 +6,8 @@
  * machine falls on every program alike; the table reports medians over the rounds after warm-up,
  * and the median peak RSS of 10 of those rounds (measured with GNU time).
  * `--variants` repeats the comparison for plain, --minify, --splitting and --bytecode (at three
- * depths), which is how the
- * release flags in scripts/build.ts were chosen. Then the requests each command sends, and its
- * wall time with 100 ms added to every request (scripts/latency.ts).
+ * depths), which is how the release flags in scripts/build.ts were chosen. Then the requests each
+ * command sends, and its wall time with 100 ms added to every request (scripts/latency.ts).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
