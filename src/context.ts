@@ -40,6 +40,18 @@ export interface InputStream extends TerminalControls {
 
 const NO_TERMINAL: TerminalControls = { setEcho: () => false, discardTyped: () => {} };
 
+/**
+ * The terminal on stdin, through POSIX stty, so line editing and Ctrl-C keep working. Typed input
+ * that was not read is dropped by reading the terminal without waiting for a line, its settings
+ * put back afterwards.
+ */
+function sttyControls(runtime: Pick<Runtime, "runOnTerminal">): TerminalControls {
+  return {
+    setEcho: (on) => runtime.runOnTerminal(["stty", on ? "echo" : "-echo"]),
+    discardTyped: () => void runtime.runOnTerminal(["sh", "-c", 'saved=$(stty -g) || exit 0; stty -icanon min 0 time 0 && cat >/dev/null; stty "$saved"']),
+  };
+}
+
 /** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
 export const MAX_LINE_CHARS = 64 * 1024;
 
@@ -247,10 +259,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     fetch: ((input, init) => globalThis.fetch(input, init)) as typeof fetch,
     stdout,
     stderr,
-    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), {
-      setEcho: (on) => runtime.setStdinEcho(on),
-      discardTyped: () => runtime.discardTypedInput(),
-    }),
+    stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), runtime.platform === "win32" ? NO_TERMINAL : sttyControls(runtime)),
     async openBrowser(url) {
       for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
         if (await runtime.launch(argv, BROWSER_GRACE_MS)) return true;

@@ -1,4 +1,4 @@
-import { DISCARD_TYPED_INPUT, type LocalServer, type Runtime, type ServeOptions, type Signal } from "./types.ts";
+import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
 
 /**
  * A Node built-in, loaded on first use. Not require(): the bundler turns it into
@@ -53,15 +53,6 @@ function childEnv(): Record<string, string | undefined> {
   return env;
 }
 
-/** Runs a program on our terminal (stdin inherited) and waits for it; false when it failed or could not start. */
-function runOnTerminal(argv: readonly string[]): boolean {
-  try {
-    return Bun.spawnSync([...argv], { env: childEnv(), stdin: "inherit", stdout: "ignore", stderr: "ignore" }).success;
-  } catch {
-    return false;
-  }
-}
-
 export const bunRuntime: Runtime = {
   name: "bun",
   pid: process.pid,
@@ -82,11 +73,12 @@ export const bunRuntime: Runtime = {
     writeBytes(fd, text);
   },
   stdin: () => Bun.stdin.stream(),
-  setStdinEcho(on) {
-    return process.platform !== "win32" && runOnTerminal(["stty", on ? "echo" : "-echo"]);
-  },
-  discardTypedInput() {
-    if (process.platform !== "win32") runOnTerminal(DISCARD_TYPED_INPUT);
+  runOnTerminal(argv) {
+    try {
+      return Bun.spawnSync([...argv], { env: childEnv(), stdin: "inherit", stdout: "ignore", stderr: "ignore" }).success;
+    } catch {
+      return false;
+    }
   },
   serve(options: ServeOptions): LocalServer {
     const server = Bun.serve({

@@ -2,7 +2,7 @@
  * The Runtime on Deno. Importing this module runs no Deno code: `Deno` is only touched inside the
  * functions, so the Bun build can bundle it and pick it only when `Deno` exists.
  */
-import { DISCARD_TYPED_INPUT, type LocalServer, type Runtime, type ServeOptions, type Signal } from "./types.ts";
+import type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
 
 /** The part of the Deno namespace we use (tsc here checks against bun-types, which has no Deno). */
 interface DenoStream {
@@ -90,16 +90,6 @@ function childEnv(): Record<string, string> {
   return env;
 }
 
-/** Runs a program on our terminal (stdin inherited) and waits for it; false when it failed or could not start. */
-function runOnTerminal([program, ...args]: readonly string[]): boolean {
-  try {
-    const command = new Deno.Command(program!, { args, env: childEnv(), clearEnv: true, stdin: "inherit", stdout: "null", stderr: "null" });
-    return command.outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 export function denoRuntime(): Runtime {
   const env = Deno.env.toObject();
   return {
@@ -139,11 +129,13 @@ export function denoRuntime(): Runtime {
         stop: () => server.shutdown(),
       };
     },
-    setStdinEcho(on) {
-      return platform() !== "win32" && runOnTerminal(["stty", on ? "echo" : "-echo"]);
-    },
-    discardTypedInput() {
-      if (platform() !== "win32") runOnTerminal(DISCARD_TYPED_INPUT);
+    runOnTerminal([program, ...args]) {
+      try {
+        const command = new Deno.Command(program!, { args, env: childEnv(), clearEnv: true, stdin: "inherit", stdout: "null", stderr: "null" });
+        return command.outputSync().success;
+      } catch {
+        return false;
+      }
     },
     async launch(argv, graceMs) {
       const [program, ...args] = argv;

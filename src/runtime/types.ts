@@ -16,12 +16,6 @@ export interface ServeOptions {
 
 export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGTSTP" | "SIGCONT";
 
-/**
- * What discardTypedInput() runs (POSIX sh and stty, on the inherited terminal): reads the terminal
- * without waiting for a line, so whatever is queued is read away, then puts its settings back.
- */
-export const DISCARD_TYPED_INPUT = ["sh", "-c", 'saved=$(stty -g) || exit 0; stty -icanon min 0 time 0 && cat >/dev/null; stty "$saved"'] as const;
-
 export interface Runtime {
   readonly name: "bun" | "deno";
   readonly pid: number;
@@ -34,16 +28,10 @@ export interface Runtime {
   write(fd: 1 | 2, text: string): void;
   stdin(): ReadableStream<Uint8Array>;
   /**
-   * Turns the terminal's echo of what is typed on stdin off or back on, with stty so line editing
-   * and Ctrl-C keep working; false when it could not (no terminal, no stty, Windows).
+   * Runs a program on our terminal (stdin inherited, its output discarded) and waits for it, as
+   * stty needs; false when it failed or could not start.
    */
-  setStdinEcho(on: boolean): boolean;
-  /**
-   * Drops what was typed at the terminal on stdin and not read yet, as Ctrl-C does: a line cut
-   * short by another signal (a half-typed token) would otherwise go to the shell. Nothing when
-   * stdin is no terminal.
-   */
-  discardTypedInput(): void;
+  runOnTerminal(argv: readonly string[]): boolean;
   serve(options: ServeOptions): LocalServer;
   /**
    * Starts a program without a shell and leaves it running. False when it could not start, or
