@@ -138,7 +138,9 @@ export function spawnInTerminal(
       const [start, end] = [`<unread ${crypto.randomUUID()}>`, `</unread ${crypto.randomUUID()}>`];
       const script = `printf '%s' '${start}'; stty -icanon min 0 time 0; cat; printf '%s' '${end}'`;
       await Bun.spawn(["sh", "-c", script], { env: cleanEnv({ TERM: "xterm" }), terminal }).exited;
-      for (const started = Date.now(); !screen.includes(end) && Date.now() - started < 5_000; ) await Bun.sleep(5);
+      for (const started = Date.now(); !screen.includes(end); await Bun.sleep(5)) {
+        if (Date.now() - started > 5_000) throw new Error(`the terminal's unread input did not come back; it shows:\n${screen}`);
+      }
       // The marker typed to see the output drained is unread input too.
       return screen.slice(screen.indexOf(start) + start.length, screen.indexOf(end)).replace(marker, "");
     },
