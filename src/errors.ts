@@ -32,6 +32,11 @@ export class CliError extends Error {
   }
 }
 
+/** The server could not be reached or did not answer in time: worth a wait or a retry, not a verdict. */
+export function isUnreachable(error: unknown): error is CliError {
+  return error instanceof CliError && (error.code === "network" || error.code === "timeout");
+}
+
 /** `storedFor`: the server a stored session belongs to, when this invocation talks to another one. */
 export const notAuthenticated = (storedFor?: string) =>
   new CliError("not_authenticated", "not authenticated", storedFor ? `${LOGIN_HINT}\n${storedSessionLine(storedFor)}` : LOGIN_HINT);

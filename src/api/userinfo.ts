@@ -7,7 +7,7 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import { formatRfc3339, parseRfc3339 } from "../config/time.ts";
-import { CliError, invalidToken, sanitize } from "../errors.ts";
+import { CliError, invalidToken, isUnreachable, sanitize } from "../errors.ts";
 import { jsonBody, okJson, unwrapEnvelope } from "./responses.ts";
 import { oauthError, type ServerConnection } from "./server.ts";
 import { serverName } from "./server-url.ts";
@@ -161,7 +161,7 @@ export async function fetchProfile(conn: ServerConnection, accessToken: string):
       options,
     );
   } catch (error) {
-    if (error instanceof CliError && (error.code === "network" || error.code === "timeout")) return undefined;
+    if (isUnreachable(error)) return undefined;
     throw oauthError(error, server);
   }
   if (response.status === 401) {

@@ -8,7 +8,7 @@ import { parseServerUrl, sameServer, serverName } from "../api/server-url.ts";
 import { fetchProfile, fetchUserInfo, type UserInfo, withProfile } from "../api/userinfo.ts";
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
-import { CliError, invalidToken, notAuthenticated, tokenExpired } from "../errors.ts";
+import { CliError, invalidToken, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
 import { refreshTokens } from "./refresh.ts";
 import { canRefresh, expiresSoon, invalidTokenFor, isExpired, type Session } from "./session.ts";
 
@@ -31,7 +31,7 @@ export async function freshSession(ctx: Context, session: Session): Promise<Sess
   try {
     conn = await connectTo(ctx, session);
   } catch (error) {
-    if (isTransient(error) && !expiresSoon(session, ctx.now())) return session;
+    if (isUnreachable(error) && !expiresSoon(session, ctx.now())) return session;
     throw error;
   }
   if (!expiresSoon(session, conn.clock.now())) return session;
@@ -127,8 +127,4 @@ async function refreshSession(ctx: Context, conn: ServerConnection, session: Ses
     const refreshed: Session = { ...tokens, source: "file", apiUrl: session.apiUrl, settings: session.settings };
     return { session: refreshed, granted: true };
   });
-}
-
-function isTransient(error: unknown): boolean {
-  return error instanceof CliError && (error.code === "network" || error.code === "timeout");
 }

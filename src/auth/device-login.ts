@@ -8,7 +8,7 @@ import { retryAfterMs } from "../api/http.ts";
 import { oauthError, type ServerConnection } from "../api/server.ts";
 import { assertSecureUrl, serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
-import { CliError, sanitize } from "../errors.ts";
+import { CliError, isUnreachable, sanitize } from "../errors.ts";
 import { authDenied } from "./browser-login.ts";
 import { type IssuedTokens, issuedTokens } from "./tokens.ts";
 import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
@@ -110,7 +110,7 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
         }
       }
       // §3.5: a connection timeout is no answer; back off and keep polling.
-      if (error instanceof CliError && (error.code === "network" || error.code === "timeout")) {
+      if (isUnreachable(error)) {
         interval = Math.min(interval * 2, MAX_INTERVAL_S);
         continue;
       }

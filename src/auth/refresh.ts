@@ -3,7 +3,7 @@ import * as oauth from "oauth4webapi";
 import { oauthError, type ServerConnection } from "../api/server.ts";
 import { serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
-import { CliError } from "../errors.ts";
+import { CliError, isUnreachable } from "../errors.ts";
 import { processTokenResponse } from "./tokens.ts";
 
 /** What a refresh grant returns, ready to be stored. */
@@ -28,7 +28,7 @@ export async function refreshTokens(ctx: Context, conn: ServerConnection, refres
   try {
     response = await oauth.refreshTokenGrantRequest(conn.as, conn.client, conn.clientAuth, refreshToken, conn.http);
   } catch (error) {
-    if (error instanceof CliError && (error.code === "network" || error.code === "timeout")) throw transient(error.message, error);
+    if (isUnreachable(error)) throw transient(error.message, error);
     throw oauthError(error, server);
   }
   if (response.status >= 500 || response.status === 429) {
