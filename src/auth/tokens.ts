@@ -59,9 +59,8 @@ export async function processTokenResponse(conn: ServerConnection, grant: Grant,
         : await oauth.processRefreshTokenResponse(conn.as, conn.client, response);
     return issuedTokens(tokens, server);
   } catch (error) {
-    if (grant === "refresh_token" && error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") throw spentSession(error);
-    if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant" && grant === "authorization_code") {
-      throw refusedSignIn(server, error.error_description || "invalid_grant", error);
+    if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
+      throw grant === "refresh_token" ? spentSession(error) : refusedSignIn(server, error.error_description || "invalid_grant", error);
     }
     throw oauthError(error, server);
   }
