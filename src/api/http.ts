@@ -1,3 +1,4 @@
+import { parseSeconds } from "../config/time.ts";
 import type { Context, Env } from "../context.ts";
 import { CliError, sanitize, usageError } from "../errors.ts";
 import { certificateFiles, type ProxyServer, pemCertificates, proxyError, proxyFor, tlsError } from "./network.ts";
@@ -15,8 +16,8 @@ export const MAX_HTTP_TIMEOUT_SECONDS = 600;
 export function httpTimeoutSeconds(env: Env): number {
   const raw = env.PIPEOPS_HTTP_TIMEOUT?.trim();
   if (!raw) return 30;
-  const seconds = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !(seconds > 0)) {
+  const seconds = parseSeconds(raw);
+  if (seconds === undefined) {
     throw usageError(`PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got '${sanitize(raw, 20)}'`, "Unset it or set it to e.g. 30");
   }
   if (seconds > MAX_HTTP_TIMEOUT_SECONDS) {

@@ -25,3 +25,10 @@ export function formatLocal(date: Date): string {
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` + `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
   );
 }
+
+/** A positive number of seconds as a user writes it (digits, a fraction optional); undefined for anything else. */
+export function parseSeconds(text: string): number | undefined {
+  const trimmed = text.trim();
+  const seconds = Number(trimmed);
+  return /^\d+(\.\d+)?$/.test(trimmed) && seconds > 0 ? seconds : undefined;
+}

@@ -9,6 +9,7 @@ import type { IssuedTokens } from "../../auth/tokens.ts";
 import { abortable, loginInterrupted, loginReporter, type QrDrawer, startWait } from "../../auth/wait.ts";
 import { type Command, given, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
+import { parseSeconds } from "../../config/time.ts";
 import type { Context, Env } from "../../context.ts";
 import { CliError, invalidToken, sanitize, usageError } from "../../errors.ts";
 import { readHiddenLine } from "../../hidden-line.ts";
@@ -39,10 +40,9 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
   let timeoutSeconds = 300;
   if (flags.timeout !== undefined) {
     const raw = String(flags.timeout);
-    timeoutSeconds = Number(raw);
-    if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !(timeoutSeconds > 0)) {
-      throw usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, usage);
-    }
+    const seconds = parseSeconds(raw);
+    if (seconds === undefined) throw usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, usage);
+    timeoutSeconds = seconds;
     if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw usageError(`--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (a day)`, usage);
   }
   const yes = given(argv, "--browser");
