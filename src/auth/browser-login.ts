@@ -146,6 +146,12 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
       browser = request;
       return request.params;
     });
+    // An authorization response, from the browser or pasted: checked, redeemed, and the browser told.
+    const complete = async (params: URLSearchParams): Promise<IssuedTokens> => {
+      const tokens = await redeem(conn, checkAuthorizationResponse(conn, params, state), server.redirectUri, codeVerifier, signal);
+      browser?.answer(successPage());
+      return tokens;
+    };
     if (options.openBrowser) {
       reporter.browserUrl(url);
       // A browser that fails to start is not an error: the URL is on screen, and the user is told.
@@ -154,10 +160,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
         () => finished || reporter.notice("Could not open a browser; open the URL above"),
       );
       reporter.waiting(options.deadline);
-      const granted = checkAuthorizationResponse(conn, await abortable(fromBrowser, signal), state);
-      const tokens = await redeem(conn, granted, server.redirectUri, codeVerifier, signal);
-      browser?.answer(successPage());
-      return tokens;
+      return await complete(await abortable(fromBrowser, signal));
     }
     reporter.manualUrl(url, { acceptsPaste: true });
     reporter.waiting(options.deadline);
@@ -165,10 +168,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
     for (;;) {
       const next = await abortable(Promise.race([fromBrowser.then((params) => ({ params, pasted: false })), pasted.next()]), signal);
       try {
-        const granted = checkAuthorizationResponse(conn, next.params, state);
-        const tokens = await redeem(conn, granted, server.redirectUri, codeVerifier, signal);
-        browser?.answer(successPage());
-        return tokens;
+        return await complete(next.params);
       } catch (error) {
         // A typo, or a code already used: say so and wait for another paste (or the browser).
         if (!next.pasted || !(error instanceof CliError) || (error.code !== "auth_denied" && error.code !== "server")) throw error;
