@@ -44,6 +44,7 @@ export const notAuthenticated = (storedFor?: string) =>
 export const storedSessionLine = (storedFor: string) => `The stored session belongs to ${storedFor}; unset PIPEOPS_API_URL to use it`;
 export const tokenExpired = () => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT);
 export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);
+export const writeDenied = (cause: unknown) => new CliError("config_write", "failed to write config file: permission denied", undefined, { cause });
 export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") => new CliError("usage", message, hint);
 
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { Context } from "../context.ts";
-import { CliError } from "../errors.ts";
+import { CliError, writeDenied } from "../errors.ts";
 import {
   createExclusive,
   describeFailure,
@@ -149,9 +149,7 @@ async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     // A folder we may not write: the spec's error, as writing the file itself would give.
-    if (isPermissionError(error)) {
-      throw new CliError("config_write", "failed to write config file: permission denied", undefined, { cause: error });
-    }
+    if (isPermissionError(error)) throw writeDenied(error);
     throw new CliError("config_write", `cannot create the lock file ${path}: ${describeFailure(error)}`, undefined, { cause: error });
   }
 }

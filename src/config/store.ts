@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { ServerSettings } from "../api/server-url.ts";
-import { CliError, sanitize } from "../errors.ts";
+import { CliError, sanitize, writeDenied } from "../errors.ts";
 import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
@@ -117,7 +117,7 @@ export class CredentialStore {
       await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
     } catch (error) {
       // The spec's words for permission; the path for everything else, which a user has to go and look at.
-      if (isPermissionError(error)) throw new CliError("config_write", "failed to write config file: permission denied", undefined, { cause: error });
+      if (isPermissionError(error)) throw writeDenied(error);
       throw new CliError("config_write", `failed to write config file ${this.path}: ${describeFailure(error)}`, undefined, { cause: error });
     }
   }
