@@ -1,3 +1,4 @@
+import { errorCode } from "../runtime/fs.ts";
 import type { LocalServer, Runtime } from "../runtime/index.ts";
 import { type CallbackPage, failedPage, finishedPage, forbiddenHostPage, methodNotAllowedPage, notFoundPage, renderPage, wrongStatePage } from "./pages.ts";
 
@@ -70,11 +71,6 @@ export function isOwnHost(host: string | null, port: number): boolean {
   if (!host) return false;
   const value = host.toLowerCase();
   return value === `127.0.0.1:${port}` || value === `localhost:${port}` || value === `[::1]:${port}`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 /**
