@@ -1,6 +1,6 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
 import type { AnyCommand } from "./command.ts";
-import { AUTH_COMMANDS, type AuthName } from "./commands/table.ts";
+import { AUTH_COMMANDS, type AuthName, authCommands } from "./commands/table.ts";
 import type { Context } from "./context.ts";
 import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./errors.ts";
 import { printError, printJson } from "./output.ts";
@@ -75,8 +75,7 @@ async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "com
   if (to.kind === "unknown") throw to.under ? usage.unknownAuthCommand(to.typed, names) : usage.unknownTopLevel(to.typed, names);
   if (to.topic === "root") ctx.stdout.write(usage.ROOT_HELP);
   else if (to.topic === "auth") {
-    const commands = await Promise.all(Object.entries(AUTH_COMMANDS).map(async ([name, load]) => [name, (await load()).command.summary] as const));
-    ctx.stdout.write(usage.groupHelp(commands));
+    ctx.stdout.write(usage.groupHelp((await authCommands()).map(([name, command]) => [name, command.summary] as const)));
   } else {
     const load = to.topic === "completion" || to.topic === "complete" ? TOP_COMMANDS[to.topic] : AUTH_COMMANDS[to.topic];
     ctx.stdout.write(usage.commandHelp((await load()).command));
