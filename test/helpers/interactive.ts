@@ -95,16 +95,17 @@ export function spawnInTerminal(
     drained = true;
     return code;
   });
+  async function waitForScreen(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+    const started = Date.now();
+    while (!pattern.test(screen)) {
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${pattern}; the terminal shows:\n${screen}`);
+      await Bun.sleep(20);
+    }
+  }
   const shown = () => (drained && screen.includes(marker) ? screen.slice(0, screen.indexOf(marker)) : screen);
   return {
     screen: shown,
-    async waitForScreen(pattern, timeoutMs = 30_000) {
-      const started = Date.now();
-      while (!pattern.test(screen)) {
-        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${pattern}; the terminal shows:\n${screen}`);
-        await Bun.sleep(20);
-      }
-    },
+    waitForScreen,
     type: (keys) => void terminal.write(keys),
     async typeAndWait(keys) {
       terminal.write(keys);
@@ -138,9 +139,7 @@ export function spawnInTerminal(
       const [start, end] = [`<unread ${crypto.randomUUID()}>`, `</unread ${crypto.randomUUID()}>`];
       const script = `printf '%s' '${start}'; stty -icanon min 0 time 0; cat; printf '%s' '${end}'`;
       await Bun.spawn(["sh", "-c", script], { env: cleanEnv({ TERM: "xterm" }), terminal }).exited;
-      for (const started = Date.now(); !screen.includes(end); await Bun.sleep(5)) {
-        if (Date.now() - started > 5_000) throw new Error(`the terminal's unread input did not come back; it shows:\n${screen}`);
-      }
+      await waitForScreen(new RegExp(end), 5_000);
       // The marker typed to see the output drained is unread input too.
       return screen.slice(screen.indexOf(start) + start.length, screen.indexOf(end)).replace(marker, "");
     },
