@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { BINARY, runBinary } from "./helpers/binary.ts";
-import { tempDir } from "./helpers/context.ts";
+import { homeWithFile, tempDir } from "./helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 import { spawnInTerminal } from "./helpers/interactive.ts";
 
@@ -23,12 +23,7 @@ afterAll(() => server?.close());
 const NOT_AUTHENTICATED = "Error: not authenticated\nRun 'pipeops auth login' to authenticate\n";
 
 /** A fresh HOME with an optional credential file; returns the env for runBinary and the file path. */
-function home(file?: unknown, mode = 0o600) {
-  const dir = tempDir();
-  const path = join(dir, ".pipeops.json");
-  if (file !== undefined) writeFileSync(path, typeof file === "string" ? file : JSON.stringify(file), { mode });
-  return { dir, path, env: { HOME: dir } as Record<string, string> };
-}
+const home = (file?: unknown, mode = 0o600) => homeWithFile(file, { mode });
 
 function loggedIn(extra: Record<string, unknown> = {}) {
   return home({

@@ -11,7 +11,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join, relative } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { type RunResult, runBinary, spawnBinary } from "./helpers/binary.ts";
-import { tempDir } from "./helpers/context.ts";
+import { homeWithFile } from "./helpers/context.ts";
 import { type FaultServer, faults, type Rule, refusingUrl, startFaultServer } from "./helpers/fault-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "./helpers/flows.ts";
 import { waitForFile } from "./helpers/interactive.ts";
@@ -76,10 +76,8 @@ interface Home {
 const reversed = (token: string) => [...token].reverse().join("");
 
 function home(file?: Record<string, unknown> | string): Home {
-  const dir = tempDir("pipeops-secrets-");
-  const path = join(dir, ".pipeops.json");
-  if (file !== undefined) writeFileSync(path, typeof file === "string" ? file : JSON.stringify(file), { mode: 0o600 });
-  return { dir, path, env: { HOME: dir, ...DEBUG } };
+  const made = homeWithFile(file, { prefix: "pipeops-secrets-" });
+  return { ...made, env: { ...made.env, ...DEBUG } };
 }
 
 function session(tokens: TokenSet, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pc from "picocolors";
@@ -34,6 +34,14 @@ export function bufferStream(append: (text: string) => void, isTTY: boolean, env
 
 export function tempDir(prefix = "pipeops-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A temp HOME with the credential file at its default path: written from `file` (JSON, or text as it is) when given. */
+export function homeWithFile(file?: unknown, options: { mode?: number; prefix?: string } = {}): { dir: string; path: string; env: Record<string, string> } {
+  const dir = tempDir(options.prefix);
+  const path = join(dir, ".pipeops.json");
+  if (file !== undefined) writeFileSync(path, typeof file === "string" ? file : JSON.stringify(file), { mode: options.mode ?? 0o600 });
+  return { dir, path, env: { HOME: dir } };
 }
 
 /** A Context with buffered IO, a temp HOME, and no colour, for calling command run() functions. */
