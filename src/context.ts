@@ -243,7 +243,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   // picocolors is loaded only when a stream takes colour: pipes and files never pay for it. At a
   // terminal its own colour detection reads process.stdout, which Bun builds on first use; the
   // bench's terminal row shows what that costs, and it has no target, so nothing works around it.
-  const ansi = outColor || errColor ? (await import("./ansi.ts")).ansi : PLAIN_COLORS;
+  const ansi = outColor || errColor ? (await import("./io/ansi.ts")).ansi : PLAIN_COLORS;
   const stdout = outputStream((text) => runtime.write(1, text), outTTY, outColor ? ansi : PLAIN_COLORS);
   const stderr = outputStream((text) => runtime.write(2, text), errTTY, errColor ? ansi : PLAIN_COLORS);
   return {

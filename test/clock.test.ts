@@ -5,9 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { offsetFromDate, ServerClock } from "../src/api/clock.ts";
-import { freshSession } from "../src/auth/authenticated.ts";
-import { expiresSoon, requireSession } from "../src/auth/session.ts";
+import { offsetFromDate, ServerClock } from "../src/server/clock.ts";
+import { freshSession } from "../src/session/authenticated.ts";
+import { expiresSoon, requireSession } from "../src/session/session.ts";
 import { testContext } from "./helpers/context.ts";
 
 const HOUR = 3_600_000;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { createHttpFetch, retryAfterMs } from "../src/api/http.ts";
-import { assertSecureUrl, isLoopbackHost } from "../src/api/server-url.ts";
 import { CliError } from "../src/errors.ts";
+import { createHttpFetch, retryAfterMs } from "../src/server/http.ts";
+import { assertSecureUrl, isLoopbackHost } from "../src/server/url.ts";
 import { testContext } from "./helpers/context.ts";
 
 const servers: { stop(force?: boolean): unknown }[] = [];

@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { CALLBACK_PATH, constantTimeEqual, isOwnHost, LOCALHOST_PORTS, startCallbackServer } from "../src/auth/loopback.ts";
-import { successPage } from "../src/auth/pages.ts";
 import { command as loginCommand } from "../src/commands/auth/login.ts";
+import { CALLBACK_PATH, constantTimeEqual, isOwnHost, LOCALHOST_PORTS, startCallbackServer } from "../src/login/loopback.ts";
+import { successPage } from "../src/login/pages.ts";
 
 const login = loginCommand.run;
 

@@ -12,7 +12,7 @@ import {
   renderPage,
   successPage,
   wrongStatePage,
-} from "../src/auth/pages.ts";
+} from "../src/login/pages.ts";
 
 const windows: Window[] = [];
 afterEach(async () => {

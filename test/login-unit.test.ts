@@ -1,15 +1,15 @@
 /** The login's pure decisions, its progress output, and device polling rules with an injected clock. */
 import { afterEach, describe, expect, test } from "bun:test";
 import * as oauth from "oauth4webapi";
-import { ServerClock } from "../src/api/clock.ts";
-import type { ServerConnection } from "../src/api/server.ts";
-import { parsePastedAnswer } from "../src/auth/browser-login.ts";
-import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/auth/device-login.ts";
-import { loginScopes } from "../src/auth/scopes.ts";
-import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/auth/wait.ts";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
 import { browserCommands, detectWsl } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
+import { parsePastedAnswer } from "../src/login/browser.ts";
+import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/login/device.ts";
+import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/login/wait.ts";
+import { loginScopes } from "../src/oauth/scopes.ts";
+import { ServerClock } from "../src/server/clock.ts";
+import type { ServerConnection } from "../src/server/connect.ts";
 import { testContext } from "./helpers/context.ts";
 
 describe("whether to open a browser", () => {

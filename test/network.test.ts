@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import { DEV_CLIENT_ID, startDevServer } from "../scripts/dev-server.ts";
 import { startPipeOpsServer } from "../scripts/pipeops-server.ts";
-import { bypassesProxy, proxyFor, TLS_HINT } from "../src/api/network.ts";
 import { CliError } from "../src/errors.ts";
+import { bypassesProxy, proxyFor, TLS_HINT } from "../src/server/network.ts";
 import { runBinary } from "./helpers/binary.ts";
 import { completeAuthorization, loginWithAuthorizationCode, pipeopsLogin } from "./helpers/flows.ts";
 import { runInProcess, startInProcess } from "./helpers/in-process.ts";

@@ -7,13 +7,13 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import * as oauth from "oauth4webapi";
-import { ServerClock } from "../src/api/clock.ts";
-import type { ServerConnection } from "../src/api/server.ts";
-import { checkAuthorizationResponse, parsePastedAnswer } from "../src/auth/browser-login.ts";
-import { CALLBACK_PATH, type CallbackRequest, startCallbackServer } from "../src/auth/loopback.ts";
-import { deniedPage, failedPage, renderPage } from "../src/auth/pages.ts";
 import { CliError } from "../src/errors.ts";
+import { checkAuthorizationResponse, parsePastedAnswer } from "../src/login/browser.ts";
+import { CALLBACK_PATH, type CallbackRequest, startCallbackServer } from "../src/login/loopback.ts";
+import { deniedPage, failedPage, renderPage } from "../src/login/pages.ts";
 import type { ServeOptions } from "../src/runtime/index.ts";
+import { ServerClock } from "../src/server/clock.ts";
+import type { ServerConnection } from "../src/server/connect.ts";
 
 setDefaultTimeout(60_000);
 

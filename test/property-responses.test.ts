@@ -11,14 +11,14 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import * as oauth from "oauth4webapi";
-import { ServerClock } from "../src/api/clock.ts";
-import { connect, oauthError, type ServerConnection } from "../src/api/server.ts";
-import { fetchUserInfo, parseUserInfo, type UserInfo } from "../src/api/userinfo.ts";
-import { parseDeviceAuthorization } from "../src/auth/device-login.ts";
-import { refreshTokens } from "../src/auth/refresh.ts";
 import { CredentialStore } from "../src/config/store.ts";
 import type { Context } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
+import { parseDeviceAuthorization } from "../src/login/device.ts";
+import { refreshTokens } from "../src/oauth/refresh.ts";
+import { fetchUserInfo, parseUserInfo, type UserInfo } from "../src/oauth/userinfo.ts";
+import { ServerClock } from "../src/server/clock.ts";
+import { connect, oauthError, type ServerConnection } from "../src/server/connect.ts";
 import { tempDir, testContext } from "./helpers/context.ts";
 
 // Each property takes well under a second alone; the limit allows for a machine busy with other runs.

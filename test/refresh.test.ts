@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
-import { freshSession } from "../src/auth/authenticated.ts";
-import { requireSession } from "../src/auth/session.ts";
 import { command as meCommand } from "../src/commands/auth/me.ts";
 import { command as statusCommand } from "../src/commands/auth/status.ts";
 import { command as tokenCommand } from "../src/commands/auth/token.ts";
 import type { Context } from "../src/context.ts";
+import { freshSession } from "../src/session/authenticated.ts";
+import { requireSession } from "../src/session/session.ts";
 
 const me = (ctx: Context, options = { json: false }) => meCommand.run(ctx, options);
 const status = (ctx: Context, options = { json: false }) => statusCommand.run(ctx, options);

@@ -12,7 +12,7 @@ import {
   renameIfExists,
   touchFile,
 } from "../runtime/fs.ts";
-import { parseRfc3339 } from "./time.ts";
+import { parseRfc3339 } from "../time.ts";
 
 /** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
 export const LOCK_STALE_MS = 30_000;

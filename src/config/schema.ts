@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { parseRfc3339 } from "./time.ts";
+import { parseRfc3339 } from "../time.ts";
 
 const rfc3339 = v.pipe(
   v.string(),

@@ -1,10 +1,10 @@
 import * as v from "valibot";
-import type { ServerSettings } from "../api/server-url.ts";
 import { CliError, sanitize, writeDenied } from "../errors.ts";
 import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import type { ServerSettings } from "../server/url.ts";
+import { formatRfc3339, parseRfc3339 } from "../time.ts";
 import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
-import { formatRfc3339, parseRfc3339 } from "./time.ts";
 
 /** Credentials as pipeops uses them, whichever keys of the file they came from. */
 export interface StoredCredentials {

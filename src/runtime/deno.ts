@@ -158,7 +158,7 @@ export function denoRuntime(): Runtime {
     },
     connectOptions({ proxy, extraCa }) {
       // Every Deno client follows the proxy variables itself and none can be told to connect
-      // directly, so loopback joins NO_PROXY before the first request; src/api/network.ts reads the
+      // directly, so loopback joins NO_PROXY before the first request; src/server/network.ts reads the
       // variables the same way for other hosts. Deno adds caCerts to its built-in certificates.
       bypassProxyForLoopback();
       if (!proxy && extraCa.length === 0) return {};

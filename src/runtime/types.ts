@@ -47,7 +47,7 @@ export interface Runtime {
   isMissing(path: string): boolean;
   /**
    * Fetch options for how a request connects: through `proxy`, or directly when it is undefined
-   * (even with proxy variables set: the choice is made by src/api/network.ts), trusting `extraCa`
+   * (even with proxy variables set: the choice is made by src/server/network.ts), trusting `extraCa`
    * besides the built-in certificates.
    */
   connectOptions(options: { proxy: URL | undefined; extraCa: readonly string[] }): RequestInit;

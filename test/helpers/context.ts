@@ -83,7 +83,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
 
 /**
  * The entries of a folder the CLI keeps its config in, without ~/.cache: the server cache lives
- * there (src/api/server-cache.ts) and is no lock or temp file left behind.
+ * there (src/server/cache.ts) and is no lock or temp file left behind.
  */
 export function configFolderEntries(dir: string): string[] {
   return readdirSync(dir).filter((name) => name !== ".cache");

@@ -1,19 +1,19 @@
-import { connect, rememberClock } from "../../api/server.ts";
-import { resolveApiUrl, type ServerSettings, serverName } from "../../api/server-url.ts";
-import { fetchUserInfo } from "../../api/userinfo.ts";
-import { authorizationCodeLogin } from "../../auth/browser-login.ts";
-import { deviceLogin } from "../../auth/device-login.ts";
-import { loginScopes } from "../../auth/scopes.ts";
-import { type EnvTokenVariable, envToken, isBearerToken } from "../../auth/session.ts";
-import type { IssuedTokens } from "../../auth/tokens.ts";
-import { abortable, loginInterrupted, loginReporter, type QrDrawer, startWait } from "../../auth/wait.ts";
 import { type Command, given, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
-import { parseSeconds } from "../../config/time.ts";
 import type { Context, Env } from "../../context.ts";
 import { CliError, invalidToken, sanitize, usageError } from "../../errors.ts";
-import { readHiddenLine } from "../../hidden-line.ts";
+import { readHiddenLine } from "../../io/hidden-line.ts";
+import { authorizationCodeLogin } from "../../login/browser.ts";
+import { deviceLogin } from "../../login/device.ts";
+import { abortable, loginInterrupted, loginReporter, type QrDrawer, startWait } from "../../login/wait.ts";
+import { loginScopes } from "../../oauth/scopes.ts";
+import type { IssuedTokens } from "../../oauth/tokens.ts";
+import { fetchUserInfo } from "../../oauth/userinfo.ts";
 import { printWarning, successLine } from "../../output.ts";
+import { connect, rememberClock } from "../../server/connect.ts";
+import { resolveApiUrl, type ServerSettings, serverName } from "../../server/url.ts";
+import { type EnvTokenVariable, envToken, isBearerToken } from "../../session/session.ts";
+import { parseSeconds } from "../../time.ts";
 
 export interface LoginResult {
   email: string;
@@ -58,7 +58,7 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
  */
 async function qrDrawer(ctx: Context): Promise<QrDrawer | undefined> {
   if (!ctx.stderr.isTTY) return undefined;
-  const { qrLines } = await import("../../auth/qr.ts");
+  const { qrLines } = await import("../../login/qr.ts");
   const lightTheme = ctx.env.PIPEOPS_QR?.trim().toLowerCase() === "light";
   return (url) => {
     const lines = qrLines(url, { lightTheme });

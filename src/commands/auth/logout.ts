@@ -1,14 +1,14 @@
 /** `pipeops auth logout`: removes the local credentials; `--revoke` also revokes them at the server. */
 import * as oauth from "oauth4webapi";
-import { connect, oauthError } from "../../api/server.ts";
-import { parseServerUrl, resolveApiUrl, serverName } from "../../api/server-url.ts";
-import { type EnvTokenVariable, envToken } from "../../auth/session.ts";
 import { type Command, parseFlags, type Streams } from "../../command.ts";
 import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
 import { CliError } from "../../errors.ts";
 import { printWarning, successLine } from "../../output.ts";
+import { connect, oauthError } from "../../server/connect.ts";
+import { parseServerUrl, resolveApiUrl, serverName } from "../../server/url.ts";
+import { type EnvTokenVariable, envToken } from "../../session/session.ts";
 
 export interface LogoutOptions {
   force: boolean;

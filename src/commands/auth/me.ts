@@ -1,11 +1,11 @@
 /** `pipeops auth me`: the account behind the session, as the server describes it. */
 
-import type { UserInfo } from "../../api/userinfo.ts";
-import { describeAccount } from "../../auth/authenticated.ts";
-import { requireSession } from "../../auth/session.ts";
 import { type Command, JSON_FLAG, parseFlags } from "../../command.ts";
 import type { Context } from "../../context.ts";
+import type { UserInfo } from "../../oauth/userinfo.ts";
 import { printJson } from "../../output.ts";
+import { describeAccount } from "../../session/authenticated.ts";
+import { requireSession } from "../../session/session.ts";
 
 export interface MeOptions {
   json: boolean;

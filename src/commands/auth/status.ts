@@ -1,11 +1,12 @@
 /** `pipeops auth status`: whether this machine is authenticated, checked with the server. */
-import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../api/server-url.ts";
-import { isSession, loadSession, type NoSession, type Session } from "../../auth/session.ts";
+
 import { type Command, JSON_FLAG, parseFlags, type Streams } from "../../command.ts";
-import { formatLocal, formatRfc3339 } from "../../config/time.ts";
 import type { Context } from "../../context.ts";
 import { CliError, EXIT_FAILURE, EXIT_OK, LOGIN_HINT, storedSessionLine } from "../../errors.ts";
 import { printError, printJson, SYMBOL_FAIL, successLine } from "../../output.ts";
+import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../server/url.ts";
+import { isSession, loadSession, type NoSession, type Session } from "../../session/session.ts";
+import { formatLocal, formatRfc3339 } from "../../time.ts";
 
 export interface StatusOptions {
   json: boolean;
@@ -59,7 +60,7 @@ function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
 
 async function checkWithServer(ctx: Context, session: Session): Promise<StatusResult> {
   // The OAuth stack loads only for a session to check.
-  const [{ withSession }, { fetchUserInfo }] = await Promise.all([import("../../auth/authenticated.ts"), import("../../api/userinfo.ts")]);
+  const [{ withSession }, { fetchUserInfo }] = await Promise.all([import("../../session/authenticated.ts"), import("../../oauth/userinfo.ts")]);
   const origin = { server: serverName(session.apiUrl), source: session.source === "env" ? "env" : ctx.store().path };
   try {
     const { value: user, session: used } = await withSession(ctx, session, (token, conn) => fetchUserInfo(conn, token));

@@ -1,8 +1,9 @@
 /** `pipeops auth token`: the access token alone, for `$(pipeops auth token)`; the only command that prints a secret. */
-import { usableAccessToken } from "../../auth/authenticated.ts";
-import { requireSession } from "../../auth/session.ts";
+
 import { type Command, parseFlags } from "../../command.ts";
 import type { Context } from "../../context.ts";
+import { usableAccessToken } from "../../session/authenticated.ts";
+import { requireSession } from "../../session/session.ts";
 
 export type TokenOptions = Record<string, never>;
 

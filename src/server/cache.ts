@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import { readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import type { Env } from "../runtime/types.ts";
-import { isSecureUrl } from "./server-url.ts";
+import { isSecureUrl } from "./url.ts";
 
 /** How long what was learned is trusted. */
 export const CACHE_TTL_MS = 24 * 60 * 60 * 1000;

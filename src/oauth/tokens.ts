@@ -7,12 +7,12 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { okJson, serverMessage, unwrapEnvelope } from "../api/responses.ts";
-import { oauthError, type ServerConnection } from "../api/server.ts";
-import { serverName } from "../api/server-url.ts";
 import { CliError, tokenExpired } from "../errors.ts";
-import { isBearerToken } from "./session.ts";
-import { RETRY_HINT } from "./wait.ts";
+import { RETRY_HINT } from "../login/wait.ts";
+import { oauthError, type ServerConnection } from "../server/connect.ts";
+import { okJson, serverMessage, unwrapEnvelope } from "../server/responses.ts";
+import { serverName } from "../server/url.ts";
+import { isBearerToken } from "../session/session.ts";
 
 /** Tokens as a grant issued them, before they are stored. */
 export interface IssuedTokens {
@@ -22,7 +22,7 @@ export interface IssuedTokens {
   expiresIn?: number;
 }
 
-/** Which grant answered: its refusals mean different things. (The device grant, standards servers only, polls: src/auth/device-login.ts.) */
+/** Which grant answered: its refusals mean different things. (The device grant, standards servers only, polls: src/login/device.ts.) */
 export type Grant = "authorization_code" | "refresh_token";
 
 const token = v.pipe(v.string(), v.check(isBearerToken, "must be a bearer token"));

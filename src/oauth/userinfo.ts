@@ -6,11 +6,11 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { formatRfc3339, parseRfc3339 } from "../config/time.ts";
 import { CliError, invalidToken, isUnreachable, sanitize } from "../errors.ts";
-import { jsonBody, okJson, unwrapEnvelope } from "./responses.ts";
-import { oauthError, type ServerConnection } from "./server.ts";
-import { serverName } from "./server-url.ts";
+import { oauthError, type ServerConnection } from "../server/connect.ts";
+import { jsonBody, okJson, unwrapEnvelope } from "../server/responses.ts";
+import { serverName } from "../server/url.ts";
+import { formatRfc3339, parseRfc3339 } from "../time.ts";
 
 /** The account behind a token, as `auth me` shows it; what the server did not say is undefined. */
 export interface UserInfo {

@@ -1,8 +1,9 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
-import { parseServerUrl, resolveApiUrl, type ServerSettings, sameServer, serverName } from "../api/server-url.ts";
+
 import type { StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated } from "../errors.ts";
+import { parseServerUrl, resolveApiUrl, type ServerSettings, sameServer, serverName } from "../server/url.ts";
 
 /** An access token that expires within this is refreshed before use. */
 export const REFRESH_MARGIN_MS = 60_000;

@@ -6,18 +6,18 @@
  * - `POST {api}/oauth/token` and `GET {api}/oauth/userinfo` (PipeOpsHQ/pipeops-go-sdk pipeops/oauth.go);
  * - `GET {api}/profile/data` (pipeops-go-sdk pipeops/users.go, GetProfile);
  * - no device grant and no revocation endpoint: none is guessed.
- * What discovery learned is remembered for a day (src/api/server-cache.ts), so a command sends only
+ * What discovery learned is remembered for a day (src/server/cache.ts), so a command sends only
  * the requests it needs.
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
+import { type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./cache.ts";
 import { ServerClock } from "./clock.ts";
 import { createHttpFetch } from "./http.ts";
 import { statusError } from "./responses.ts";
-import { type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./server-cache.ts";
-import { assertSecureUrl, parseServerUrl, type ServerSettings, serverName } from "./server-url.ts";
+import { assertSecureUrl, parseServerUrl, type ServerSettings, serverName } from "./url.ts";
 
 /** The official CLI's public client id and console (PipeOpsHQ/pipeops-cli internal/config/config.go). */
 export const DEFAULT_CLIENT_ID = "pipeops_public_client";

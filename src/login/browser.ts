@@ -5,13 +5,13 @@
  * paste (another login's address, a typo the server refuses) is explained and asked for again.
  */
 import * as oauth from "oauth4webapi";
-import { oauthError, type ServerConnection } from "../api/server.ts";
-import { serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
+import { type IssuedTokens, processTokenResponse } from "../oauth/tokens.ts";
+import { oauthError, type ServerConnection } from "../server/connect.ts";
+import { serverName } from "../server/url.ts";
 import { type CallbackRequest, sameState, startCallbackServer } from "./loopback.ts";
 import { type CallbackPage, deniedPage, failedPage, successPage } from "./pages.ts";
-import { type IssuedTokens, processTokenResponse } from "./tokens.ts";
 import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
 
 export interface AuthorizationCodeLoginOptions {

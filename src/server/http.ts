@@ -1,8 +1,8 @@
-import { parseSeconds } from "../config/time.ts";
 import type { Context, Env } from "../context.ts";
 import { CliError, sanitize, usageError } from "../errors.ts";
+import { parseSeconds } from "../time.ts";
 import { certificateFiles, type ProxyServer, pemCertificates, proxyError, proxyFor, tlsError } from "./network.ts";
-import { assertSecureUrl } from "./server-url.ts";
+import { assertSecureUrl } from "./url.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_TRIES = 3;

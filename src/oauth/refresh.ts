@@ -1,9 +1,9 @@
 /** The refresh token grant (RFC 6749 §6), for either kind of server. */
 import * as oauth from "oauth4webapi";
-import { oauthError, type ServerConnection } from "../api/server.ts";
-import { serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, isUnreachable } from "../errors.ts";
+import { oauthError, type ServerConnection } from "../server/connect.ts";
+import { serverName } from "../server/url.ts";
 import { processTokenResponse } from "./tokens.ts";
 
 /** What a refresh grant returns, ready to be stored. */

@@ -6,7 +6,7 @@
  */
 import { CliError, sanitize } from "../errors.ts";
 import type { Env } from "../runtime/types.ts";
-import { isLoopbackHost } from "./server-url.ts";
+import { isLoopbackHost } from "./url.ts";
 
 export const TLS_HINT = "If your network inspects TLS, point NODE_EXTRA_CA_CERTS at your company's CA certificate";
 

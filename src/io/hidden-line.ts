@@ -2,7 +2,7 @@
  * A line typed or pasted at the terminal without showing it (as `read -s` does), for secrets.
  * Echo is off while the line is typed and on again afterwards, whatever ends the wait.
  */
-import type { Context } from "./context.ts";
+import type { Context } from "../context.ts";
 
 export interface HiddenLineOptions {
   /** Written to stderr once echo is off. */

@@ -4,13 +4,13 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { retryAfterMs } from "../api/http.ts";
-import { oauthError, type ServerConnection } from "../api/server.ts";
-import { assertSecureUrl, serverName } from "../api/server-url.ts";
 import type { Context } from "../context.ts";
 import { CliError, isUnreachable, sanitize } from "../errors.ts";
-import { authDenied } from "./browser-login.ts";
-import { type IssuedTokens, issuedTokens } from "./tokens.ts";
+import { type IssuedTokens, issuedTokens } from "../oauth/tokens.ts";
+import { oauthError, type ServerConnection } from "../server/connect.ts";
+import { retryAfterMs } from "../server/http.ts";
+import { assertSecureUrl, serverName } from "../server/url.ts";
+import { authDenied } from "./browser.ts";
 import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
 
 export interface DeviceLoginOptions {

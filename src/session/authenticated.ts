@@ -1,15 +1,16 @@
 /**
  * Using a session: requests with a fresh access token, refreshed under the file's lock when needed.
- * With the server already known (src/api/server-cache.ts), nothing is asked that the command does
+ * With the server already known (src/server/cache.ts), nothing is asked that the command does
  * not need: `auth token` with a good token sends no request, `auth status` only userinfo.
  */
-import { type ConnectOptions, connect, forgetServer, rememberClock, type ServerConnection } from "../api/server.ts";
-import { parseServerUrl, sameServer, serverName } from "../api/server-url.ts";
-import { fetchProfile, fetchUserInfo, type UserInfo, withProfile } from "../api/userinfo.ts";
+
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
 import { CliError, invalidToken, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
-import { refreshTokens } from "./refresh.ts";
+import { refreshTokens } from "../oauth/refresh.ts";
+import { fetchProfile, fetchUserInfo, type UserInfo, withProfile } from "../oauth/userinfo.ts";
+import { type ConnectOptions, connect, forgetServer, rememberClock, type ServerConnection } from "../server/connect.ts";
+import { parseServerUrl, sameServer, serverName } from "../server/url.ts";
 import { canRefresh, expiresSoon, invalidTokenFor, isExpired, type Session } from "./session.ts";
 
 /** The connection to the session's server, with the settings the file gave for it. */
