@@ -3,8 +3,9 @@
  * flags, and its argv parsed (with cac) into flags after a check that names the flag as typed,
  * suggests the nearest one, and never echoes a stray argument (it may be a pasted token).
  */
-import type { Context, OutputStream } from "./context.ts";
+import type { Context } from "./context.ts";
 import type { FlagSpec, FlagsOf, ParsedFlags } from "./flags.ts";
+import type { OutputStream } from "./io/streams.ts";
 
 export type { FlagSpec, ParsedFlags };
 

@@ -18,6 +18,7 @@ export type ErrorCode =
 
 export const LOGIN_HINT = "Run 'pipeops auth login' to authenticate";
 export const RELOGIN_HINT = "Run 'pipeops auth login' to re-authenticate";
+export const RETRY_HINT = "Run 'pipeops auth login' to try again";
 
 /** The one error type commands throw: a code, a one-line message and an optional hint line. */
 export class CliError extends Error {

@@ -1,6 +1,7 @@
 /** How results, errors and warnings look: the symbols, the error and warning lines, JSON documents. */
-import type { OutputStream } from "./context.ts";
+
 import type { CliError } from "./errors.ts";
+import type { OutputStream } from "./io/streams.ts";
 
 export const SYMBOL_OK = "✓";
 export const SYMBOL_FAIL = "✗";

@@ -6,8 +6,9 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquireLock, LOCK_STALE_MS, type LockContext, lockPathFor, withLock } from "../src/config/lock.ts";
-import { PLAIN_COLORS, sleep } from "../src/context.ts";
+import { PLAIN_COLORS } from "../src/io/colour.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
+import { sleep } from "../src/time.ts";
 import { tempDir } from "./helpers/context.ts";
 
 const OTHER_PID = 4_000_001;
@@ -22,7 +23,8 @@ function lockContext(options: { alive?: (pid: number) => boolean; now?: number }
       clock.now += ms;
       await Promise.resolve();
     },
-    runtime: { ...bunRuntime, pid: process.pid, processAlive: options.alive ?? (() => true) },
+    pid: process.pid,
+    processAlive: options.alive ?? (() => true),
   };
   return { ctx, clock };
 }
@@ -170,7 +172,7 @@ describe("withLock", () => {
 
   test("never lets two holders in at once", async () => {
     const path = lockFile();
-    const ctx: LockContext = { now: () => Date.now(), sleep, runtime: bunRuntime };
+    const ctx: LockContext = { now: () => Date.now(), sleep, pid: bunRuntime.pid, processAlive: bunRuntime.processAlive };
     let inside = 0;
     let most = 0;
     let done = 0;

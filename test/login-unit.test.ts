@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import * as oauth from "oauth4webapi";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
-import { browserCommands, detectWsl } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
+import { browserCommands, detectWsl } from "../src/io/browser.ts";
 import { parsePastedAnswer } from "../src/login/browser.ts";
 import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/login/device.ts";
 import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/login/wait.ts";

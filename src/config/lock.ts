@@ -1,5 +1,4 @@
 import * as v from "valibot";
-import type { Context } from "../context.ts";
 import { CliError, writeDenied } from "../errors.ts";
 import {
   createExclusive,
@@ -26,7 +25,14 @@ export interface FileLock {
 }
 
 /** Where the lock tells the user what it waits for, when it waits long enough to be noticed. */
-export type LockContext = Pick<Context, "now" | "sleep" | "runtime"> & Partial<Pick<Context, "stderr">>;
+export interface LockContext {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Ours, written into the lock; and whether a holder's still runs. */
+  readonly pid: number;
+  processAlive(pid: number): boolean;
+  readonly stderr?: { write(text: string): void };
+}
 
 /** A lock file whose content is not a holder's (a holder writes it right after creating it) is broken this soon. */
 const UNREADABLE_GRACE_MS = 2_000;
@@ -58,7 +64,7 @@ export async function acquireLock(ctx: LockContext, path: string, staleMs = LOCK
   let noticed = false;
   await attempt(path, () => ensureFolderOf(path));
   for (;;) {
-    const content = `${JSON.stringify({ pid: ctx.runtime.pid, created_at: new Date(ctx.now()).toISOString(), nonce: crypto.randomUUID() })}\n`;
+    const content = `${JSON.stringify({ pid: ctx.pid, created_at: new Date(ctx.now()).toISOString(), nonce: crypto.randomUUID() })}\n`;
     if (await attempt(path, () => createExclusive(path, content))) return heldLock(path, content);
     const existing = await attempt(path, () => readFileIfExists(path));
     if (existing === null) continue;
@@ -109,7 +115,7 @@ function isStale(ctx: LockContext, text: string, touchedAt: number, staleMs: num
     firstSeen.set(text, seen);
     return now - seen > Math.min(UNREADABLE_GRACE_MS, staleMs);
   }
-  if (!ctx.runtime.processAlive(holder.pid)) return true;
+  if (!ctx.processAlive(holder.pid)) return true;
   // The holder's heartbeat moves the file's mtime; the recorded creation time is the fallback.
   const lastSign = Math.max(parseRfc3339(holder.created_at)!.getTime(), touchedAt);
   // Also far in the future: the clock was set back, and the age cannot be told.

@@ -1,10 +1,15 @@
 import * as v from "valibot";
 import { CliError, sanitize, writeDenied } from "../errors.ts";
 import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
-import type { ServerSettings } from "../server/url.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
 import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
+
+/** How to reach a server beyond its URL, as the file says (the Go CLI's oauth.client_id and oauth.dashboard_url). */
+export interface ServerSettings {
+  clientId?: string;
+  consoleUrl?: string;
+}
 
 /** Credentials as pipeops uses them, whichever keys of the file they came from. */
 export interface StoredCredentials {

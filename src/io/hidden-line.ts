@@ -2,7 +2,8 @@
  * A line typed or pasted at the terminal without showing it (as `read -s` does), for secrets.
  * Echo is off while the line is typed and on again afterwards, whatever ends the wait.
  */
-import type { Context } from "../context.ts";
+import type { Runtime } from "../runtime/types.ts";
+import type { InputStream } from "./streams.ts";
 
 export interface HiddenLineOptions {
   /** Written to stderr once echo is off. */
@@ -18,8 +19,14 @@ export interface HiddenLineOptions {
  * on Ctrl-C (which rejects), on SIGTERM and SIGHUP (which drop what was typed, then end the process as they would have),
  * and while the job is stopped (Ctrl-Z): the shell gets its echo, and `fg` hides the typing again.
  */
-export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "runtime">, options: HiddenLineOptions): Promise<string | null> {
-  const { stdin, runtime } = ctx;
+/** What the hidden read uses: the terminal on stdin, stderr for the prompt, and the process's signals. */
+export interface HiddenLineContext extends Pick<Runtime, "onSignal" | "raise"> {
+  readonly stdin: InputStream;
+  readonly stderr: { write(text: string): void };
+}
+
+export async function readHiddenLine(ctx: HiddenLineContext, options: HiddenLineOptions): Promise<string | null> {
+  const { stdin } = ctx;
   let rejectRead!: (error: Error) => void;
   const interrupted = new Promise<never>((_, reject) => (rejectRead = reject));
   const removers: (() => void)[] = [];
@@ -31,18 +38,18 @@ export async function readHiddenLine(ctx: Pick<Context, "stdin" | "stderr" | "ru
     // Unlike Ctrl-C, these signals leave the keys typed so far queued for the shell.
     stdin.discardTyped();
     stdin.setEcho(true);
-    runtime.raise(signal);
+    ctx.raise(signal);
   };
   // The handlers come first: a signal the moment echo is off must still turn it back on.
   removers.push(
-    runtime.onSignal("SIGINT", () => rejectRead(options.interrupted())),
-    runtime.onSignal("SIGTERM", endWith("SIGTERM")),
-    runtime.onSignal("SIGHUP", endWith("SIGHUP")),
-    runtime.onSignal("SIGTSTP", () => {
+    ctx.onSignal("SIGINT", () => rejectRead(options.interrupted())),
+    ctx.onSignal("SIGTERM", endWith("SIGTERM")),
+    ctx.onSignal("SIGHUP", endWith("SIGHUP")),
+    ctx.onSignal("SIGTSTP", () => {
       stdin.setEcho(true);
-      runtime.raise("SIGSTOP");
+      ctx.raise("SIGSTOP");
     }),
-    runtime.onSignal("SIGCONT", () => void stdin.setEcho(false)),
+    ctx.onSignal("SIGCONT", () => void stdin.setEcho(false)),
   );
   const hidden = stdin.setEcho(false);
   try {

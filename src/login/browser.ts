@@ -6,13 +6,13 @@
  */
 import * as oauth from "oauth4webapi";
 import type { Context } from "../context.ts";
-import { CliError, sanitize } from "../errors.ts";
+import { CliError, RETRY_HINT, sanitize } from "../errors.ts";
 import { type IssuedTokens, processTokenResponse } from "../oauth/tokens.ts";
 import { oauthError, type ServerConnection } from "../server/connect.ts";
 import { serverName } from "../server/url.ts";
 import { type CallbackRequest, sameState, startCallbackServer } from "./loopback.ts";
 import { type CallbackPage, deniedPage, failedPage, successPage } from "./pages.ts";
-import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
+import { abortable, type LoginReporter } from "./wait.ts";
 
 export interface AuthorizationCodeLoginOptions {
   conn: ServerConnection;
@@ -137,7 +137,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
-  const server = startCallbackServer(ctx.runtime.serve, state, conn.kind === "pipeops" ? "localhost" : "127.0.0.1");
+  const server = startCallbackServer(ctx.serve, state, conn.kind === "pipeops" ? "localhost" : "127.0.0.1");
   let browser: CallbackRequest | undefined;
   let finished = false;
   try {

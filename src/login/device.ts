@@ -5,13 +5,13 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import type { Context } from "../context.ts";
-import { CliError, isUnreachable, sanitize } from "../errors.ts";
+import { CliError, isUnreachable, RETRY_HINT, sanitize } from "../errors.ts";
 import { type IssuedTokens, issuedTokens } from "../oauth/tokens.ts";
 import { oauthError, type ServerConnection } from "../server/connect.ts";
 import { retryAfterMs } from "../server/http.ts";
 import { assertSecureUrl, serverName } from "../server/url.ts";
 import { authDenied } from "./browser.ts";
-import { abortable, type LoginReporter, RETRY_HINT } from "./wait.ts";
+import { abortable, type LoginReporter } from "./wait.ts";
 
 export interface DeviceLoginOptions {
   conn: ServerConnection;

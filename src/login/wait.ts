@@ -3,9 +3,7 @@
  * Protocol code talks to a LoginReporter and never decides how anything looks.
  */
 import type { Context, Env } from "../context.ts";
-import { CliError } from "../errors.ts";
-
-export const RETRY_HINT = "Run 'pipeops auth login' to try again";
+import { CliError, RETRY_HINT } from "../errors.ts";
 
 export const authTimedOut = () => new CliError("auth_timeout", "authentication timed out", RETRY_HINT);
 export const loginInterrupted = () => new CliError("interrupted", "authentication cancelled");
@@ -43,7 +41,7 @@ export function startWait(ctx: Context, timeoutSeconds: number): WaitScope {
     () => controller.abort(authTimedOut()),
     () => {},
   );
-  const removeSigint = ctx.runtime.onSignal("SIGINT", () => controller.abort(loginInterrupted()));
+  const removeSigint = ctx.onSignal("SIGINT", () => controller.abort(loginInterrupted()));
   return {
     signal: controller.signal,
     deadline: ctx.now() + timeoutMs,

@@ -7,12 +7,11 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { CliError, tokenExpired } from "../errors.ts";
-import { RETRY_HINT } from "../login/wait.ts";
+import { CliError, RETRY_HINT, tokenExpired } from "../errors.ts";
+import { isBearerToken } from "../server/bearer.ts";
 import { oauthError, type ServerConnection } from "../server/connect.ts";
 import { okJson, serverMessage, unwrapEnvelope } from "../server/responses.ts";
 import { serverName } from "../server/url.ts";
-import { isBearerToken } from "../session/session.ts";
 
 /** Tokens as a grant issued them, before they are stored. */
 export interface IssuedTokens {

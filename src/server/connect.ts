@@ -11,13 +11,14 @@
  */
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
+import type { ServerSettings } from "../config/store.ts";
 import type { Context } from "../context.ts";
 import { CliError, sanitize } from "../errors.ts";
 import { type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./cache.ts";
 import { ServerClock } from "./clock.ts";
 import { createHttpFetch } from "./http.ts";
 import { statusError } from "./responses.ts";
-import { assertSecureUrl, parseServerUrl, type ServerSettings, serverName } from "./url.ts";
+import { assertSecureUrl, parseServerUrl, serverName } from "./url.ts";
 
 /** The official CLI's public client id and console (PipeOpsHQ/pipeops-cli internal/config/config.go). */
 export const DEFAULT_CLIENT_ID = "pipeops_public_client";

@@ -89,7 +89,7 @@ async function fetchWithin(ctx: Context, request: Request, url: URL, options: { 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
   try {
-    const connect = ctx.runtime.connectOptions({ proxy: proxy?.url, extraCa });
+    const connect = ctx.connectOptions({ proxy: proxy?.url, extraCa });
     const response = await ctx.fetch(request, { ...connect, signal: controller.signal, redirect: "manual" });
     // A plain-http request through a proxy that wants credentials gets the proxy's 407 as its answer.
     if (proxy && response.status === 407) {

@@ -5,12 +5,6 @@ import type { Env } from "../runtime/types.ts";
 
 export const DEFAULT_API_URL = "https://api.pipeops.io";
 
-/** How to reach a server beyond its URL, as the file says (the Go CLI's oauth.client_id and oauth.dashboard_url). */
-export interface ServerSettings {
-  clientId?: string;
-  consoleUrl?: string;
-}
-
 /** True for hosts that never leave this machine: 127.0.0.0/8, ::1, localhost. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();

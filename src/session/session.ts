@@ -1,9 +1,10 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
 
-import type { StoredCredentials } from "../config/store.ts";
+import type { ServerSettings, StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
 import { CliError, invalidToken, notAuthenticated } from "../errors.ts";
-import { parseServerUrl, resolveApiUrl, type ServerSettings, sameServer, serverName } from "../server/url.ts";
+import { isBearerToken } from "../server/bearer.ts";
+import { parseServerUrl, resolveApiUrl, sameServer, serverName } from "../server/url.ts";
 
 /** An access token that expires within this is refreshed before use. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -36,17 +37,6 @@ export function envToken(env: Env): { variable: EnvTokenVariable; token: string 
     if (token) return { variable, token };
   }
   return undefined;
-}
-
-/** The longest token accepted from anywhere: far beyond any real access token. */
-export const MAX_TOKEN_CHARS = 16 * 1024;
-
-/**
- * RFC 6750 §2.1 b64token: what a bearer token can be. Anything else (a line break, a space, bytes
- * that were not UTF-8) would corrupt the Authorization header, so it is refused before any request.
- */
-export function isBearerToken(token: string): boolean {
-  return token.length <= MAX_TOKEN_CHARS && /^[A-Za-z0-9\-._~+/]+=*$/.test(token);
 }
 
 /** The spec's invalid-token error; for a token from the environment, the hint names the variable. */

@@ -4,9 +4,12 @@ import { join } from "node:path";
 import pc from "picocolors";
 import { configPath } from "../../src/config/path.ts";
 import { CredentialStore } from "../../src/config/store.ts";
-import { type Context, colorEnabled, type Env, lineReader, type OutputStream, PLAIN_COLORS, sleep } from "../../src/context.ts";
+import type { Context, Env } from "../../src/context.ts";
+import { colorEnabled, PLAIN_COLORS } from "../../src/io/colour.ts";
+import { lineReader, type OutputStream } from "../../src/io/streams.ts";
 import { printWarning } from "../../src/output.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
+import { sleep } from "../../src/time.ts";
 
 export interface TestContext extends Context {
   /** Everything written to stdout / stderr so far. */
@@ -70,7 +73,12 @@ export function testContext(options: TestContextOptions = {}): TestContext {
       opened.push(url);
       return options.openBrowser ? options.openBrowser(url) : true;
     },
-    runtime: bunRuntime,
+    serve: bunRuntime.serve,
+    onSignal: bunRuntime.onSignal,
+    raise: bunRuntime.raise,
+    pid: bunRuntime.pid,
+    processAlive: bunRuntime.processAlive,
+    connectOptions: bunRuntime.connectOptions,
     store() {
       store ??= new CredentialStore(configPath(env, home), (message, hint) => printWarning(stderr, message, hint));
       return store;

@@ -1,5 +1,6 @@
 import { type Command, given, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
+import type { ServerSettings } from "../../config/store.ts";
 import type { Context, Env } from "../../context.ts";
 import { CliError, invalidToken, sanitize, usageError } from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
@@ -10,9 +11,10 @@ import { loginScopes } from "../../oauth/scopes.ts";
 import type { IssuedTokens } from "../../oauth/tokens.ts";
 import { fetchUserInfo } from "../../oauth/userinfo.ts";
 import { printWarning, successLine } from "../../output.ts";
+import { isBearerToken, MAX_TOKEN_CHARS } from "../../server/bearer.ts";
 import { connect, rememberClock } from "../../server/connect.ts";
-import { resolveApiUrl, type ServerSettings, serverName } from "../../server/url.ts";
-import { type EnvTokenVariable, envToken, isBearerToken } from "../../session/session.ts";
+import { resolveApiUrl, serverName } from "../../server/url.ts";
+import { type EnvTokenVariable, envToken } from "../../session/session.ts";
 import { parseSeconds } from "../../time.ts";
 
 export interface LoginResult {
@@ -131,15 +133,12 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   }
 }
 
-/** The most a token on standard input may be: far more than any access token, far less than `yes` sends. */
-export const MAX_TOKEN_INPUT_CHARS = 16 * 1024;
-
 /** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */
 async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSettings | undefined): Promise<LoginResult> {
   // Room for a line ending after the longest token we accept.
-  const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll(MAX_TOKEN_INPUT_CHARS + 2);
+  const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll(MAX_TOKEN_CHARS + 2);
   const token = input.trim();
-  if (token.length > MAX_TOKEN_INPUT_CHARS) {
+  if (token.length > MAX_TOKEN_CHARS) {
     throw new CliError("usage", "the token on standard input is too long", "Pipe in only the token: pipeops auth login --with-token < token.txt");
   }
   if (token === "") {
@@ -156,10 +155,10 @@ async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSetting
 /** The token typed or pasted at the terminal: hidden where the terminal allows it. */
 async function typedToken(ctx: Context): Promise<string> {
   const prompt = "Paste your token (it will not be shown), then press Enter:\n";
-  const hidden = await readHiddenLine(ctx, { prompt, interrupted: loginInterrupted, maxChars: MAX_TOKEN_INPUT_CHARS + 1 });
+  const hidden = await readHiddenLine(ctx, { prompt, interrupted: loginInterrupted, maxChars: MAX_TOKEN_CHARS + 1 });
   if (hidden !== null) return hidden;
   ctx.stderr.write("Paste your token, then press Enter:\n");
-  return (await ctx.stdin.readLine(MAX_TOKEN_INPUT_CHARS + 1)) ?? "";
+  return (await ctx.stdin.readLine(MAX_TOKEN_CHARS + 1)) ?? "";
 }
 
 function loginResult(ctx: Context, email: string): LoginResult {

@@ -1,0 +1,91 @@
+/** The standard streams as commands see them: output with its colours, input read line by line and bounded. */
+import type { Colors } from "./colour.ts";
+import { NO_TERMINAL, type TerminalControls } from "./terminal.ts";
+
+export interface OutputStream {
+  write(text: string): void;
+  readonly isTTY: boolean;
+  /** This stream's colours: ANSI where it takes colour (NO_COLOR, FORCE_COLOR, TTY), plain text elsewhere. */
+  readonly colors: Colors;
+}
+
+export interface InputStream extends TerminalControls {
+  readonly isTTY: boolean;
+  /**
+   * One line without its terminator; null at end of input. A line longer than `maxChars` is read
+   * to its end but returned cut to maxChars + 1 characters, so no line fills memory and the caller
+   * can tell it was too long.
+   */
+  readLine(maxChars?: number): Promise<string | null>;
+  /** Everything up to end of input, or the first maxChars + 1 characters, after which reading stops. */
+  readAll(maxChars: number): Promise<string>;
+}
+
+/** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
+export const MAX_LINE_CHARS = 64 * 1024;
+
+export function outputStream(write: (text: string) => void, isTTY: boolean, colors: Colors): OutputStream {
+  return { write, isTTY, colors };
+}
+
+/** Splits a byte stream into lines on demand; unread input stays unread, and nothing read is unbounded. */
+export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolean, terminal: TerminalControls = NO_TERMINAL): InputStream {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let decoder: TextDecoder | undefined;
+  let buffered = "";
+  let ended = false;
+
+  async function fill(): Promise<boolean> {
+    if (ended) return false;
+    reader ??= open().getReader();
+    decoder ??= new TextDecoder();
+    const { value, done } = await reader.read();
+    if (done) {
+      ended = true;
+      buffered += decoder.decode();
+      reader.releaseLock();
+      return false;
+    }
+    buffered += decoder.decode(value, { stream: true });
+    return true;
+  }
+
+  return {
+    isTTY,
+    setEcho: (on) => terminal.setEcho(on),
+    discardTyped: () => terminal.discardTyped(),
+    async readLine(maxChars = MAX_LINE_CHARS) {
+      let kept: string | undefined;
+      for (;;) {
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          const line = (kept ?? "") + buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (kept !== undefined) return line.slice(0, maxChars + 1);
+          return line.endsWith("\r") ? line.slice(0, -1) : line;
+        }
+        if (buffered.length > maxChars || kept !== undefined) {
+          // Too long already: keep what tells so, drop the rest of the line as it arrives.
+          kept = ((kept ?? "") + buffered).slice(0, maxChars + 1);
+          buffered = "";
+        }
+        if (!(await fill())) {
+          const rest = (kept ?? "") + buffered;
+          buffered = "";
+          if (rest === "" && kept === undefined) return null;
+          return rest.slice(0, maxChars + 1);
+        }
+      }
+    },
+    async readAll(maxChars) {
+      while (buffered.length <= maxChars && (await fill()));
+      if (buffered.length > maxChars && !ended) {
+        ended = true;
+        await reader?.cancel().catch(() => {});
+      }
+      const all = buffered.slice(0, maxChars + 1);
+      buffered = "";
+      return all;
+    },
+  };
+}
