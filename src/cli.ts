@@ -1,8 +1,9 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
+
+import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
 import type { AnyCommand } from "./command.ts";
 import { AUTH_COMMANDS, type AuthName, authCommands } from "./commands/table.ts";
 import type { Context } from "./context.ts";
-import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./errors.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
 

@@ -4,10 +4,10 @@
  * suggests the nearest one, and never echoes a stray argument (it may be a pasted token).
  */
 import type { Context } from "./context.ts";
-import type { FlagSpec, FlagsOf, ParsedFlags } from "./flags.ts";
+import type { FlagSpec, FlagsOf, FlagValues } from "./flags.ts";
 import type { OutputStream } from "./io/streams.ts";
 
-export type { FlagSpec, ParsedFlags };
+export type { FlagSpec, FlagValues };
 
 export interface Streams {
   readonly stdout: OutputStream;
@@ -15,11 +15,14 @@ export interface Streams {
 }
 
 /** A leaf command, e.g. `auth status`: everything about it lives in its own module. */
-export interface Command<Options, Result> {
+export interface Command<Options, Result, Flags extends readonly FlagSpec[] = readonly FlagSpec[]> {
   /** "auth status" */
   readonly name: string;
   readonly summary: string;
-  readonly flags: readonly FlagSpec[];
+  /** Its one flag declaration: help, completions and parsing all read it. */
+  readonly flags: Flags;
+  /** Pairs of flags that contradict each other. */
+  readonly exclusive?: readonly (readonly [string, string])[];
   readonly examples: readonly string[];
   /** The usage line's arguments, when not just flags: "<shell>". */
   readonly usage?: string;
@@ -38,17 +41,12 @@ export interface Command<Options, Result> {
 
 /** Any command, as the command table holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the table holds commands of every options and result type
-export type AnyCommand = Command<any, any>;
+export type AnyCommand = Command<any, any, any>;
 
-export const JSON_FLAG: FlagSpec = { name: "--json", description: "Print the result as one JSON document" };
+export const JSON_FLAG = { name: "--json", description: "Print the result as one JSON document" } as const satisfies FlagSpec;
 
 /** argv parsed against the command's flags (src/flags.ts, loaded only when there is something to parse). */
-export async function parseFlags(command: FlagsOf, argv: readonly string[]): Promise<ParsedFlags> {
+export async function parseFlags<Flags extends readonly FlagSpec[]>(command: FlagsOf<Flags>, argv: readonly string[]): Promise<FlagValues<Flags>> {
   if (argv.length === 0) return {};
   return (await import("./flags.ts")).parseArgv(command, argv);
-}
-
-/** Whether the flag was given in argv at all (cac sets `browser: true` by default for `--no-browser`). */
-export function given(argv: readonly string[], name: string): boolean {
-  return argv.some((arg) => arg === name || arg.startsWith(`${name}=`));
 }

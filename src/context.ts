@@ -7,7 +7,7 @@ import { type InputStream, lineReader, type OutputStream, outputStream } from ".
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { Env } from "./runtime/types.ts";
-import { sleep } from "./time.ts";
+import { sleep } from "./sleep.ts";
 
 export type { Env } from "./runtime/types.ts";
 

@@ -1,70 +1,123 @@
-/** Stable error codes, and the one place they are mapped to exit codes (exitCodeFor). */
-export type ErrorCode =
-  | "not_authenticated"
-  | "token_expired"
-  | "invalid_token"
-  | "config_invalid"
-  | "config_write"
-  | "network"
-  | "timeout"
-  | "server"
-  /** An endpoint answered 404, or the issuer changed: what was learned of the server may be out of date (exit 1). */
-  | "server_changed"
-  | "insecure_url"
-  | "auth_denied"
-  | "auth_timeout"
-  | "usage"
-  | "interrupted";
+/**
+ * Every error a user can see: a factory for each message, with its hint. The type, its codes and
+ * exit codes are in src/cli-error.ts (re-exported here), small enough for every start to load.
+ * Where code must tell two errors apart it reads `code` or `reason`, never the message.
+ */
+import { CliError, sanitize } from "./cli-error.ts";
+
+export * from "./cli-error.ts";
 
 export const LOGIN_HINT = "Run 'pipeops auth login' to authenticate";
 export const RELOGIN_HINT = "Run 'pipeops auth login' to re-authenticate";
 export const RETRY_HINT = "Run 'pipeops auth login' to try again";
 
-/** The one error type commands throw: a code, a one-line message and an optional hint line. */
-export class CliError extends Error {
-  override readonly name = "CliError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") => new CliError("usage", message, hint);
 
-/** The server could not be reached or did not answer in time: worth a wait or a retry, not a verdict. */
-export function isUnreachable(error: unknown): error is CliError {
-  return error instanceof CliError && (error.code === "network" || error.code === "timeout");
-}
+// The session: the spec's messages.
 
 /** `storedFor`: the server a stored session belongs to, when this invocation talks to another one. */
 export const notAuthenticated = (storedFor?: string) =>
   new CliError("not_authenticated", "not authenticated", storedFor ? `${LOGIN_HINT}\n${storedSessionLine(storedFor)}` : LOGIN_HINT);
 
 export const storedSessionLine = (storedFor: string) => `The stored session belongs to ${storedFor}; unset PIPEOPS_API_URL to use it`;
-export const tokenExpired = () => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT);
+export const tokenExpired = (cause?: unknown) => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT, { cause });
 export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);
+
+/** The spec's invalid-token error; for a token from the environment, the hint names the variable. */
+export const invalidTokenFor = (variable: string | undefined) =>
+  variable ? new CliError("invalid_token", "invalid authentication token", `Unset ${variable} or set it to a valid token`) : invalidToken();
+
 export const writeDenied = (cause: unknown) => new CliError("config_write", "failed to write config file: permission denied", undefined, { cause });
-export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") => new CliError("usage", message, hint);
 
-/** Strips control characters (terminal escapes included) from text that came from a server or a file. */
-export function sanitize(text: string, maxLength = 300): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ").trim();
-  return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
+const TRANSIENT_HINT = "Your session was kept; check your connection and try again";
+
+/** A refresh that failed for now (network, 5xx, 429): the stored session stays. */
+export const refreshFailed = (reason: string, cause?: unknown) =>
+  new CliError(cause instanceof CliError ? cause.code : "server", `could not refresh the access token: ${reason}`, TRANSIENT_HINT, { cause });
+
+// Logging in.
+
+export const authTimedOut = () => new CliError("auth_timeout", "authentication timed out", RETRY_HINT);
+export const loginInterrupted = () => new CliError("interrupted", "authentication cancelled");
+export const deviceCodeExpired = () => new CliError("auth_timeout", "the login code expired before authentication completed", RETRY_HINT);
+
+/** The user said no at the server (RFC 6749 §4.1.2.1 access_denied). */
+export const authDenied = () => new CliError("auth_denied", "authentication was denied", RETRY_HINT, { reason: "access_denied" });
+
+/** Any other error on the authorization response; `error` and `description` are the server's, sanitised here. */
+export function authFailed(error: string, description: string | null | undefined): CliError {
+  if (error === "access_denied") return authDenied();
+  const detail = description ? `: ${sanitize(description, 200)}` : "";
+  return new CliError("auth_denied", `authentication failed (${sanitize(error, 60)}${detail})`, RETRY_HINT);
 }
 
-/** Exit codes: 0 success; 1 not authenticated, invalid or expired token, network or server failure; 2 usage; 130 interrupted. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERRUPTED = 130;
+/** "PipeOps refused the sign-in: invalid or expired authorization code" */
+export const signInRefused = (name: string, message: string, cause?: unknown) =>
+  new CliError("auth_denied", `${name} refused the sign-in: ${message}`, RETRY_HINT, { cause });
 
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof CliError) {
-    if (error.code === "usage") return EXIT_USAGE;
-    if (error.code === "interrupted") return EXIT_INTERRUPTED;
-  }
-  return EXIT_FAILURE;
+export const stateMismatch = (server: string) =>
+  new CliError("server", `the authorization response from ${server} is for another sign-in (state mismatch)`, RETRY_HINT);
+export const issuerMismatch = (server: string, cause?: unknown) =>
+  new CliError("server_changed", `the authorization response did not come from ${server} (issuer mismatch)`, RETRY_HINT, { cause });
+export const noCode = (server: string) => new CliError("server", `the authorization response from ${server} carries no code`, RETRY_HINT);
+export const noAuthorizationEndpoint = (server: string) => new CliError("server", `${server} does not advertise an authorization endpoint`);
+export const noPkce = (server: string) => new CliError("server", `${server} does not support PKCE with S256, which the CLI requires`);
+export const noRevocation = (server: string) => new CliError("server", `${server} does not support token revocation`);
+
+export const logoutUnconfirmed = () =>
+  usageError("logout needs confirmation, but standard input ended without an answer", "Run 'pipeops auth logout --force' to log out without the prompt");
+
+const REVOKE_HINT = "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
+
+/** logout --revoke: a warning, since the local logout happens anyway. */
+export const revokeFailed = (cause: unknown) =>
+  new CliError("server", `could not revoke the tokens at the server: ${cause instanceof CliError ? cause.message : "unexpected error"}`, REVOKE_HINT, {
+    cause,
+  });
+
+// What a server answered.
+
+/** `key`: the first field that was wrong (never valibot's message: that quotes the server's text, escapes included). */
+export const invalidBody = (server: string, what: string, key?: string | null) =>
+  new CliError("server", `${server} sent an invalid ${what}${key ? ` (${key})` : ""}`);
+
+/** A failed HTTP answer as one line: busy, down, missing, or what the server said. */
+export function statusError(server: string, status: number | undefined, detail: string, cause?: unknown): CliError {
+  if (status === 429) return new CliError("server", `${server} is rate limiting requests (HTTP 429)`, "Wait a minute and try again", { cause });
+  if (status !== undefined && status >= 500) return new CliError("server", `${server} is unavailable (HTTP ${status})`, "Try again later", { cause });
+  // An endpoint that is not there (any more): what was learned of the server may be out of date.
+  if (status === 404) return new CliError("server_changed", `${server} has no such endpoint (HTTP 404)`, undefined, { cause });
+  const code = status === undefined ? "" : ` (HTTP ${status})`;
+  return new CliError("server", `${server} sent an unexpected response${code}: ${detail}`, undefined, { cause });
 }
+
+/** An RFC 6749 §5.2 error body: `error` and a description, both the server's. */
+export function requestRejected(server: string, error: string, description: unknown, cause?: unknown): CliError {
+  // error_description is whatever the server sent: only a string is shown.
+  const detail = typeof description === "string" && description ? `: ${sanitize(description)}` : "";
+  return new CliError("server", `${server} rejected the request (${sanitize(error, 60)}${detail})`, undefined, { cause });
+}
+
+export const requestRefused = (server: string, status: number, cause?: unknown) =>
+  new CliError("server", `${server} refused the request (HTTP ${status})`, undefined, { cause });
+export const unsupportedResponse = (server: string, what: string, cause?: unknown) =>
+  new CliError("server", `${server} sent a response the CLI does not support (${sanitize(what, 80)})`, undefined, { cause });
+export const otherIssuer = (server: string, cause?: unknown) =>
+  new CliError("server_changed", `${server} sent a response from another issuer than the one it published`, undefined, { cause });
+export const unexpectedFailure = (server: string, cause?: unknown) => new CliError("server", `unexpected failure talking to ${server}`, undefined, { cause });
+
+// Server URLs: `source` is where the URL came from (PIPEOPS_API_URL, the file's api_url, ...).
+
+/** A URL that is not one, or not http(s). */
+export function badServerUrl(source: string, raw: string, example: string): CliError {
+  const why = URL.canParse(raw) ? "must be an http(s) URL" : "is not a valid URL";
+  return new CliError("usage", `${source} ${why}: '${sanitize(raw, 100)}'`, `Set it to e.g. ${example}`);
+}
+
+/** Plain http:// to anything but loopback: tokens travel on these requests. */
+export const insecureUrl = (url: URL, source: string) =>
+  new CliError(
+    "insecure_url",
+    `refusing to connect to ${url.origin || url.href}: HTTPS is required (plain http:// is allowed only for localhost)`,
+    `Use an https:// URL in ${source}`,
+  );

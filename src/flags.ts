@@ -1,6 +1,7 @@
 /**
- * Flag parsing with cac, after a check that names the flag as typed, suggests the nearest one,
- * and never echoes a stray argument (it may be a pasted token).
+ * Flag parsing: one typed declaration per command, parsed once. A check first names the flag as
+ * typed, suggests the nearest one, and never echoes a stray argument (it may be a pasted token);
+ * then cac parses, and each declared flag gets cac's value or none.
  */
 import { cac } from "cac";
 import { usageError } from "./errors.ts";
@@ -14,14 +15,27 @@ export interface FlagSpec {
   readonly description: string;
 }
 
-/** The flags as given: true for a boolean flag, the last value for one that takes a value. */
-export type ParsedFlags = Readonly<Record<string, boolean | string | undefined>>;
+type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+
+/** The key a flag's value is under, as cac names it: camelCase, and `--no-x` under x (as false). */
+export type FlagKey<Name extends string> = Name extends `--no-${infer Rest}` ? Camel<Rest> : Name extends `--${infer Rest}` ? Camel<Rest> : never;
+
+/** A command's flags as given: the last value of a flag that takes one, true or false for the others; absent when not given. */
+export type FlagValues<Flags extends readonly FlagSpec[]> = {
+  readonly [Spec in Flags[number] as FlagKey<Spec["name"]>]?: Spec extends { readonly value: string } ? string : boolean;
+};
 
 /** What the parser needs of a command. */
-export interface FlagsOf {
+export interface FlagsOf<Flags extends readonly FlagSpec[]> {
   readonly name: string;
-  readonly flags: readonly FlagSpec[];
+  readonly flags: Flags;
   readonly argumentsHint?: string;
+  /** Pairs of flags that contradict each other: "--browser and --no-browser cannot be used together". */
+  readonly exclusive?: readonly (readonly [string, string])[];
+}
+
+export function flagKey(name: string): string {
+  return name.replace(/^--(no-)?/, "").replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 /**
@@ -29,10 +43,11 @@ export interface FlagsOf {
  * `--no-brower` (not cac's `--brower`), `--timeout -5` (a value, not an unknown flag), and a
  * repeated flag's last value wins, as in gh. Arguments are never echoed: they may be a token.
  */
-export function parseArgv(command: FlagsOf, argv: readonly string[]): ParsedFlags {
-  const known = new Map(command.flags.map((flag) => [flag.name, flag]));
+export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Flags>, argv: readonly string[]): FlagValues<Flags> {
+  const known = new Map<string, FlagSpec>(command.flags.map((flag) => [flag.name, flag]));
   const usage = `Run 'pipeops ${command.name} --help' for usage`;
   const normalized: string[] = [];
+  const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--" || !arg.startsWith("-") || arg === "-") {
@@ -43,6 +58,7 @@ export function parseArgv(command: FlagsOf, argv: readonly string[]): ParsedFlag
     const name = equals < 0 ? arg : arg.slice(0, equals);
     const flag = known.get(name);
     if (!flag) throw usageError(unknownOption(name, [...known.keys()]), usage);
+    seen.add(name);
     if (flag.value) {
       const value = equals < 0 ? argv[++i] : arg.slice(equals + 1);
       if (value === undefined) throw usageError(`flag ${name} needs a value: ${name} ${flag.value}`, usage);
@@ -52,16 +68,22 @@ export function parseArgv(command: FlagsOf, argv: readonly string[]): ParsedFlag
       normalized.push(name);
     }
   }
-  const cli = cac("pipeops");
-  for (const flag of command.flags) cli.option(flag.value ? `${flag.name} ${flag.value}` : flag.name, flag.description);
-  const { options } = cli.parse(["pipeops", "pipeops", ...normalized], { run: false });
-  const flags: Record<string, boolean | string | undefined> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if (key === "--") continue;
-    const last = Array.isArray(value) ? value.at(-1) : value;
-    flags[key] = typeof last === "boolean" ? last : last === undefined ? undefined : String(last);
+  for (const [a, b] of command.exclusive ?? []) {
+    if (seen.has(a) && seen.has(b)) throw usageError(`${a} and ${b} cannot be used together`, usage);
   }
-  return flags;
+  const cli = cac("pipeops");
+  // `--no-x` is cac's negation of x: declaring it would give x a default of true, as if --x were typed.
+  for (const flag of command.flags) if (!flag.name.startsWith("--no-")) cli.option(flag.value ? `${flag.name} ${flag.value}` : flag.name, flag.description);
+  const { options } = cli.parse(["pipeops", "pipeops", ...normalized], { run: false });
+  const values: Record<string, boolean | string> = {};
+  for (const flag of command.flags) {
+    const key = flagKey(flag.name);
+    const given: unknown = options[key];
+    const last: unknown = Array.isArray(given) ? given.at(-1) : given;
+    if (last === undefined) continue;
+    values[key] = flag.value ? String(last) : last === true;
+  }
+  return values as FlagValues<Flags>;
 }
 
 /** "unknown option '--jsn'; did you mean --json?" */

@@ -1,6 +1,6 @@
 /** How results, errors and warnings look: the symbols, the error and warning lines, JSON documents. */
 
-import type { CliError } from "./errors.ts";
+import type { CliError } from "./cli-error.ts";
 import type { OutputStream } from "./io/streams.ts";
 
 export const SYMBOL_OK = "✓";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { acquireLock, LOCK_STALE_MS, type LockContext, lockPathFor, withLock } from "../src/config/lock.ts";
 import { PLAIN_COLORS } from "../src/io/colour.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
-import { sleep } from "../src/time.ts";
+import { sleep } from "../src/sleep.ts";
 import { tempDir } from "./helpers/context.ts";
 
 const OTHER_PID = 4_000_001;

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { writeFileSync } from "node:fs";
 import { type DevServer, startDevServer } from "../scripts/dev-server.ts";
 import { command as loginCommand } from "../src/commands/auth/login.ts";
-import { CALLBACK_PATH, constantTimeEqual, isOwnHost, LOCALHOST_PORTS, startCallbackServer } from "../src/login/loopback.ts";
+import { CALLBACK_PATH, isOwnHost, LOCALHOST_PORTS, startCallbackServer } from "../src/login/loopback.ts";
 import { successPage } from "../src/login/pages.ts";
+import { constantTimeEqual } from "../src/server/state.ts";
 
 const login = loginCommand.run;
 

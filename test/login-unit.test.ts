@@ -4,12 +4,15 @@ import * as oauth from "oauth4webapi";
 import { shouldOpenBrowser } from "../src/commands/auth/login.ts";
 import { CliError } from "../src/errors.ts";
 import { browserCommands, detectWsl } from "../src/io/browser.ts";
-import { parsePastedAnswer } from "../src/login/browser.ts";
-import { deviceLogin, nextInterval, parseDeviceAuthorization } from "../src/login/device.ts";
-import { abortable, animateProgress, formatTimeLeft, loginReporter } from "../src/login/wait.ts";
+import { deviceLogin } from "../src/login/device.ts";
+import { parsePastedAnswer } from "../src/login/paste.ts";
+import { animateProgress, formatTimeLeft, loginReporter } from "../src/login/progress.ts";
+import { abortable } from "../src/login/wait.ts";
+import { nextInterval, parseDeviceAuthorization } from "../src/oauth/device.ts";
 import { loginScopes } from "../src/oauth/scopes.ts";
 import { ServerClock } from "../src/server/clock.ts";
 import type { ServerConnection } from "../src/server/connect.ts";
+import { standardDialect } from "../src/server/standard.ts";
 import { testContext } from "./helpers/context.ts";
 
 describe("whether to open a browser", () => {
@@ -121,15 +124,16 @@ describe("device polling against a scripted token endpoint", () => {
     });
     stop = () => server.stop(true);
     const base = `http://127.0.0.1:${server.port}`;
+    const as = { issuer: base, device_authorization_endpoint: `${base}/device`, token_endpoint: `${base}/token` };
+    const client = { client_id: "pipeops_public_client" };
     const conn: ServerConnection = {
       apiUrl: new URL(base),
-      kind: "standard",
-      as: { issuer: base, device_authorization_endpoint: `${base}/device`, token_endpoint: `${base}/token` },
-      client: { client_id: "pipeops_public_client" },
+      as,
+      client,
       clientAuth: oauth.None(),
       http: { [oauth.allowInsecureRequests]: true } as ServerConnection["http"],
       clock: new ServerClock(() => Date.now()),
-      authorizationParameters: {},
+      dialect: standardDialect({ as, client, server: base }),
       cached: false,
     };
     return conn;

@@ -8,12 +8,15 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import * as oauth from "oauth4webapi";
 import { CliError } from "../src/errors.ts";
-import { checkAuthorizationResponse, parsePastedAnswer } from "../src/login/browser.ts";
 import { CALLBACK_PATH, type CallbackRequest, startCallbackServer } from "../src/login/loopback.ts";
 import { deniedPage, failedPage, renderPage } from "../src/login/pages.ts";
+import { parsePastedAnswer } from "../src/login/paste.ts";
+import { checkAuthorizationResponse } from "../src/oauth/code.ts";
 import type { ServeOptions } from "../src/runtime/index.ts";
 import { ServerClock } from "../src/server/clock.ts";
 import type { ServerConnection } from "../src/server/connect.ts";
+import { standardDialect } from "../src/server/standard.ts";
+import { serverName } from "../src/server/url.ts";
 
 setDefaultTimeout(60_000);
 
@@ -27,15 +30,16 @@ const PORT = 5555;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function connection(issParameter: boolean): ServerConnection {
+  const as = { issuer: ISSUER, authorization_response_iss_parameter_supported: issParameter };
+  const client = { client_id: "pipeops_public_client" };
   return {
     apiUrl: new URL(ISSUER),
-    kind: "standard",
-    as: { issuer: ISSUER, authorization_response_iss_parameter_supported: issParameter },
-    client: { client_id: "pipeops_public_client" },
+    as,
+    client,
     clientAuth: oauth.None(),
     http: {},
     clock: new ServerClock(() => Date.now()),
-    authorizationParameters: {},
+    dialect: standardDialect({ as, client, server: serverName(new URL(ISSUER)) }),
     cached: false,
   };
 }

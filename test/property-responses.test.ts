@@ -14,11 +14,13 @@ import * as oauth from "oauth4webapi";
 import { CredentialStore } from "../src/config/store.ts";
 import type { Context } from "../src/context.ts";
 import { CliError } from "../src/errors.ts";
-import { parseDeviceAuthorization } from "../src/login/device.ts";
+import { parseDeviceAuthorization } from "../src/oauth/device.ts";
 import { refreshTokens } from "../src/oauth/refresh.ts";
-import { fetchUserInfo, parseUserInfo, type UserInfo } from "../src/oauth/userinfo.ts";
+import { fetchUserInfo } from "../src/oauth/userinfo.ts";
+import { parseUserInfo, type UserInfo } from "../src/server/account.ts";
 import { ServerClock } from "../src/server/clock.ts";
-import { connect, oauthError, type ServerConnection } from "../src/server/connect.ts";
+import { connect, type ServerConnection } from "../src/server/connect.ts";
+import { oauthError } from "../src/server/responses.ts";
 import { tempDir, testContext } from "./helpers/context.ts";
 
 // Each property takes well under a second alone; the limit allows for a machine busy with other runs.
@@ -385,7 +387,6 @@ describe("server responses on random input", () => {
   test(`refresh grant over HTTP: tokens with a valid or unknown expiry, or a typed error (${RESPONSE_CASES.refreshGrant} cases)`, async () => {
     let current: ResponseSpec | undefined;
     const conn = await goodConnection(() => current!);
-    const ctx = testContext();
     const dir = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/pipeops-prop-") : tempDir();
     const store = new CredentialStore(join(dir, "c.json"), () => {});
     // Sometimes with a Date header far from ours, which moves the server clock and so the expiry.
@@ -396,7 +397,7 @@ describe("server responses on random input", () => {
     await fc.assert(
       fc.asyncProperty(responseSpec(tokenResponse), date, async (spec, serverDate) => {
         current = { ...spec, date: serverDate };
-        const outcome = await settle(refreshTokens(ctx, { ...conn, clock: new ServerClock(() => Date.now()) }, "refresh-token-value"));
+        const outcome = await settle(refreshTokens({ ...conn, clock: new ServerClock(() => Date.now()) }, "refresh-token-value", () => Date.now()));
         if (!outcome.ok) {
           const error = expectTypedError(outcome.error);
           expect(["server", "server_changed", "token_expired", "network", "timeout"]).toContain(error.code);

@@ -1,14 +1,10 @@
 import * as v from "valibot";
+import { httpUrl } from "../schemas.ts";
 import { parseRfc3339 } from "../time.ts";
 
 const rfc3339 = v.pipe(
   v.string(),
   v.check((text) => parseRfc3339(text) !== undefined, "must be an RFC 3339 date-time"),
-);
-
-const httpUrl = v.pipe(
-  v.string(),
-  v.check((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http(s) URL"),
 );
 
 /** The keys pipeops owns; every other key is kept as it was. */

@@ -1,17 +1,23 @@
 /**
- * The device authorization grant (RFC 8628) through oauth4webapi: show a URL, then poll the token
- * endpoint until the user approves on any device, honouring `interval` and `slow_down`.
+ * Device login (RFC 8628): show a URL and code, then poll the token endpoint until the user
+ * approves on any device, honouring `interval` and `slow_down`, and waiting out a busy server.
  */
-import * as oauth from "oauth4webapi";
-import * as v from "valibot";
 import type { Context } from "../context.ts";
-import { CliError, isUnreachable, RETRY_HINT, sanitize } from "../errors.ts";
-import { type IssuedTokens, issuedTokens } from "../oauth/tokens.ts";
-import { oauthError, type ServerConnection } from "../server/connect.ts";
-import { retryAfterMs } from "../server/http.ts";
-import { assertSecureUrl, serverName } from "../server/url.ts";
-import { authDenied } from "./browser.ts";
-import { abortable, type LoginReporter } from "./wait.ts";
+import { deviceCodeExpired, isUnreachable, sanitize } from "../errors.ts";
+import {
+  DEFAULT_INTERVAL_S,
+  type DevicePoll,
+  deviceAuthorizationRequest,
+  deviceTokenRequest,
+  MAX_INTERVAL_S,
+  nextInterval,
+  processDeviceAuthorizationResponse,
+  processDeviceTokenResponse,
+} from "../oauth/device.ts";
+import type { ServerConnection } from "../server/connect.ts";
+import type { IssuedTokens } from "../server/dialect.ts";
+import type { LoginReporter } from "./progress.ts";
+import { abortable } from "./wait.ts";
 
 export interface DeviceLoginOptions {
   conn: ServerConnection;
@@ -21,59 +27,9 @@ export interface DeviceLoginOptions {
   deadline: number;
 }
 
-/** RFC 8628 §3.2: 5 s when the server sends no interval; §3.5: slow_down adds 5 s. */
-export const DEFAULT_INTERVAL_S = 5;
-export const SLOW_DOWN_STEP_S = 5;
-const MAX_INTERVAL_S = 60;
-
-export const deviceCodeExpired = () => new CliError("auth_timeout", "the login code expired before authentication completed", RETRY_HINT);
-
-const httpUrl = v.pipe(
-  v.string(),
-  v.maxLength(2048),
-  v.check((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http(s) URL"),
-);
-
-const DeviceResponseSchema = v.looseObject({
-  device_code: v.pipe(v.string(), v.minLength(1)),
-  user_code: v.pipe(v.string(), v.minLength(1), v.maxLength(64), v.regex(/^[\x20-\x7e]+$/, "must be printable")),
-  verification_uri: httpUrl,
-  verification_uri_complete: v.optional(httpUrl),
-  expires_in: v.pipe(v.number(), v.minValue(1)),
-  interval: v.optional(v.pipe(v.number(), v.minValue(0))),
-});
-
-export type DeviceAuthorization = v.InferOutput<typeof DeviceResponseSchema>;
-
-/** Validates the device authorization response beyond oauth4webapi's type checks: URLs we may show. */
-export function parseDeviceAuthorization(response: unknown, server: string): DeviceAuthorization {
-  const result = v.safeParse(DeviceResponseSchema, response);
-  if (!result.success) {
-    const key = result.issues[0] ? v.getDotPath(result.issues[0]) : null;
-    throw new CliError("server", `${server} sent an invalid device authorization response${key ? ` (${key})` : ""}`);
-  }
-  for (const key of ["verification_uri", "verification_uri_complete"] as const) {
-    const value = result.output[key];
-    if (value) assertSecureUrl(new URL(value));
-  }
-  return result.output;
-}
-
-/** The next poll interval after an error from the token endpoint (RFC 8628 §3.5). */
-export function nextInterval(current: number, error: string): number {
-  return error === "slow_down" ? Math.min(current + SLOW_DOWN_STEP_S, MAX_INTERVAL_S) : current;
-}
-
 export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Promise<IssuedTokens> {
   const { conn, reporter, signal } = options;
-  const server = serverName(conn.apiUrl);
-  let device: DeviceAuthorization;
-  try {
-    const response = await abortable(oauth.deviceAuthorizationRequest(conn.as, conn.client, conn.clientAuth, { scope: options.scope }, conn.http), signal);
-    device = parseDeviceAuthorization(await oauth.processDeviceAuthorizationResponse(conn.as, conn.client, response), server);
-  } catch (error) {
-    throw oauthError(error, server);
-  }
+  const device = await processDeviceAuthorizationResponse(conn, await abortable(deviceAuthorizationRequest(conn, options.scope), signal));
 
   if (device.verification_uri_complete) reporter.manualUrl(device.verification_uri_complete);
   else reporter.manualUrl(device.verification_uri, { userCode: sanitize(device.user_code, 64) });
@@ -84,37 +40,20 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
   for (;;) {
     await ctx.sleep(interval * 1000, signal);
     if (ctx.now() >= expiresAt) throw deviceCodeExpired();
+    let poll: DevicePoll;
     try {
-      const response = await abortable(oauth.deviceCodeGrantRequest(conn.as, conn.client, conn.clientAuth, device.device_code, conn.http), signal);
-      if (response.status === 429 || response.status >= 500) {
-        // A busy or failing server has not answered the question either: keep polling, more slowly,
-        // until the code expires or --timeout ends the wait (the user may be approving right now).
-        await response.body?.cancel();
-        const retryAfter = (retryAfterMs(response.headers.get("retry-after"), ctx.now()) ?? 0) / 1000;
-        interval = Math.min(Math.max(interval * 2, retryAfter), MAX_INTERVAL_S);
-        continue;
-      }
-      return issuedTokens(await oauth.processDeviceCodeResponse(conn.as, conn.client, response), server);
+      poll = await processDeviceTokenResponse(conn, await abortable(deviceTokenRequest(conn, device.device_code), signal), ctx.now());
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (error instanceof oauth.ResponseBodyError) {
-        switch (error.error) {
-          case "authorization_pending":
-          case "slow_down":
-            interval = nextInterval(interval, error.error);
-            continue;
-          case "access_denied":
-            throw authDenied();
-          case "expired_token":
-            throw deviceCodeExpired();
-        }
-      }
       // §3.5: a connection timeout is no answer; back off and keep polling.
-      if (isUnreachable(error)) {
-        interval = Math.min(interval * 2, MAX_INTERVAL_S);
-        continue;
-      }
-      throw oauthError(error, server);
+      if (!isUnreachable(error)) throw error;
+      interval = Math.min(interval * 2, MAX_INTERVAL_S);
+      continue;
     }
+    if (poll.kind === "tokens") return poll.tokens;
+    // A busy or failing server: more slowly, until the code expires or --timeout ends the wait
+    // (the user may be approving right now).
+    if (poll.kind === "busy") interval = Math.min(Math.max(interval * 2, (poll.retryAfterMs ?? 0) / 1000), MAX_INTERVAL_S);
+    else interval = nextInterval(interval, poll.kind);
   }
 }

@@ -1,5 +1,7 @@
 import { errorCode } from "../runtime/fs.ts";
 import type { LocalServer, Runtime } from "../runtime/index.ts";
+import type { RedirectStyle } from "../server/dialect.ts";
+import { sameState } from "../server/state.ts";
 import { type CallbackPage, failedPage, finishedPage, forbiddenHostPage, methodNotAllowedPage, notFoundPage, renderPage, wrongStatePage } from "./pages.ts";
 
 export const CALLBACK_PATH = "/callback";
@@ -30,9 +32,6 @@ export interface CallbackServer {
   close(page?: CallbackPage): Promise<void>;
 }
 
-/** Which redirect the server has registered for us. */
-export type RedirectStyle = "127.0.0.1" | "localhost";
-
 /** The official CLI's preferred ports, then any (0). */
 export const LOCALHOST_PORTS = [8080, 8085, 8086, 8087, 8088, 8089, 0] as const;
 
@@ -47,23 +46,6 @@ const SECURITY_HEADERS = {
 
 export function pageResponse(page: CallbackPage, extraHeaders: Record<string, string> = {}): Response {
   return new Response(renderPage(page), { status: page.status, headers: { ...SECURITY_HEADERS, ...extraHeaders } });
-}
-
-/**
- * Compares states without an early exit, so response timing says nothing about how much matched.
- * Base64 padding is ignored: PipeOps may return the state without it.
- */
-export function sameState(actual: string, expected: string): boolean {
-  return constantTimeEqual(actual.replace(/=+$/, ""), expected.replace(/=+$/, ""));
-}
-
-/** Compares secrets without an early exit, so response timing says nothing about how much matched. */
-export function constantTimeEqual(actual: string, expected: string): boolean {
-  const a = new TextEncoder().encode(actual);
-  const b = new TextEncoder().encode(expected);
-  let difference = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) difference |= (a[i] ?? 0) ^ b[i]!;
-  return difference === 0;
 }
 
 /** Only Host headers naming our own socket are answered: a rebound DNS name never is. */

@@ -1,10 +1,9 @@
-/** The refresh token grant (RFC 6749 §6), for either kind of server. */
+/** The refresh token grant (RFC 6749 §6), for either kind of server, as a request/process pair. */
 import * as oauth from "oauth4webapi";
-import type { Context } from "../context.ts";
-import { CliError, isUnreachable } from "../errors.ts";
-import { oauthError, type ServerConnection } from "../server/connect.ts";
+import { isUnreachable, refreshFailed } from "../errors.ts";
+import type { ServerConnection } from "../server/connect.ts";
+import { oauthError } from "../server/responses.ts";
 import { serverName } from "../server/url.ts";
-import { processTokenResponse } from "./tokens.ts";
 
 /** What a refresh grant returns, ready to be stored. */
 export interface RefreshedTokens {
@@ -15,37 +14,39 @@ export interface RefreshedTokens {
   expiresAt?: Date;
 }
 
-const TRANSIENT_HINT = "Your session was kept; check your connection and try again";
+/** Sends the grant. A network failure is transient: the stored session stays. */
+export async function refreshRequest(conn: ServerConnection, refreshToken: string): Promise<Response> {
+  try {
+    return await oauth.refreshTokenGrantRequest(conn.as, conn.client, conn.clientAuth, refreshToken, conn.http);
+  } catch (error) {
+    if (isUnreachable(error)) throw refreshFailed(error.message, error);
+    throw oauthError(error, serverName(conn.apiUrl));
+  }
+}
 
 /**
- * A refused refresh token ends the session (the spec's expired-token error); a network failure or
- * a 5xx is transient and leaves the stored tokens alone.
+ * Reads the grant's answer. A refused refresh token ends the session (the spec's expired-token
+ * error); a 5xx or 429 is transient and leaves the stored tokens alone. `sentAt`: the local time
+ * the request left, from which expires_in counts; `refreshToken`: the one sent, kept when not rotated.
  */
-export async function refreshTokens(ctx: Context, conn: ServerConnection, refreshToken: string): Promise<RefreshedTokens> {
-  const server = serverName(conn.apiUrl);
-  const sentAt = ctx.now();
-  let response: Response;
-  try {
-    response = await oauth.refreshTokenGrantRequest(conn.as, conn.client, conn.clientAuth, refreshToken, conn.http);
-  } catch (error) {
-    if (isUnreachable(error)) throw transient(error.message, error);
-    throw oauthError(error, server);
-  }
+export async function processRefreshResponse(
+  conn: ServerConnection,
+  response: Response,
+  sent: { refreshToken: string; sentAt: number },
+): Promise<RefreshedTokens> {
   if (response.status >= 500 || response.status === 429) {
     await response.body?.cancel();
-    throw transient(`${server} failed (HTTP ${response.status})`);
+    throw refreshFailed(`${serverName(conn.apiUrl)} failed (HTTP ${response.status})`);
   }
-  // ID Token times are checked against the server's clock too (oauth4webapi's clockSkew is in seconds).
-  const client: oauth.Client = { ...conn.client, [oauth.clockSkew]: Math.round(conn.clock.offsetMs / 1000) };
-  const tokens = await processTokenResponse({ ...conn, client }, "refresh_token", response);
+  const tokens = await conn.dialect.processTokenResponse("refresh_token", response, { clockSkewSeconds: Math.round(conn.clock.offsetMs / 1000) });
   return {
     accessToken: tokens.accessToken,
-    refreshToken: tokens.refreshToken ?? refreshToken,
-    expiresAt: conn.clock.expiresAt(tokens.expiresIn, sentAt),
+    refreshToken: tokens.refreshToken ?? sent.refreshToken,
+    expiresAt: conn.clock.expiresAt(tokens.expiresIn, sent.sentAt),
   };
 }
 
-function transient(reason: string, cause?: unknown): CliError {
-  const code = cause instanceof CliError ? cause.code : "server";
-  return new CliError(code, `could not refresh the access token: ${reason}`, TRANSIENT_HINT, { cause });
+export async function refreshTokens(conn: ServerConnection, refreshToken: string, now: () => number): Promise<RefreshedTokens> {
+  const sentAt = now();
+  return processRefreshResponse(conn, await refreshRequest(conn, refreshToken), { refreshToken, sentAt });
 }

@@ -1,177 +1,61 @@
 /**
- * Who a token belongs to: the userinfo endpoint (OpenID Connect Core §5.3), and on the PipeOps API
- * also the profile. Each answer is read by one parser that takes the standard shape and the PipeOps
- * envelope alike (PipeOpsHQ/pipeops-go-sdk pipeops/oauth.go, UserInfoResponse; pipeops/users.go,
- * GetProfile and parseProfileUser).
+ * Who a token belongs to: userinfo (OpenID Connect Core §5.3) and, where the server has one, the
+ * account profile. Each endpoint is a request/process pair: one function sends and returns the
+ * Response, the other reads a Response (testable with `new Response(...)`, no network).
  */
 import * as oauth from "oauth4webapi";
-import * as v from "valibot";
-import { CliError, invalidToken, isUnreachable, sanitize } from "../errors.ts";
-import { oauthError, type ServerConnection } from "../server/connect.ts";
-import { jsonBody, okJson, unwrapEnvelope } from "../server/responses.ts";
+import { invalidToken, isUnreachable } from "../errors.ts";
+import type { Profile, UserInfo } from "../server/account.ts";
+import type { ServerConnection } from "../server/connect.ts";
+import { oauthError } from "../server/responses.ts";
 import { serverName } from "../server/url.ts";
-import { formatRfc3339, parseRfc3339 } from "../time.ts";
 
-/** The account behind a token, as `auth me` shows it; what the server did not say is undefined. */
-export interface UserInfo {
-  id: string;
-  email?: string;
-  name?: string;
-  organization?: string;
-  role?: string;
-  created_at?: string;
+/** GET userinfo with the bearer token (RFC 6750). */
+export async function userInfoRequest(conn: ServerConnection, accessToken: string): Promise<Response> {
+  try {
+    return await oauth.userInfoRequest(conn.as, conn.client, accessToken, conn.http);
+  } catch (error) {
+    throw oauthError(error, serverName(conn.apiUrl));
+  }
 }
 
-const text = v.pipe(
-  v.string(),
-  v.maxLength(1000),
-  v.transform((value) => sanitize(value, 1000)),
-);
-const optionalText = v.optional(v.nullable(text));
-// PipeOps ids are numbers or strings (pipeops-go-sdk pipeops/projects.go, jsonID).
-const id = v.union([text, v.pipe(v.number(), v.integer(), v.transform(String))]);
-const createdAt = v.optional(
-  v.nullable(
-    v.union([
-      v.pipe(
-        v.string(),
-        v.check((value) => parseRfc3339(value) !== undefined, "created_at must be an RFC 3339 date-time"),
-      ),
-      // OpenID claims such as updated_at are seconds since the epoch; accept that form too.
-      v.pipe(
-        v.number(),
-        v.check((seconds) => Number.isFinite(new Date(seconds * 1000).getTime()), "created_at must be a date"),
-      ),
-    ]),
-  ),
-);
-
-const ClaimsSchema = v.looseObject({
-  sub: id,
-  email: optionalText,
-  name: optionalText,
-  given_name: optionalText,
-  family_name: optionalText,
-  organization: v.optional(v.nullable(v.union([text, v.looseObject({ name: text })]))),
-  role: optionalText,
-  created_at: createdAt,
-});
-
-const ProfileSchema = v.looseObject({
-  id: v.optional(v.nullable(id)),
-  uuid: optionalText,
-  email: optionalText,
-  first_name: optionalText,
-  last_name: optionalText,
-  full_name: optionalText,
-  created_at: createdAt,
-});
-
-/** What the profile adds: PipeOps' own account fields. */
-export type Profile = v.InferOutput<typeof ProfileSchema>;
-
-function invalidBody(server: string, what: string, issues: readonly v.BaseIssue<unknown>[]): CliError {
-  // Name the key, not valibot's message: that quotes the server's text, escapes included.
-  const key = issues[0] ? v.getDotPath(issues[0]) : null;
-  return new CliError("server", `${server} sent an invalid ${what}${key ? ` (${key})` : ""}`);
+/** Userinfo's answer; a 401 means the token is not (or no longer) valid (RFC 6750 §3.1). */
+export async function processUserInfoResponse(conn: ServerConnection, response: Response): Promise<UserInfo> {
+  if (response.status === 401) {
+    await response.body?.cancel();
+    throw invalidToken();
+  }
+  return conn.dialect.processUserInfoResponse(response);
 }
 
-function dateOf(value: string | number | null | undefined): string | undefined {
-  return typeof value === "number" ? formatRfc3339(new Date(value * 1000)) : (value ?? undefined);
-}
-
-function fullName(first: string | null | undefined, last: string | null | undefined): string | undefined {
-  return [first, last].filter(Boolean).join(" ") || undefined;
-}
-
-/** Userinfo claims, bare or in the PipeOps envelope, into a UserInfo. */
-export function parseUserInfo(body: unknown, server: string): UserInfo {
-  const result = v.safeParse(ClaimsSchema, unwrapEnvelope(body));
-  if (!result.success) throw invalidBody(server, "user profile", result.issues);
-  const { sub, email, name, given_name, family_name, organization, role, created_at } = result.output;
-  return {
-    id: sub,
-    email: email || undefined,
-    name: name || fullName(given_name, family_name),
-    organization: (typeof organization === "object" && organization ? organization.name : organization) || undefined,
-    role: role || undefined,
-    created_at: dateOf(created_at),
-  };
-}
-
-/** The PipeOps profile: `data: {user: {...}}` or `data: {...}`, inside the envelope. */
-export function parseProfile(body: unknown, server: string): Profile {
-  const data = unwrapEnvelope(body);
-  const user = typeof data === "object" && data !== null && "user" in data ? (data as { user: unknown }).user : data;
-  const result = v.safeParse(ProfileSchema, user);
-  if (!result.success) throw invalidBody(server, "account profile", result.issues);
-  return result.output;
-}
-
-/** Userinfo completed by the profile: the profile fills only what userinfo left out. */
-export function withProfile(user: UserInfo, profile: Profile | undefined): UserInfo {
-  if (!profile) return user;
-  return {
-    ...user,
-    email: user.email ?? (profile.email || undefined),
-    name: user.name ?? (profile.full_name || fullName(profile.first_name, profile.last_name)),
-    created_at: user.created_at ?? dateOf(profile.created_at),
-  };
-}
-
-/** GET userinfo with the bearer token (RFC 6750); a 401 means the token is not (or no longer) valid. */
 export async function fetchUserInfo(conn: ServerConnection, accessToken: string): Promise<UserInfo> {
-  const server = serverName(conn.apiUrl);
-  let response: Response;
-  try {
-    response = await oauth.userInfoRequest(conn.as, conn.client, accessToken, conn.http);
-  } catch (error) {
-    throw oauthError(error, server);
-  }
-  if (response.status === 401) {
-    await response.body?.cancel();
-    throw invalidToken();
-  }
-  if (conn.kind === "standard") {
-    try {
-      return parseUserInfo(await oauth.processUserInfoResponse(conn.as, conn.client, oauth.skipSubjectCheck, response), server);
-    } catch (error) {
-      throw oauthError(error, server);
-    }
-  }
-  return parseUserInfo(await okJson(response, server), server);
+  return processUserInfoResponse(conn, await userInfoRequest(conn, accessToken));
 }
 
-/**
- * GET the PipeOps profile; undefined where the server has none or cannot give it now (userinfo
- * already says who the user is). A 401 is the token's problem, as for userinfo.
- */
-export async function fetchProfile(conn: ServerConnection, accessToken: string): Promise<Profile | undefined> {
-  if (!conn.profileEndpoint) return undefined;
-  const server = serverName(conn.apiUrl);
-  let response: Response;
+/** GET the account profile; undefined where the server has none, or cannot be reached for it now. */
+export async function profileRequest(conn: ServerConnection, accessToken: string): Promise<Response | undefined> {
+  const endpoint = conn.dialect.profileEndpoint;
+  if (!endpoint) return undefined;
   try {
-    const options = conn.http as oauth.ProtectedResourceRequestOptions;
-    response = await oauth.protectedResourceRequest(
-      accessToken,
-      "GET",
-      new URL(conn.profileEndpoint),
-      new Headers({ accept: "application/json" }),
-      null,
-      options,
-    );
+    const headers = new Headers({ accept: "application/json" });
+    return await oauth.protectedResourceRequest(accessToken, "GET", endpoint, headers, null, conn.http as oauth.ProtectedResourceRequestOptions);
   } catch (error) {
+    // Userinfo already says who the user is: the profile only adds to it.
     if (isUnreachable(error)) return undefined;
-    throw oauthError(error, server);
+    throw oauthError(error, serverName(conn.apiUrl));
   }
+}
+
+/** The profile's answer: a 401 is the token's problem, as for userinfo; other failures add nothing. */
+export async function processProfileResponse(conn: ServerConnection, response: Response): Promise<Profile | undefined> {
   if (response.status === 401) {
     await response.body?.cancel();
     throw invalidToken();
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    return undefined;
-  }
-  const body = await jsonBody(response);
-  return body === undefined ? undefined : parseProfile(body, server);
+  return conn.dialect.processProfileResponse(response);
+}
+
+export async function fetchProfile(conn: ServerConnection, accessToken: string): Promise<Profile | undefined> {
+  const response = await profileRequest(conn, accessToken);
+  return response ? processProfileResponse(conn, response) : undefined;
 }

@@ -1,6 +1,6 @@
 /** Server URLs: which server a URL names, and which URLs pipeops may send a token to. */
 
-import { CliError, sanitize } from "../errors.ts";
+import { badServerUrl, insecureUrl } from "../errors.ts";
 import type { Env } from "../runtime/types.ts";
 
 export const DEFAULT_API_URL = "https://api.pipeops.io";
@@ -16,29 +16,31 @@ export function isSecureUrl(url: URL): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
 }
 
-/** Plain http:// only to loopback; everything else must be https:// (tokens travel on these requests). */
-export function assertSecureUrl(url: URL): void {
-  if (isSecureUrl(url)) return;
-  throw new CliError(
-    "insecure_url",
-    `refusing to connect to ${url.origin || url.href}: HTTPS is required (plain http:// is allowed only for localhost)`,
-    "Use an https:// URL in PIPEOPS_API_URL",
-  );
+/** Where a server URL came from, as its errors name it: the variable, or the file's key. */
+export type UrlSource = "PIPEOPS_API_URL" | "PIPEOPS_DASHBOARD_URL" | typeof FILE_API_URL | typeof FILE_DASHBOARD_URL;
+export const FILE_API_URL = "the config file's api_url";
+export const FILE_DASHBOARD_URL = "the config file's oauth.dashboard_url";
+
+/**
+ * Plain http:// only to loopback; everything else must be https:// (tokens travel on these
+ * requests). An endpoint a server named is fixed where its API URL was set, hence the default.
+ */
+export function assertSecureUrl(url: URL, source: UrlSource = "PIPEOPS_API_URL"): void {
+  if (!isSecureUrl(url)) throw insecureUrl(url, source);
 }
 
 /** PIPEOPS_API_URL, else the server the stored token belongs to, else production. */
 export function resolveApiUrl(ctx: { readonly env: Env }, storedApiUrl?: string): URL {
-  return parseServerUrl(ctx.env.PIPEOPS_API_URL?.trim() || storedApiUrl || DEFAULT_API_URL);
+  const fromEnv = ctx.env.PIPEOPS_API_URL?.trim();
+  if (fromEnv) return parseServerUrl(fromEnv, "PIPEOPS_API_URL");
+  return storedApiUrl ? parseServerUrl(storedApiUrl, FILE_API_URL) : new URL(DEFAULT_API_URL);
 }
 
-/** A server URL as PIPEOPS_API_URL or the file gives it: http(s) only, plain http only to loopback. */
-export function parseServerUrl(raw: string): URL {
+/** A server URL as a variable or the file gives it: http(s) only, plain http only to loopback. */
+export function parseServerUrl(raw: string, source: UrlSource, example = DEFAULT_API_URL): URL {
   const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    const why = url ? "must be an http(s) URL" : "is not a valid URL";
-    throw new CliError("usage", `PIPEOPS_API_URL ${why}: '${sanitize(raw, 100)}'`, "Set it to e.g. https://api.pipeops.io");
-  }
-  assertSecureUrl(url);
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) throw badServerUrl(source, raw, example);
+  assertSecureUrl(url, source);
   return url;
 }
 

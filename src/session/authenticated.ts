@@ -6,12 +6,13 @@
 
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
-import { CliError, invalidToken, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
+import { CliError, invalidToken, invalidTokenFor, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
 import { refreshTokens } from "../oauth/refresh.ts";
-import { fetchProfile, fetchUserInfo, type UserInfo, withProfile } from "../oauth/userinfo.ts";
+import { fetchProfile, fetchUserInfo } from "../oauth/userinfo.ts";
+import { type UserInfo, withProfile } from "../server/account.ts";
 import { type ConnectOptions, connect, forgetServer, rememberClock, type ServerConnection } from "../server/connect.ts";
-import { parseServerUrl, sameServer, serverName } from "../server/url.ts";
-import { canRefresh, expiresSoon, invalidTokenFor, isExpired, type Session } from "./session.ts";
+import { FILE_API_URL, parseServerUrl, sameServer, serverName } from "../server/url.ts";
+import { canRefresh, expiresSoon, isExpired, type Session } from "./session.ts";
 
 /** The connection to the session's server, with the settings the file gave for it. */
 function connectTo(ctx: Context, session: Session, options?: ConnectOptions): Promise<ServerConnection> {
@@ -116,13 +117,13 @@ async function refreshSession(ctx: Context, conn: ServerConnection, session: Ses
     const { credentials, apiUrl } = await store.read();
     if (!credentials) throw notAuthenticated();
     // A login to another server meanwhile: its refresh token must not travel to this one.
-    if (apiUrl && !sameServer(parseServerUrl(apiUrl), session.apiUrl)) throw notAuthenticated(serverName(new URL(apiUrl)));
+    if (apiUrl && !sameServer(parseServerUrl(apiUrl, FILE_API_URL), session.apiUrl)) throw notAuthenticated(serverName(new URL(apiUrl)));
     const stored: Session = { ...credentials, apiUrl: session.apiUrl, settings: session.settings };
     const refreshedElsewhere = stored.accessToken !== session.accessToken && stored.accessToken !== rejected;
     if (refreshedElsewhere && !isExpired(stored, conn.clock.now())) return { session: stored, granted: false };
     if (!stored.refreshToken) throw rejected ? invalidToken() : tokenExpired();
 
-    const tokens = await refreshTokens(ctx, conn, stored.refreshToken);
+    const tokens = await refreshTokens(conn, stored.refreshToken, () => ctx.now());
     // Our top-level keys; the Go CLI's nested ones and every other key stay as they were.
     await store.save({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt });
     const refreshed: Session = { ...tokens, source: "file", apiUrl: session.apiUrl, settings: session.settings };

@@ -2,9 +2,9 @@
 
 import type { ServerSettings, StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
-import { CliError, invalidToken, notAuthenticated } from "../errors.ts";
+import { invalidToken, invalidTokenFor, notAuthenticated } from "../errors.ts";
 import { isBearerToken } from "../server/bearer.ts";
-import { parseServerUrl, resolveApiUrl, sameServer, serverName } from "../server/url.ts";
+import { FILE_API_URL, parseServerUrl, resolveApiUrl, sameServer, serverName } from "../server/url.ts";
 
 /** An access token that expires within this is refreshed before use. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -39,12 +39,6 @@ export function envToken(env: Env): { variable: EnvTokenVariable; token: string 
   return undefined;
 }
 
-/** The spec's invalid-token error; for a token from the environment, the hint names the variable. */
-export function invalidTokenFor(variable: EnvTokenVariable | undefined): CliError {
-  const error = invalidToken();
-  return variable ? new CliError(error.code, error.message, `Unset ${variable} or set it to a valid token`) : error;
-}
-
 /** No credentials for the server this invocation talks to. */
 export interface NoSession {
   readonly none: true;
@@ -68,7 +62,7 @@ export async function loadSession(ctx: Context): Promise<Session | NoSession> {
   const { credentials, apiUrl, settings } = await ctx.store().read();
   if (!credentials) return { none: true };
   const server = resolveApiUrl(ctx, apiUrl);
-  if (apiUrl && !sameServer(server, parseServerUrl(apiUrl))) return { none: true, storedFor: serverName(new URL(apiUrl)) };
+  if (apiUrl && !sameServer(server, parseServerUrl(apiUrl, FILE_API_URL))) return { none: true, storedFor: serverName(new URL(apiUrl)) };
   if (!isBearerToken(credentials.accessToken)) throw invalidToken();
   return { ...credentials, apiUrl: server, settings };
 }

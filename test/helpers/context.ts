@@ -9,7 +9,7 @@ import { colorEnabled, PLAIN_COLORS } from "../../src/io/colour.ts";
 import { lineReader, type OutputStream } from "../../src/io/streams.ts";
 import { printWarning } from "../../src/output.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
-import { sleep } from "../../src/time.ts";
+import { sleep } from "../../src/sleep.ts";
 
 export interface TestContext extends Context {
   /** Everything written to stdout / stderr so far. */

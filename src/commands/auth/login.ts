@@ -1,18 +1,19 @@
-import { type Command, given, parseFlags, type Streams } from "../../command.ts";
+import { type Command, type FlagSpec, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { ServerSettings } from "../../config/store.ts";
 import type { Context, Env } from "../../context.ts";
-import { CliError, invalidToken, sanitize, usageError } from "../../errors.ts";
+import { CliError, invalidToken, loginInterrupted, sanitize, usageError } from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
 import { authorizationCodeLogin } from "../../login/browser.ts";
 import { deviceLogin } from "../../login/device.ts";
-import { abortable, loginInterrupted, loginReporter, type QrDrawer, startWait } from "../../login/wait.ts";
+import { loginReporter, type QrDrawer } from "../../login/progress.ts";
+import { abortable, startWait } from "../../login/wait.ts";
 import { loginScopes } from "../../oauth/scopes.ts";
-import type { IssuedTokens } from "../../oauth/tokens.ts";
 import { fetchUserInfo } from "../../oauth/userinfo.ts";
 import { printWarning, successLine } from "../../output.ts";
 import { isBearerToken, MAX_TOKEN_CHARS } from "../../server/bearer.ts";
 import { connect, rememberClock } from "../../server/connect.ts";
+import type { IssuedTokens } from "../../server/dialect.ts";
 import { resolveApiUrl, serverName } from "../../server/url.ts";
 import { type EnvTokenVariable, envToken } from "../../session/session.ts";
 import { parseSeconds } from "../../time.ts";
@@ -41,16 +42,13 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
   const usage = "Run 'pipeops auth login --help' for usage";
   let timeoutSeconds = 300;
   if (flags.timeout !== undefined) {
-    const raw = String(flags.timeout);
+    const raw = flags.timeout;
     const seconds = parseSeconds(raw);
     if (seconds === undefined) throw usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, usage);
     timeoutSeconds = seconds;
     if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw usageError(`--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (a day)`, usage);
   }
-  const yes = given(argv, "--browser");
-  const no = given(argv, "--no-browser");
-  if (yes && no) throw usageError("--browser and --no-browser cannot be used together", usage);
-  return { browser: yes ? true : no ? false : undefined, withToken: flags.withToken === true, timeoutSeconds, qr: flags.qr === true };
+  return { browser: flags.browser, withToken: flags.withToken ?? false, timeoutSeconds, qr: flags.qr ?? false };
 }
 
 /**
@@ -98,7 +96,7 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   if (options.withToken) return loginWithToken(ctx, apiUrl, settings);
 
   const conn = await connect(ctx, apiUrl, settings);
-  const scope = loginScopes(ctx.env, conn.scopesSupported);
+  const scope = loginScopes(ctx.env, conn.as.scopes_supported);
   const reporter = loginReporter(ctx, options.qr || qrFromEnv(ctx.env) ? await qrDrawer(ctx) : undefined);
   const wait = startWait(ctx, options.timeoutSeconds);
   try {
@@ -174,16 +172,19 @@ function render({ stdout, stderr }: Streams, result: LoginResult): void {
   }
 }
 
-export const command: Command<LoginOptions, LoginResult> = {
+const FLAGS = [
+  { name: "--browser", description: "Open browser automatically (default: true)" },
+  { name: "--no-browser", description: "Display auth URL without opening browser" },
+  { name: "--with-token", description: "Read a token from standard input instead of logging in" },
+  { name: "--timeout", value: "<seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
+  { name: "--qr", description: "Also show the URL to open as a QR code, to sign in from a phone (PIPEOPS_QR=1)" },
+] as const satisfies readonly FlagSpec[];
+
+export const command: Command<LoginOptions, LoginResult, typeof FLAGS> = {
   name: "auth login",
   summary: "Authenticate with PipeOps using OAuth 2.0 with PKCE",
-  flags: [
-    { name: "--browser", description: "Open browser automatically (default: true)" },
-    { name: "--no-browser", description: "Display auth URL without opening browser" },
-    { name: "--with-token", description: "Read a token from standard input instead of logging in" },
-    { name: "--timeout", value: "<seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
-    { name: "--qr", description: "Also show the URL to open as a QR code, to sign in from a phone (PIPEOPS_QR=1)" },
-  ],
+  flags: FLAGS,
+  exclusive: [["--browser", "--no-browser"]],
   examples: ["pipeops auth login", "pipeops auth login --no-browser", "pipeops auth login --with-token < token.txt"],
   argumentsHint: "to log in with a token, pipe it in: pipeops auth login --with-token < token.txt",
   parse,

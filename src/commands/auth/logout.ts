@@ -1,13 +1,13 @@
 /** `pipeops auth logout`: removes the local credentials; `--revoke` also revokes them at the server. */
-import * as oauth from "oauth4webapi";
-import { type Command, parseFlags, type Streams } from "../../command.ts";
+import { type Command, type FlagSpec, parseFlags, type Streams } from "../../command.ts";
 import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
-import { CliError } from "../../errors.ts";
+import { CliError, logoutUnconfirmed, revokeFailed } from "../../errors.ts";
+import { revokeTokens } from "../../oauth/revocation.ts";
 import { printWarning, successLine } from "../../output.ts";
-import { connect, oauthError } from "../../server/connect.ts";
-import { parseServerUrl, resolveApiUrl, serverName } from "../../server/url.ts";
+import { connect } from "../../server/connect.ts";
+import { FILE_API_URL, parseServerUrl, resolveApiUrl } from "../../server/url.ts";
 import { type EnvTokenVariable, envToken } from "../../session/session.ts";
 
 export interface LogoutOptions {
@@ -26,8 +26,6 @@ export interface LogoutResult {
 
 export const LOGOUT_PROMPT = "Are you sure you want to logout? [y/N] ";
 
-const REVOKE_HINT = "The tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications";
-
 /**
  * Removes the stored credentials (ours and the Go CLI's). Without --revoke there is no server call,
  * as the spec says; with it the tokens are revoked first, and a failure to do so is only a warning.
@@ -43,17 +41,16 @@ async function run(ctx: Context, options: LogoutOptions): Promise<LogoutResult> 
   return { outcome: "logged_out", envTokenStillSet, ...(revocation ? { revocation } : {}) };
 }
 
-/** Reads the answer from stdin, terminal or pipe; only y/yes agrees, end of input means no. */
+/**
+ * Reads the answer from stdin, terminal or pipe; only y/yes agrees. End of input is no answer at
+ * all, never a hang: a usage error (exit 2) that names --force, so a script learns how to skip it.
+ */
 async function confirm(ctx: Context): Promise<boolean> {
   ctx.stderr.write(LOGOUT_PROMPT);
   const answer = await ctx.stdin.readLine();
   if (answer === null) {
     ctx.stderr.write("\n");
-    throw new CliError(
-      "usage",
-      "logout needs confirmation, but standard input ended without an answer",
-      "Run 'pipeops auth logout --force' to log out without the prompt",
-    );
+    throw logoutUnconfirmed();
   }
   return /^\s*(y|yes)\s*$/i.test(answer);
 }
@@ -65,29 +62,11 @@ async function confirm(ctx: Context): Promise<boolean> {
 async function revoke(ctx: Context, credentials: StoredCredentials, storedApiUrl: string | undefined): Promise<NonNullable<LogoutResult["revocation"]>> {
   try {
     // To the server the tokens were issued by, whatever PIPEOPS_API_URL names.
-    const conn = await connect(ctx, storedApiUrl ? parseServerUrl(storedApiUrl) : resolveApiUrl(ctx));
-    const server = serverName(conn.apiUrl);
-    if (!conn.as.revocation_endpoint) throw new CliError("server", `${server} does not support token revocation`);
-    const tokens = [
-      ["refresh_token", credentials.refreshToken],
-      ["access_token", credentials.accessToken],
-    ] as const;
-    for (const [hint, token] of tokens) {
-      if (!token) continue;
-      try {
-        const response = await oauth.revocationRequest(conn.as, conn.client, conn.clientAuth, token, {
-          ...conn.http,
-          additionalParameters: { token_type_hint: hint },
-        });
-        await oauth.processRevocationResponse(response);
-      } catch (error) {
-        throw oauthError(error, server);
-      }
-    }
+    const conn = await connect(ctx, storedApiUrl ? parseServerUrl(storedApiUrl, FILE_API_URL) : resolveApiUrl(ctx));
+    await revokeTokens(conn, credentials);
     return { revoked: true };
   } catch (error) {
-    const reason = error instanceof CliError ? error.message : "unexpected error";
-    return { revoked: false, problem: new CliError("server", `could not revoke the tokens at the server: ${reason}`, REVOKE_HINT, { cause: error }) };
+    return { revoked: false, problem: revokeFailed(error) };
   }
 }
 
@@ -117,17 +96,19 @@ function render({ stdout, stderr }: Streams, result: LogoutResult): void {
   }
 }
 
-export const command: Command<LogoutOptions, LogoutResult> = {
+const FLAGS = [
+  { name: "--force", description: "Skip confirmation prompt" },
+  { name: "--revoke", description: "Also revoke the tokens at the server" },
+] as const satisfies readonly FlagSpec[];
+
+export const command: Command<LogoutOptions, LogoutResult, typeof FLAGS> = {
   name: "auth logout",
   summary: "Sign out and remove local credentials",
-  flags: [
-    { name: "--force", description: "Skip confirmation prompt" },
-    { name: "--revoke", description: "Also revoke the tokens at the server" },
-  ],
+  flags: FLAGS,
   examples: ["pipeops auth logout", "pipeops auth logout --force", "pipeops auth logout --force --revoke"],
   async parse(argv) {
     const flags = await parseFlags(command, argv);
-    return { force: flags.force === true, revoke: flags.revoke === true };
+    return { force: flags.force ?? false, revoke: flags.revoke ?? false };
   },
   run,
   render,

@@ -2,8 +2,8 @@
 
 import { type Command, JSON_FLAG, parseFlags } from "../../command.ts";
 import type { Context } from "../../context.ts";
-import type { UserInfo } from "../../oauth/userinfo.ts";
 import { printJson } from "../../output.ts";
+import type { UserInfo } from "../../server/account.ts";
 import { describeAccount } from "../../session/authenticated.ts";
 import { requireSession } from "../../session/session.ts";
 
@@ -55,12 +55,14 @@ export function toJson({ user }: MeResult): Record<string, unknown> {
   };
 }
 
-export const command: Command<MeOptions, MeResult> = {
+const FLAGS = [JSON_FLAG] as const;
+
+export const command: Command<MeOptions, MeResult, typeof FLAGS> = {
   name: "auth me",
   summary: "Display current user information",
-  flags: [JSON_FLAG],
+  flags: FLAGS,
   examples: ["pipeops auth me", "pipeops auth me --json"],
-  parse: async (argv) => ({ json: (await parseFlags(command, argv)).json === true }),
+  parse: async (argv) => ({ json: (await parseFlags(command, argv)).json ?? false }),
   run,
   render: ({ stdout }, result, options) => (options.json ? printJson(stdout, toJson(result)) : stdout.write(formatMe(result.user))),
   reportsJson: (options) => options.json,

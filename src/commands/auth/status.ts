@@ -107,12 +107,14 @@ export function toJson(result: StatusResult): Record<string, unknown> {
   };
 }
 
-export const command: Command<StatusOptions, StatusResult> = {
+const FLAGS = [JSON_FLAG] as const;
+
+export const command: Command<StatusOptions, StatusResult, typeof FLAGS> = {
   name: "auth status",
   summary: "Check current authentication status",
-  flags: [JSON_FLAG],
+  flags: FLAGS,
   examples: ["pipeops auth status", "pipeops auth status --json"],
-  parse: async (argv) => ({ json: (await parseFlags(command, argv)).json === true }),
+  parse: async (argv) => ({ json: (await parseFlags(command, argv)).json ?? false }),
   run,
   render,
   exitCode: (result) => (result.authenticated && !result.problem ? EXIT_OK : EXIT_FAILURE),

@@ -17,7 +17,7 @@ async function run(ctx: Context, _options: TokenOptions): Promise<TokenResult> {
   return { token: await usableAccessToken(ctx, session) };
 }
 
-export const command: Command<TokenOptions, TokenResult> = {
+export const command: Command<TokenOptions, TokenResult, readonly []> = {
   name: "auth token",
   summary: "Print the access token (for scripts: $(pipeops auth token))",
   flags: [],
