@@ -37,6 +37,10 @@ export const refreshFailed = (reason: string, cause?: unknown) =>
 
 // Logging in.
 
+export const tokenInputTooLong = () =>
+  usageError("the token on standard input is too long", "Pipe in only the token: pipeops auth login --with-token < token.txt");
+export const noTokenInput = () => usageError("no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
+
 export const authTimedOut = () => new CliError("auth_timeout", "authentication timed out", RETRY_HINT);
 export const loginInterrupted = () => new CliError("interrupted", "authentication cancelled");
 export const deviceCodeExpired = () => new CliError("auth_timeout", "the login code expired before authentication completed", RETRY_HINT);
@@ -105,6 +109,77 @@ export const unsupportedResponse = (server: string, what: string, cause?: unknow
 export const otherIssuer = (server: string, cause?: unknown) =>
   new CliError("server_changed", `${server} sent a response from another issuer than the one it published`, undefined, { cause });
 export const unexpectedFailure = (server: string, cause?: unknown) => new CliError("server", `unexpected failure talking to ${server}`, undefined, { cause });
+
+// Reaching a server: `origin` is the URL's origin, `reason` one of the network module's words for what failed.
+
+export const timedOut = (origin: string, seconds: number, cause?: unknown) =>
+  new CliError("timeout", `${origin} did not respond within ${seconds} s`, undefined, { cause });
+export const unreachable = (origin: string, reason: string, cause?: unknown) =>
+  new CliError("network", `could not reach ${origin}: ${reason}`, undefined, { cause });
+export const responseTooLarge = (origin: string) => new CliError("server", `the response from ${origin} is too large (over 1 MiB)`);
+
+const HTTP_TIMEOUT_HINT = "Unset it or set it to e.g. 30";
+export const badHttpTimeout = (raw: string) =>
+  usageError(`PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got '${sanitize(raw, 20)}'`, HTTP_TIMEOUT_HINT);
+export const httpTimeoutTooLong = (maxSeconds: number) => usageError(`PIPEOPS_HTTP_TIMEOUT must be at most ${maxSeconds} seconds`, HTTP_TIMEOUT_HINT);
+
+export const TLS_HINT = "If your network inspects TLS, point NODE_EXTRA_CA_CERTS at your company's CA certificate";
+
+/** `reason`: why the certificate is not trusted ("it has expired"). */
+export const untrustedCertificate = (hostname: string, reason: string, cause?: unknown) =>
+  new CliError("network", `could not verify the TLS certificate of ${hostname}: ${reason}`, TLS_HINT, { cause });
+export const unreadableCertificates = (file: string) =>
+  usageError(`cannot read the certificates in ${sanitize(file, 200)}`, "Point NODE_EXTRA_CA_CERTS (or SSL_CERT_FILE) at a PEM file of CA certificates");
+export const noPemCertificate = (file: string) =>
+  usageError(`${sanitize(file, 200)} holds no PEM certificate`, "Point NODE_EXTRA_CA_CERTS at a PEM file of CA certificates");
+
+// Proxies: `proxy` is its scheme and host (never its credentials), `variable` the one that named it.
+
+export const badProxyUrl = (variable: string) => usageError(`${variable} is not an http(s) proxy URL`, "Set it to e.g. http://proxy.example.com:3128");
+export const proxyUnreachable = (proxy: string, variable: string, reason: string, cause?: unknown) =>
+  new CliError("network", `could not reach the proxy ${proxy}: ${reason}`, `Check ${variable}`, { cause });
+/** A 407: `example` shows where the user and password go, with placeholders. */
+export const proxyAuthRequired = (proxy: string, variable: string, example: string, cause?: unknown) =>
+  new CliError("network", `the proxy ${proxy} asks for a user and password (HTTP 407)`, `Give them in ${variable}, e.g. ${example}`, { cause });
+export const proxyRefused = (proxy: string, variable: string, target: URL, status: number | undefined, cause?: unknown) =>
+  new CliError(
+    "network",
+    `the proxy ${proxy} refused the connection to ${target.host}${status === undefined ? "" : ` (HTTP ${status})`}`,
+    `Check ${variable}, or name ${target.hostname} in NO_PROXY`,
+    { cause },
+  );
+
+// The credential file and its lock.
+
+const PATH_HINT = "Point PIPEOPS_CONFIG_PATH at a file, e.g. ~/.pipeops.json";
+
+export const configInvalid = (path: string, reason: string) =>
+  new CliError("config_invalid", `config file ${path} is not valid: ${reason}`, "Fix the file by hand, or move it away and run 'pipeops auth login'");
+
+/** A folder, a named pipe, a device at the config path: the hint fits what it is. */
+export function configNotAFile(path: string, kind: string): CliError {
+  const message = `config file ${path} is a ${kind}, not a file`;
+  if (kind === "folder") {
+    return new CliError("config_invalid", message, `Point PIPEOPS_CONFIG_PATH at a file, e.g. ${path.endsWith("/") ? path : `${path}/`}.pipeops.json`);
+  }
+  if (kind === "device") return new CliError("config_invalid", message, PATH_HINT);
+  return new CliError("config_invalid", message, `Remove it (rm '${path}') or point PIPEOPS_CONFIG_PATH at a file`);
+}
+
+/** Why the file could not be read: permission, a path through a file, a link loop, or the system's code. */
+export function configUnreadable(path: string, why: "permission" | "not_a_folder" | "link_loop" | string): CliError {
+  const prefix = `cannot read config file ${path}`;
+  if (why === "permission") return new CliError("config_invalid", `${prefix}: permission denied`, `Check its permissions: chmod 600 ${path}`);
+  if (why === "not_a_folder") return new CliError("config_invalid", `${prefix}: a part of the path is a file, not a folder`, PATH_HINT);
+  if (why === "link_loop") return new CliError("config_invalid", `${prefix}: too many levels of symbolic links`);
+  return new CliError("config_invalid", `${prefix}: ${why}`);
+}
+
+/** A write that failed for another reason than permission (the spec's writeDenied): the path, to go and look. */
+export const configWriteFailed = (path: string, detail: string, cause?: unknown) =>
+  new CliError("config_write", `failed to write config file ${path}: ${detail}`, undefined, { cause });
+export const lockFailed = (path: string, detail: string, cause?: unknown) =>
+  new CliError("config_write", `cannot create the lock file ${path}: ${detail}`, undefined, { cause });
 
 // Server URLs: `source` is where the URL came from (PIPEOPS_API_URL, the file's api_url, ...).
 

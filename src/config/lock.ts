@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CliError, writeDenied } from "../errors.ts";
+import { lockFailed, writeDenied } from "../errors.ts";
 import {
   createExclusive,
   describeFailure,
@@ -156,6 +156,6 @@ async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
   } catch (error) {
     // A folder we may not write: the spec's error, as writing the file itself would give.
     if (isPermissionError(error)) throw writeDenied(error);
-    throw new CliError("config_write", `cannot create the lock file ${path}: ${describeFailure(error)}`, undefined, { cause: error });
+    throw lockFailed(path, describeFailure(error), error);
   }
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CliError, sanitize, writeDenied } from "../errors.ts";
+import { type CliError, configInvalid, configNotAFile, configUnreadable, configWriteFailed, sanitize, writeDenied } from "../errors.ts";
 import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
 import { EMPTY_CONFIG } from "./path.ts";
@@ -107,11 +107,11 @@ export class CredentialStore {
       // A UTF-8 byte order mark, as Windows editors write one, is not part of the JSON.
       json = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
     } catch (error) {
-      throw this.invalid(error instanceof SyntaxError ? `invalid JSON (${describeJsonError(error)})` : "invalid JSON");
+      throw configInvalid(this.path, error instanceof SyntaxError ? `invalid JSON (${describeJsonError(error)})` : "invalid JSON");
     }
-    if (!isRecord(json)) throw this.invalid("expected a JSON object");
+    if (!isRecord(json)) throw configInvalid(this.path, "expected a JSON object");
     const result = v.safeParse(ConfigFileSchema, json);
-    if (!result.success) throw this.invalid(describeIssue(result.issues));
+    if (!result.success) throw configInvalid(this.path, describeIssue(result.issues));
     // The parsed object itself, not valibot's copy: that one drops keys named __proto__, constructor
     // or prototype, which save() must keep like any other key (the schema has no transforms).
     return json as ConfigFile;
@@ -123,43 +123,19 @@ export class CredentialStore {
     } catch (error) {
       // The spec's words for permission; the path for everything else, which a user has to go and look at.
       if (isPermissionError(error)) throw writeDenied(error);
-      throw new CliError("config_write", `failed to write config file ${this.path}: ${describeFailure(error)}`, undefined, { cause: error });
+      throw configWriteFailed(this.path, describeFailure(error), error);
     }
-  }
-
-  /** A folder, a named pipe, a device: nothing of it is read, and the hint fits what it is. */
-  private notAFile(kind: string): CliError {
-    const message = `config file ${this.path} is a ${kind}, not a file`;
-    if (kind === "folder") return new CliError("config_invalid", message, `Point PIPEOPS_CONFIG_PATH at a file, e.g. ${joinName(this.path, ".pipeops.json")}`);
-    if (kind === "device") return new CliError("config_invalid", message, PATH_HINT);
-    return new CliError("config_invalid", message, `Remove it (rm '${this.path}') or point PIPEOPS_CONFIG_PATH at a file`);
-  }
-
-  private invalid(reason: string): CliError {
-    return new CliError(
-      "config_invalid",
-      `config file ${this.path} is not valid: ${reason}`,
-      "Fix the file by hand, or move it away and run 'pipeops auth login'",
-    );
   }
 
   private readError(error: unknown): CliError {
     const code = errorCode(error);
-    if (isPermissionError(error)) {
-      return new CliError("config_invalid", `cannot read config file ${this.path}: permission denied`, `Check its permissions: chmod 600 ${this.path}`);
-    }
-    if (error instanceof NotAFileError) return this.notAFile(error.kind);
-    if (code === "ENOTDIR")
-      return new CliError("config_invalid", `cannot read config file ${this.path}: a part of the path is a file, not a folder`, PATH_HINT);
-    if (code === "ELOOP") return new CliError("config_invalid", `cannot read config file ${this.path}: too many levels of symbolic links`);
-    return new CliError("config_invalid", `cannot read config file ${this.path}: ${code ?? "unknown error"}`);
+    if (isPermissionError(error)) return configUnreadable(this.path, "permission");
+    // A folder, a named pipe, a device: nothing of it is read, and the hint fits what it is.
+    if (error instanceof NotAFileError) return configNotAFile(this.path, error.kind);
+    if (code === "ENOTDIR") return configUnreadable(this.path, "not_a_folder");
+    if (code === "ELOOP") return configUnreadable(this.path, "link_loop");
+    return configUnreadable(this.path, code ?? "unknown error");
   }
-}
-
-const PATH_HINT = "Point PIPEOPS_CONFIG_PATH at a file, e.g. ~/.pipeops.json";
-
-function joinName(dir: string, name: string): string {
-  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 
 function credentialsOf(data: ConfigFile): StoredCredentials | null {

@@ -1,5 +1,5 @@
 import type { Context, Env } from "../context.ts";
-import { CliError, sanitize, usageError } from "../errors.ts";
+import { badHttpTimeout, CliError, httpTimeoutTooLong, proxyUnreachable, responseTooLarge, timedOut, unreachable, unreadableCertificates } from "../errors.ts";
 import { parseSeconds } from "../time.ts";
 import { certificateFiles, type ProxyServer, pemCertificates, proxyError, proxyFor, tlsError } from "./network.ts";
 import { assertSecureUrl } from "./url.ts";
@@ -18,10 +18,10 @@ export function httpTimeoutSeconds(env: Env): number {
   if (!raw) return 30;
   const seconds = parseSeconds(raw);
   if (seconds === undefined) {
-    throw usageError(`PIPEOPS_HTTP_TIMEOUT must be a positive number of seconds, got '${sanitize(raw, 20)}'`, "Unset it or set it to e.g. 30");
+    throw badHttpTimeout(raw);
   }
   if (seconds > MAX_HTTP_TIMEOUT_SECONDS) {
-    throw usageError(`PIPEOPS_HTTP_TIMEOUT must be at most ${MAX_HTTP_TIMEOUT_SECONDS} seconds`, "Unset it or set it to e.g. 30");
+    throw httpTimeoutTooLong(MAX_HTTP_TIMEOUT_SECONDS);
   }
   return seconds;
 }
@@ -101,7 +101,7 @@ async function fetchWithin(ctx: Context, request: Request, url: URL, options: { 
   } catch (error) {
     if (error instanceof CliError) throw error;
     if (controller.signal.aborted) {
-      throw new CliError("timeout", `${url.origin} did not respond within ${timeoutSeconds} s`, undefined, { cause: error });
+      throw timedOut(url.origin, timeoutSeconds, error);
     }
     throw networkError(error, url, proxy);
   } finally {
@@ -121,12 +121,12 @@ function networkError(error: unknown, url: URL, proxy: ProxyServer | undefined):
     if (tls) return tls;
   }
   const code = codes.find((candidate) => NETWORK_REASONS[candidate]);
-  const reason = code ? NETWORK_REASONS[code] : "network error";
+  const reason = (code && NETWORK_REASONS[code]) || "network error";
   // The first connection goes to the proxy: a refusal there is the proxy's.
   if (proxy && code && PROXY_UNREACHABLE.has(code)) {
-    return new CliError("network", `could not reach the proxy ${proxy.name}: ${reason}`, `Check ${proxy.variable}`, { cause: error });
+    return proxyUnreachable(proxy.name, proxy.variable, reason, error);
   }
-  return new CliError("network", `could not reach ${url.origin}: ${reason}`, undefined, { cause: error });
+  return unreachable(url.origin, reason, error);
 }
 
 /** The error codes along the cause chain, outermost first. */
@@ -152,11 +152,7 @@ async function extraCertificates(env: Env): Promise<string[]> {
   for (const file of files) {
     const read = await readFileIfExists(file).catch(() => null);
     if (!read || read.text.length > MAX_CA_FILE_BYTES) {
-      throw new CliError(
-        "usage",
-        `cannot read the certificates in ${sanitize(file, 200)}`,
-        "Point NODE_EXTRA_CA_CERTS (or SSL_CERT_FILE) at a PEM file of CA certificates",
-      );
+      throw unreadableCertificates(file);
     }
     certificates.push(...pemCertificates(read.text, file));
   }
@@ -166,7 +162,7 @@ async function extraCertificates(env: Env): Promise<string[]> {
 async function readLimited(response: Response, url: URL): Promise<Uint8Array<ArrayBuffer> | null> {
   if (!response.body) return null;
   const declared = Number(response.headers.get("content-length"));
-  const tooLarge = () => new CliError("server", `the response from ${url.origin} is too large (over 1 MiB)`);
+  const tooLarge = () => responseTooLarge(url.origin);
   if (declared > MAX_BODY_BYTES) {
     await response.body.cancel();
     throw tooLarge();

@@ -4,11 +4,9 @@
  * built-in ones (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE). Loopback never goes through a proxy, so the
  * login's callback and a local server always work. No option turns certificate checks off.
  */
-import { CliError, sanitize } from "../errors.ts";
+import { badProxyUrl, type CliError, noPemCertificate, proxyAuthRequired, proxyRefused, untrustedCertificate } from "../errors.ts";
 import type { Env } from "../runtime/types.ts";
 import { isLoopbackHost } from "./url.ts";
-
-export const TLS_HINT = "If your network inspects TLS, point NODE_EXTRA_CA_CERTS at your company's CA certificate";
 
 /** A proxy to use, and how to name it in messages: never with its credentials. */
 export interface ProxyServer {
@@ -59,7 +57,7 @@ export function proxyFor(url: URL, env: Env): ProxyServer | undefined {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(chosen.value) ? chosen.value : `http://${chosen.value}`;
   const proxy = URL.canParse(text) ? new URL(text) : undefined;
   if (!proxy || (proxy.protocol !== "http:" && proxy.protocol !== "https:")) {
-    throw new CliError("usage", `${chosen.variable} is not an http(s) proxy URL`, `Set it to e.g. http://proxy.example.com:3128`);
+    throw badProxyUrl(chosen.variable);
   }
   return { url: proxy, name: `${proxy.protocol}//${proxy.host}`, variable: chosen.variable };
 }
@@ -72,8 +70,7 @@ export function certificateFiles(env: Env): string[] {
 /** The certificates in a PEM bundle; a file with none is a usage error naming it. */
 export function pemCertificates(text: string, file: string): string[] {
   const certificates = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (certificates.length === 0)
-    throw new CliError("usage", `${sanitize(file, 200)} holds no PEM certificate`, "Point NODE_EXTRA_CA_CERTS at a PEM file of CA certificates");
+  if (certificates.length === 0) throw noPemCertificate(file);
   return certificates;
 }
 
@@ -92,23 +89,11 @@ const TLS_REASONS: Record<string, string> = {
 /** A certificate failure as one line: what failed, for which host, and what to do behind TLS inspection. */
 export function tlsError(code: string, url: URL, cause: unknown): CliError | undefined {
   const reason = TLS_REASONS[code];
-  if (!reason) return undefined;
-  return new CliError("network", `could not verify the TLS certificate of ${url.hostname}: ${reason}`, TLS_HINT, { cause });
+  return reason ? untrustedCertificate(url.hostname, reason, cause) : undefined;
 }
 
 /** A proxy's refusal: one line naming the proxy (not its credentials), and what to do about a 407. */
 export function proxyError(proxy: ProxyServer, url: URL, status: number | undefined, cause: unknown): CliError {
-  if (status === 407) {
-    const example = `${proxy.url.protocol}//user:password@${proxy.url.host}`;
-    return new CliError("network", `the proxy ${proxy.name} asks for a user and password (HTTP 407)`, `Give them in ${proxy.variable}, e.g. ${example}`, {
-      cause,
-    });
-  }
-  const code = status === undefined ? "" : ` (HTTP ${status})`;
-  return new CliError(
-    "network",
-    `the proxy ${proxy.name} refused the connection to ${url.host}${code}`,
-    `Check ${proxy.variable}, or name ${url.hostname} in NO_PROXY`,
-    { cause },
-  );
+  if (status === 407) return proxyAuthRequired(proxy.name, proxy.variable, `${proxy.url.protocol}//user:password@${proxy.url.host}`, cause);
+  return proxyRefused(proxy.name, proxy.variable, url, status, cause);
 }

@@ -1,7 +1,7 @@
 /**
  * Obtain tokens from the local servers through their own flows, over plain HTTP: a small "browser"
  * (cookie jar, manual redirects, forms submitted as happy-dom reads them) plays the user, so tests
- * never mint tokens behind the server's back. Where a real browser matters, test/login-browser.test.ts
+ * never mint tokens behind the server's back. Where a real browser matters, test/flows/browser-login.test.ts
  * drives Chromium.
  */
 import { Window } from "happy-dom";

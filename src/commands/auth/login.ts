@@ -2,7 +2,7 @@ import { type Command, type FlagSpec, parseFlags, type Streams } from "../../com
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { ServerSettings } from "../../config/store.ts";
 import type { Context, Env } from "../../context.ts";
-import { CliError, invalidToken, loginInterrupted, sanitize, usageError } from "../../errors.ts";
+import { invalidToken, loginInterrupted, noTokenInput, sanitize, tokenInputTooLong, usageError } from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
 import { authorizationCodeLogin } from "../../login/browser.ts";
 import { deviceLogin } from "../../login/device.ts";
@@ -137,10 +137,10 @@ async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSetting
   const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll(MAX_TOKEN_CHARS + 2);
   const token = input.trim();
   if (token.length > MAX_TOKEN_CHARS) {
-    throw new CliError("usage", "the token on standard input is too long", "Pipe in only the token: pipeops auth login --with-token < token.txt");
+    throw tokenInputTooLong();
   }
   if (token === "") {
-    throw new CliError("usage", "no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
+    throw noTokenInput();
   }
   if (!isBearerToken(token)) throw invalidToken();
   const conn = await connect(ctx, apiUrl, settings);

@@ -12,29 +12,30 @@ export interface StatusOptions {
   json: boolean;
 }
 
-/** Where the answer comes from: the server asked, and where the token came from (`env` or the file's path). */
-interface StatusOrigin {
+/** A session was found for the server and checked with it: valid when `problem` is null. */
+export interface AuthenticatedStatus {
+  authenticated: true;
+  email: string | null;
+  expiresAt: Date | null;
+  /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
+  problem: CliError | null;
+  /** The server asked, and where the token came from: `env`, or the file's path. */
   server?: string;
   source?: string;
 }
 
-export type StatusResult = StatusOrigin &
-  (
-    | {
-        authenticated: false;
-        /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
-        storedFor?: string;
-        /** Why the credentials could not be read (a broken file). */
-        problem?: CliError;
-      }
-    | {
-        authenticated: true;
-        email: string | null;
-        expiresAt: Date | null;
-        /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
-        problem: CliError | null;
-      }
-  );
+/** No session for the server this invocation talks to. */
+export interface NotAuthenticatedStatus {
+  authenticated: false;
+  /** The server this invocation talks to, when it could be told. */
+  server?: string;
+  /** A stored session belongs to this server, not to the one PIPEOPS_API_URL names. */
+  storedFor?: string;
+  /** Why the credentials could not be read (a broken file). */
+  problem?: CliError;
+}
+
+export type StatusResult = AuthenticatedStatus | NotAuthenticatedStatus;
 
 /**
  * Verifies the session with the server, refreshing it when it expires within a minute, and reports
@@ -94,7 +95,7 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
 
 /** The spec's keys in its order, then where the answer comes from; `error` only when something is wrong. */
 export function toJson(result: StatusResult): Record<string, unknown> {
-  const origin = { api_url: result.server ?? null, source: result.source ?? null };
+  const origin = { api_url: result.server ?? null, source: (result.authenticated && result.source) || null };
   const error = result.problem ? { error: result.problem.message } : {};
   if (!result.authenticated) return { authenticated: false, email: null, expires_at: null, token_valid: false, ...origin, ...error };
   return {

@@ -1,0 +1,104 @@
+/**
+ * Stored credentials belong to the server that issued them (the file's api_url): the compiled
+ * binary never sends them to another server that PIPEOPS_API_URL names. A listening decoy counts
+ * every request it receives, and must receive none.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
+import { runBinary } from "../helpers/binary.ts";
+import { tempDir } from "../helpers/context.ts";
+import { loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
+
+let server: DevServer;
+let tokens: TokenSet;
+let decoy: ReturnType<typeof Bun.serve>;
+const received: string[] = [];
+
+beforeAll(async () => {
+  server = await startDevServer({ port: 0 });
+  tokens = await loginWithAuthorizationCode(server);
+  decoy = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      received.push(`${request.method} ${new URL(request.url).pathname} ${request.headers.get("authorization") ?? ""} ${await request.text()}`);
+      return new Response("not found", { status: 404 });
+    },
+  });
+});
+afterAll(async () => {
+  await decoy?.stop(true);
+  await server?.close();
+});
+
+function storedFor(apiUrl: string, expiresAt = "2099-12-31T23:59:59Z") {
+  const home = tempDir();
+  const path = join(home, ".pipeops.json");
+  const file = { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: expiresAt, api_url: apiUrl };
+  writeFileSync(path, JSON.stringify(file), { mode: 0o600 });
+  return { home, path, file };
+}
+
+const decoyUrl = () => `http://127.0.0.1:${decoy.port}`;
+const STORED_LINE = () => `The stored session belongs to ${server.url}; unset PIPEOPS_API_URL to use it\n`;
+
+describe("PIPEOPS_API_URL naming another server than the stored session's", () => {
+  test("status: not authenticated, naming the session's server; the decoy receives nothing", async () => {
+    received.length = 0;
+    const { home } = storedFor(server.url);
+    const result = await runBinary(["auth", "status"], { env: { HOME: home, PIPEOPS_API_URL: decoyUrl() } });
+    expect(result).toEqual({
+      code: 1,
+      stdout: `✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n${STORED_LINE()}`,
+      stderr: "",
+    });
+    expect(received).toEqual([]);
+  });
+
+  test("me and token: the spec's not-authenticated error with the second line; an expired session is not refreshed there", async () => {
+    received.length = 0;
+    for (const expiresAt of ["2099-12-31T23:59:59Z", "2000-01-01T00:00:00Z"]) {
+      const { home, path, file } = storedFor(server.url, expiresAt);
+      for (const command of ["me", "token"]) {
+        const result = await runBinary(["auth", command], { env: { HOME: home, PIPEOPS_API_URL: decoyUrl() } });
+        expect(result).toEqual({
+          code: 1,
+          stdout: "",
+          stderr: `Error: not authenticated\nRun 'pipeops auth login' to authenticate\n${STORED_LINE()}`,
+        });
+      }
+      expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(file);
+    }
+    expect(received).toEqual([]);
+  });
+
+  test("logout --revoke revokes at the session's own server, never at the decoy", async () => {
+    received.length = 0;
+    const fresh = await loginWithAuthorizationCode(server);
+    const home = tempDir();
+    writeFileSync(join(home, ".pipeops.json"), JSON.stringify({ auth_token: fresh.access_token, refresh_token: fresh.refresh_token, api_url: server.url }));
+    const before = server.stats.revocations;
+    const result = await runBinary(["auth", "logout", "--force", "--revoke"], { env: { HOME: home, PIPEOPS_API_URL: decoyUrl() } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("✓ Revoked the tokens at the server\n");
+    expect(server.stats.revocations - before).toBe(2);
+    expect(received).toEqual([]);
+  });
+
+  test("the same server spelled with a trailing slash is the same server", async () => {
+    const { home } = storedFor(server.url);
+    const result = await runBinary(["auth", "status"], { env: { HOME: home, PIPEOPS_API_URL: `${server.url}/` } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toStartWith("✓ Authenticated as user@example.com\n");
+  });
+
+  test("a file without api_url belongs to PIPEOPS_API_URL when it is set", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, ".pipeops.json"), JSON.stringify({ auth_token: tokens.access_token }));
+    const result = await runBinary(["auth", "status"], { env: { HOME: home, PIPEOPS_API_URL: server.url } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toStartWith("✓ Authenticated as user@example.com\n");
+  });
+});

@@ -1,0 +1,312 @@
+/**
+ * The compiled binary against the PipeOps-shaped local server (scripts/pipeops-server.ts), with the
+ * CLI's own defaults (no PIPEOPS_CLIENT_ID): browser login, --no-browser with a pasted address,
+ * status, me, token, refresh, a spent refresh token, a refused code exchange, PIPEOPS_TOKEN, and
+ * logout --revoke, as production would answer them.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
+import { runBinary, spawnBinary } from "../helpers/binary.ts";
+import { completeAuthorization, pipeopsLogin } from "../helpers/flows.ts";
+import { fakeBrowser, fileMode, portClosed, readConfig, spawnInTerminal, tempHome, waitForFile } from "../helpers/interactive.ts";
+
+setDefaultTimeout(60_000);
+
+let server: PipeOpsServer;
+/** The same API answering with the token in data.token and errors as plain text, and one that hands the token over on the callback. */
+let envelopeServer: PipeOpsServer;
+let directServer: PipeOpsServer;
+
+beforeAll(async () => {
+  [server, envelopeServer, directServer] = await Promise.all([
+    startPipeOpsServer(),
+    startPipeOpsServer({ tokenShape: "envelope", plainTextErrors: true }),
+    startPipeOpsServer({ directToken: true }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([server?.close(), envelopeServer?.close(), directServer?.close()]);
+});
+
+const envFor = (s: PipeOpsServer) => ({ PIPEOPS_API_URL: s.url, PIPEOPS_DASHBOARD_URL: s.consoleUrl });
+const BROWSER_PROMPT = /If the browser does not open, visit:\n(\S+)\n\nWaiting for authentication\.\.\.\n/;
+
+function loggedIn(s: PipeOpsServer, file: Record<string, unknown>) {
+  const { env, configPath, home } = tempHome();
+  writeFileSync(configPath, JSON.stringify({ api_url: s.url, ...file }), { mode: 0o600 });
+  return { env: { ...env, ...envFor(s) }, configPath, home };
+}
+
+/** `pipeops auth login` with BROWSER recording the URL; returns the URL the browser was given. */
+async function browserLogin(s: PipeOpsServer) {
+  const { env, home, configPath } = tempHome();
+  const urlFile = join(home, "browser-url");
+  const cli = spawnBinary(["auth", "login"], { env: { ...env, ...envFor(s), DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile) } });
+  const url = new URL(await waitForFile(urlFile));
+  return { cli, url, configPath };
+}
+
+describe("browser login against the PipeOps API", () => {
+  test("the console's sign-in page with the production client, PKCE, oauth=true and a localhost redirect; tokens stored 0600", async () => {
+    const { cli, url, configPath } = await browserLogin(server);
+    expect(`${url.origin}${url.pathname}`).toBe(`${server.consoleUrl}/auth/signin`);
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      response_type: "code",
+      client_id: "pipeops_public_client",
+      scope: "openid profile email",
+      code_challenge_method: "S256",
+      oauth: "true",
+    });
+    expect(url.searchParams.get("redirect_uri")).toMatch(/^http:\/\/localhost:\d+\/callback$/);
+    expect(url.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const [, printed] = await cli.waitForStderr(BROWSER_PROMPT);
+    expect(printed).toBe(url.href);
+
+    // The console sends the state back without its padding; the browser lands on the CLI.
+    const back = await completeAuthorization(url.href);
+    const page = await fetch(back);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Authentication complete");
+    const result = await cli.result;
+    expect(result).toMatchObject({ code: 0, stdout: "✓ Successfully authenticated as user@example.com\n" });
+    const stored = readConfig(configPath)!;
+    expect(Object.keys(stored).sort()).toEqual(["api_url", "auth_token", "expires_at", "refresh_token"]);
+    expect(stored.api_url).toBe(server.url);
+    expect(fileMode(configPath)).toBe(0o600);
+    expect(await portClosed(Number(new URL(back).port))).toBe(true);
+  });
+
+  test("a refused code exchange: the server's own message, nothing stored, the page says it failed", async () => {
+    const { cli, url, configPath } = await browserLogin(server);
+    const back = new URL(await completeAuthorization(url.href));
+    back.searchParams.set("code", "code_not_issued");
+    const page = await fetch(back);
+    expect(await page.text()).toContain("Authentication was denied");
+    const result = await cli.result;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEndWith("Error: PipeOps refused the sign-in: invalid or expired authorization code\nRun 'pipeops auth login' to try again\n");
+    expect(existsSync(configPath)).toBe(false);
+  });
+
+  test("the token in data.token, and a refusal as plain text, are read as production sends them", async () => {
+    const ok = await browserLogin(envelopeServer);
+    await fetch(await completeAuthorization(ok.url.href));
+    expect((await ok.cli.result).stdout).toBe("✓ Successfully authenticated as user@example.com\n");
+    expect(readConfig(ok.configPath)!.auth_token).toMatch(/^pat_/);
+
+    const refused = await browserLogin(envelopeServer);
+    const back = new URL(await completeAuthorization(refused.url.href));
+    back.searchParams.set("code", "code_not_issued");
+    await fetch(back);
+    expect((await refused.cli.result).stderr).toContain("Error: PipeOps refused the sign-in: invalid or expired authorization code\n");
+  });
+
+  test("a token handed over on the callback is stored once userinfo accepts it, without a refresh token", async () => {
+    const { cli, url, configPath } = await browserLogin(directServer);
+    await fetch(await completeAuthorization(url.href));
+    expect((await cli.result).code).toBe(0);
+    const stored = readConfig(configPath)!;
+    expect(Object.keys(stored).sort()).toEqual(["api_url", "auth_token"]);
+    const token = await runBinary(["auth", "token"], { env: { HOME: tempHome().home, PIPEOPS_CONFIG_PATH: configPath, ...envFor(directServer) } });
+    expect(token.stdout).toBe(`${stored.auth_token}\n`);
+  });
+
+  test("a sign-in page that refuses the client (a wrong PIPEOPS_CLIENT_ID) shows why in the browser; the CLI times out cleanly", async () => {
+    const { env, home, configPath } = tempHome();
+    const urlFile = join(home, "browser-url");
+    const cli = spawnBinary(["auth", "login", "--timeout", "2"], {
+      env: { ...env, ...envFor(server), DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile), PIPEOPS_CLIENT_ID: "pipeops-cli" },
+    });
+    const page = await fetch(await waitForFile(urlFile));
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain("Unknown client 'pipeops-cli'");
+    const result = await cli.result;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEndWith("Error: authentication timed out\nRun 'pipeops auth login' to try again\n");
+    expect(existsSync(configPath)).toBe(false);
+  });
+});
+
+describe("--no-browser against the PipeOps API (no device grant): the address pasted back", () => {
+  test("at a terminal: the spec's lines, typed text never redrawn, wrong pastes explained and asked again, then success", async () => {
+    const { env, configPath } = tempHome();
+    const cli = spawnInTerminal(["auth", "login", "--no-browser"], { ...env, ...envFor(server) });
+    try {
+      await cli.waitForScreen(/press Enter:\r\n/);
+      const screen = cli.screen();
+      const [, url] = /^Please open this URL in your browser to authenticate:\r\n(\S+)\r\n\r\nWaiting for authentication\.\.\.\r\n/.exec(screen) ?? [];
+      expect(url).toStartWith(`${server.consoleUrl}/auth/signin?`);
+      // No spinner, no redraw: nothing but our lines, which a pasted line cannot be wiped by.
+      expect(screen).not.toContain("\u001b[2K");
+      const back = new URL(await completeAuthorization(url!));
+
+      cli.type("not an address\r");
+      await cli.waitForScreen(/That is not a sign-in address or code; paste the whole address from the browser's address bar\.\r\n/);
+      const other = new URL(back);
+      other.searchParams.set("state", "another-login");
+      cli.type(`${other.href}\r`);
+      await cli.waitForScreen(/That address belongs to a different sign-in; paste the one from this login\.\r\n/);
+      const typo = new URL(back);
+      typo.searchParams.set("code", `${back.searchParams.get("code")}x`);
+      cli.type(`${typo.href}\r`);
+      await cli.waitForScreen(/Not accepted: PipeOps refused the sign-in: invalid or expired authorization code\. Paste the address again\.\r\n/);
+      cli.type(`${back.href}\r`);
+      expect(await cli.exited).toBe(0);
+      // What the user typed is still on screen, line by line.
+      expect(cli.screen()).toContain(`\r\n${back.href}\r\n`);
+      expect(cli.screen()).toEndWith("\u001b[32m✓\u001b[39m Successfully authenticated as user@example.com\r\n");
+      expect(readConfig(configPath)!.api_url).toBe(server.url);
+    } finally {
+      cli.close();
+    }
+  });
+
+  test("the callback still works when the browser can reach this machine (e.g. a forwarded port)", async () => {
+    const { env, configPath } = tempHome();
+    const cli = spawnBinary(["auth", "login", "--no-browser"], { env: { ...env, ...envFor(server) }, stdin: "pipe" });
+    const [, url] = await cli.waitForStderr(/Please open this URL in your browser to authenticate:\n(\S+)\n\nWaiting for authentication\.\.\.\n/);
+    await fetch(await completeAuthorization(url!));
+    expect((await cli.result).code).toBe(0);
+    expect(readConfig(configPath)!.auth_token).toMatch(/^pat_/);
+  });
+});
+
+describe("using a PipeOps session", () => {
+  test("status, me (human and JSON: userinfo envelope plus profile) and token", async () => {
+    const tokens = await pipeopsLogin(server);
+    const { env } = loggedIn(server, { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: "2099-12-31T23:59:59Z" });
+    expect(await runBinary(["auth", "status"], { env })).toEqual({
+      code: 0,
+      stdout: `✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${server.url}\n`,
+      stderr: "",
+    });
+    // Lines the server gave no value for (organisation, role) are left out, the spec's alignment kept.
+    expect(await runBinary(["auth", "me"], { env })).toEqual({
+      code: 0,
+      stdout: `Email:        user@example.com\nName:         John Doe\nAccount ID:   ${server.user.uuid}\n`,
+      stderr: "",
+    });
+    const me = await runBinary(["auth", "me", "--json"], { env });
+    expect(JSON.parse(me.stdout)).toEqual({
+      id: server.user.uuid,
+      email: "user@example.com",
+      name: "John Doe",
+      organization: null,
+      role: null,
+      created_at: "2024-01-01T00:00:00Z",
+    });
+    expect((await runBinary(["auth", "token"], { env })).stdout).toBe(`${tokens.access_token}\n`);
+  });
+
+  test("an expired session is refreshed; the answer has no refresh_token, so the old one stays", async () => {
+    const tokens = await pipeopsLogin(server);
+    const { env, configPath } = loggedIn(server, { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: "2020-01-01T00:00:00Z" });
+    const before = server.stats.refreshGrants;
+    const result = await runBinary(["auth", "status"], { env });
+    expect(result.code).toBe(0);
+    expect(server.stats.refreshGrants - before).toBe(1);
+    const stored = readConfig(configPath)!;
+    expect(stored.auth_token).not.toBe(tokens.access_token);
+    expect(stored.refresh_token).toBe(tokens.refresh_token);
+    expect(Date.parse(String(stored.expires_at))).toBeGreaterThan(Date.now() + 50 * 60_000);
+  });
+
+  test("a spent refresh token: the spec's expired-token error, the file left as it was", async () => {
+    const tokens = await pipeopsLogin(server);
+    const { env, configPath } = loggedIn(server, { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: "2020-01-01T00:00:00Z" });
+    const before = readFileSync(configPath, "utf8");
+    server.revokeRefreshTokens();
+    for (const command of ["token", "me"]) {
+      expect(await runBinary(["auth", command], { env })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Error: authentication token has expired\nRun 'pipeops auth login' to re-authenticate\n",
+      });
+    }
+    expect(readFileSync(configPath, "utf8")).toBe(before);
+  });
+
+  test("a token the API refuses (401 envelope or plain text): the spec's invalid-token error", async () => {
+    for (const s of [server, envelopeServer]) {
+      const { env } = loggedIn(s, { auth_token: "pat_not_issued", expires_at: "2099-12-31T23:59:59Z" });
+      expect(await runBinary(["auth", "me"], { env })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n",
+      });
+    }
+  });
+
+  test("PIPEOPS_TOKEN with a sat_ service token, as automation uses it; never written", async () => {
+    const { env, configPath } = tempHome();
+    const token = server.issueServiceToken();
+    const status = await runBinary(["auth", "status"], { env: { ...env, ...envFor(server), PIPEOPS_TOKEN: token } });
+    expect(status).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
+    expect(existsSync(configPath)).toBe(false);
+  });
+
+  test("logout --revoke: a warning that the API has no revocation, and the local logout", async () => {
+    const tokens = await pipeopsLogin(server);
+    const { env, configPath } = loggedIn(server, { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, settings: { theme: "dark" } });
+    const result = await runBinary(["auth", "logout", "--force", "--revoke"], { env });
+    expect(result).toEqual({
+      code: 0,
+      stdout: "✓ Successfully logged out\n",
+      stderr: `Warning: could not revoke the tokens at the server: ${server.url} does not support token revocation\nThe tokens stay valid until they expire; to revoke them now, use the web console: Settings > Security > Authorized Applications\n`,
+    });
+    expect(readConfig(configPath)).toEqual({ settings: { theme: "dark" } });
+  });
+
+  test("the Go CLI's config: its client id, base_url and dashboard_url are used when ours are absent", async () => {
+    const { env, home, configPath } = tempHome();
+    writeFileSync(
+      configPath,
+      JSON.stringify({ oauth: { client_id: "pipeops_public_client", base_url: server.url, dashboard_url: server.consoleUrl, scopes: ["openid"] } }),
+    );
+    const urlFile = join(home, "browser-url");
+    const cli = spawnBinary(["auth", "login"], { env: { ...env, DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile) } });
+    const url = await waitForFile(urlFile);
+    expect(url).toStartWith(`${server.consoleUrl}/auth/signin?`);
+    await fetch(await completeAuthorization(url));
+    expect((await cli.result).code).toBe(0);
+    const stored = readConfig(configPath)!;
+    expect(stored.api_url).toBe(server.url);
+    expect(stored.oauth).toEqual({ client_id: "pipeops_public_client", base_url: server.url, dashboard_url: server.consoleUrl, scopes: ["openid"] });
+  });
+
+  test("no browser could be started (missing, or failing at once): one line says so, and the wait goes on", async () => {
+    const { env, home, configPath } = tempHome();
+    const urlFile = join(home, "browser-url");
+    // A missing program, one that fails at once, then one that works: tried in turn.
+    const fails = await runBinary(["auth", "login", "--timeout", "3"], { env: { ...env, ...envFor(server), BROWSER: "/nonexistent/browser:false" } });
+    expect(fails.code).toBe(1);
+    expect(fails.stderr).toMatch(/\nWaiting for authentication\.\.\.\nCould not open a browser; open the URL above\nError: authentication timed out\n/);
+    const cli = spawnBinary(["auth", "login"], { env: { ...env, ...envFor(server), BROWSER: `/nonexistent/browser:false:${fakeBrowser(home, urlFile)} %s` } });
+    await fetch(await completeAuthorization(await waitForFile(urlFile)));
+    const result = await cli.result;
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain("Could not open a browser");
+    expect(readConfig(configPath)!.api_url).toBe(server.url);
+  });
+
+  test("two logins at once: each gets its own port of the official client's, the second moving on from the first's", async () => {
+    const first = tempHome();
+    const second = tempHome();
+    const one = spawnBinary(["auth", "login", "--no-browser", "--timeout", "5"], { env: { ...first.env, ...envFor(server) } });
+    const [, url1] = await one.waitForStderr(/authenticate:\n(\S+)\n/);
+    const two = spawnBinary(["auth", "login", "--no-browser", "--timeout", "5"], { env: { ...second.env, ...envFor(server) } });
+    const [, url2] = await two.waitForStderr(/authenticate:\n(\S+)\n/);
+    const ports = [url1!, url2!].map((url) => Number(new URL(new URL(url).searchParams.get("redirect_uri")!).port));
+    expect(ports[0]).not.toBe(ports[1]);
+    for (const port of ports) expect([8080, 8085, 8086, 8087, 8088, 8089]).toContain(port);
+    for (const [cli, url] of [
+      [one, url1!],
+      [two, url2!],
+    ] as const) {
+      await fetch(await completeAuthorization(url));
+      expect((await cli.result).code).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CredentialStore } from "../../../src/config/store.ts";
+import { CliError } from "../../../src/errors.ts";
+import { bunRuntime } from "../../../src/runtime/bun.ts";
+import { tempDir } from "../../helpers/context.ts";
+
+function storeIn(dir = tempDir()) {
+  const warnings: string[] = [];
+  const path = join(dir, ".pipeops.json");
+  return { path, dir, warnings, store: new CredentialStore(path, (message, hint) => warnings.push(`${message} | ${hint}`)) };
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe("CredentialStore.read", () => {
+  test("a missing or empty file means no credentials", async () => {
+    const { store, path } = storeIn();
+    expect((await store.read()).credentials).toBeNull();
+    writeFileSync(path, "  \n", { mode: 0o600 });
+    expect((await store.read()).credentials).toBeNull();
+  });
+
+  test("the spec's hand-written file works", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(path, '{"auth_token":"your-token-here"}\n', { mode: 0o600 });
+    expect((await store.read()).credentials).toEqual({
+      accessToken: "your-token-here",
+      refreshToken: undefined,
+      expiresAt: undefined,
+      source: "file",
+    });
+  });
+
+  test("reads the Go CLI's nested oauth credentials when ours are absent", async () => {
+    const { store, path } = storeIn();
+    const goFile = {
+      oauth: { access_token: "go-at", refresh_token: "go-rt", expires_at: "2030-01-02T03:04:05.123456789+01:00", token_type: "Bearer" },
+      settings: { theme: "dark" },
+      version: "1.2.3",
+    };
+    writeFileSync(path, JSON.stringify(goFile), { mode: 0o600 });
+    const { credentials } = await store.read();
+    expect(credentials?.accessToken).toBe("go-at");
+    expect(credentials?.refreshToken).toBe("go-rt");
+    expect(credentials?.source).toBe("go-cli");
+    expect(credentials?.expiresAt?.toISOString()).toBe("2030-01-02T02:04:05.123Z");
+  });
+
+  test("Go's zero time means the expiry is unknown, not expired", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(path, JSON.stringify({ oauth: { access_token: "go-at", expires_at: "0001-01-01T00:00:00Z" } }), { mode: 0o600 });
+    expect((await store.read()).credentials?.expiresAt).toBeUndefined();
+  });
+
+  test.each([
+    ["not JSON", "{not json", /is not valid: invalid JSON/],
+    ["an array", "[1,2]", /is not valid: expected a JSON object/],
+    ["a wrong-typed token", '{"auth_token": 42}', /is not valid: auth_token must be a string/],
+    ["a bad expiry", '{"auth_token": "t", "expires_at": "tomorrow"}', /is not valid: expires_at must be an RFC 3339 date-time/],
+    ["a bad api_url", '{"auth_token": "t", "api_url": "ftp://x"}', /is not valid: api_url must be an http\(s\) URL/],
+    ["a wrong-typed Go token", '{"oauth": {"access_token": true}}', /is not valid: oauth\.access_token must be a string/],
+  ])("%s is reported with the path, and never rewritten", async (_name, text, reason) => {
+    const { store, path } = storeIn();
+    writeFileSync(path, text, { mode: 0o600 });
+    const error = await store.read().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).code).toBe("config_invalid");
+    expect((error as CliError).message).toStartWith(`config file ${path} is not valid: `);
+    expect((error as CliError).message).toMatch(reason);
+    expect((error as CliError).hint).toBeString();
+    await expect(store.save({ accessToken: "new" })).rejects.toThrow(CliError);
+    await expect(store.clear()).rejects.toThrow(CliError);
+    expect(readFileSync(path, "utf8")).toBe(text);
+  });
+
+  test("warns once when the file is readable by others", async () => {
+    const { store, path, warnings } = storeIn();
+    writeFileSync(path, '{"auth_token":"t"}');
+    chmodSync(path, 0o644);
+    await store.read();
+    await store.read();
+    expect(warnings).toEqual([`config file ${path} is readable by other users | Run 'chmod 600 ${path}' to protect it`]);
+  });
+});
+
+describe("CredentialStore.save", () => {
+  test("writes our keys atomically with mode 0600 and keeps every other key", async () => {
+    const { store, path, dir } = storeIn();
+    const original = {
+      oauth: { access_token: "go-at", refresh_token: "go-rt", token_type: "Bearer" },
+      settings: { theme: "dark" },
+      updates: { last_check: "2024-01-01" },
+      version: "1.2.3",
+      custom: [1, 2, 3],
+    };
+    writeFileSync(path, JSON.stringify(original));
+    chmodSync(path, 0o644);
+    await store.save({
+      accessToken: "at-1",
+      refreshToken: "rt-1",
+      expiresAt: new Date("2030-05-06T07:08:09.999Z"),
+      apiUrl: "http://127.0.0.1:1234",
+    });
+    const written = JSON.parse(readFileSync(path, "utf8"));
+    expect(written).toEqual({
+      ...original,
+      auth_token: "at-1",
+      refresh_token: "rt-1",
+      expires_at: "2030-05-06T07:08:09Z",
+      api_url: "http://127.0.0.1:1234",
+    });
+    expect(mode(path)).toBe(0o600);
+    expect(readdirSync(dir)).toEqual([".pipeops.json"]);
+  });
+
+  test("creates a missing folder and file with private modes", async () => {
+    const dir = join(tempDir(), "nested", "deeper");
+    const { store, path } = storeIn(dir);
+    await store.save({ accessToken: "at" });
+    expect(mode(path)).toBe(0o600);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ auth_token: "at" });
+  });
+});
+
+describe("CredentialStore.clear", () => {
+  test("removes our session keys and the Go CLI's, keeps the rest and the 0600 mode", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(
+      path,
+      JSON.stringify({
+        auth_token: "at",
+        refresh_token: "rt",
+        expires_at: "2030-01-01T00:00:00Z",
+        api_url: "https://api.example.com",
+        oauth: { access_token: "go-at", refresh_token: "go-rt", expires_at: "2030-01-01T00:00:00Z", token_type: "Bearer" },
+        settings: { theme: "dark" },
+      }),
+      { mode: 0o600 },
+    );
+    expect(await store.clear()).toBe(true);
+    // api_url goes too: the next login is to the default server unless told otherwise.
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
+      oauth: { token_type: "Bearer" },
+      settings: { theme: "dark" },
+    });
+    expect(mode(path)).toBe(0o600);
+    expect(await store.clear()).toBe(false);
+  });
+});
+
+test("a config path that is a folder is an error, not a crash", async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, ".pipeops.json"));
+  const { store } = storeIn(dir);
+  await expect(store.read()).rejects.toThrow(/\/.pipeops.json is a folder, not a file$/);
+});
+
+describe("the missing-file probe the credential store skips loading on", () => {
+  test("says missing only when the file does not exist", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "file.json"), "{}");
+    writeFileSync(join(dir, "empty.json"), "");
+    mkdirSync(join(dir, "folder"));
+    symlinkSync(join(dir, "nowhere.json"), join(dir, "dangling.json"));
+    symlinkSync(join(dir, "loop-b.json"), join(dir, "loop-a.json"));
+    symlinkSync(join(dir, "loop-a.json"), join(dir, "loop-b.json"));
+    const probe = (name: string) => bunRuntime.isMissing(join(dir, name));
+    expect(probe("absent.json")).toBe(true);
+    expect(probe("dangling.json")).toBe(true);
+    // Everything else is left to the store, which reads the file or reports what is wrong.
+    expect(probe("file.json")).toBe(false);
+    expect(probe("empty.json")).toBe(false);
+    expect(probe("folder")).toBe(false);
+    expect(probe("loop-a.json")).toBe(false);
+    expect(probe("file.json/child.json")).toBe(false);
+  });
+});
