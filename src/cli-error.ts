@@ -1,6 +1,6 @@
 /**
- * The error type itself, its codes and the exit code each maps to: what every start loads. The
- * messages users see, one factory each, are in src/errors.ts.
+ * The error type, its codes and the exit code each maps to, and the spec's own messages: what
+ * every start may need. src/errors.ts re-exports all of it beside every other message.
  */
 
 /** Stable error codes, and the one place they are mapped to exit codes (exitCodeFor). */
@@ -43,6 +43,42 @@ export class CliError extends Error {
 export function isUnreachable(error: unknown): error is CliError {
   return error instanceof CliError && (error.code === "network" || error.code === "timeout");
 }
+
+// The spec's messages, and the hints they share.
+
+export const LOGIN_HINT = "Run 'pipeops auth login' to authenticate";
+export const RELOGIN_HINT = "Run 'pipeops auth login' to re-authenticate";
+export const RETRY_HINT = "Run 'pipeops auth login' to try again";
+
+export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") => new CliError("usage", message, hint);
+
+/** `storedFor`: the server a stored session belongs to, when this invocation talks to another one. */
+export const notAuthenticated = (storedFor?: string) =>
+  new CliError("not_authenticated", "not authenticated", storedFor ? `${LOGIN_HINT}\n${storedSessionLine(storedFor)}` : LOGIN_HINT);
+
+export const storedSessionLine = (storedFor: string) => `The stored session belongs to ${storedFor}; unset PIPEOPS_API_URL to use it`;
+export const tokenExpired = (cause?: unknown) => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT, { cause });
+export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);
+
+/** The spec's invalid-token error; for a token from the environment, the hint names the variable. */
+export const invalidTokenFor = (variable: string | undefined) =>
+  variable ? new CliError("invalid_token", "invalid authentication token", `Unset ${variable} or set it to a valid token`) : invalidToken();
+
+// Server URLs: `source` is where the URL came from (PIPEOPS_API_URL, the file's api_url, ...).
+
+/** A URL that is not one, or not http(s). */
+export function badServerUrl(source: string, raw: string, example: string): CliError {
+  const why = URL.canParse(raw) ? "must be an http(s) URL" : "is not a valid URL";
+  return new CliError("usage", `${source} ${why}: '${sanitize(raw, 100)}'`, `Set it to e.g. ${example}`);
+}
+
+/** Plain http:// to anything but loopback: tokens travel on these requests. */
+export const insecureUrl = (url: URL, source: string) =>
+  new CliError(
+    "insecure_url",
+    `refusing to connect to ${url.origin || url.href}: HTTPS is required (plain http:// is allowed only for localhost)`,
+    `Use an https:// URL in ${source}`,
+  );
 
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */
 export function sanitize(text: string, maxLength = 300): string {

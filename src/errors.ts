@@ -1,31 +1,13 @@
 /**
- * Every error a user can see: a factory for each message, with its hint. The type, its codes and
- * exit codes are in src/cli-error.ts (re-exported here), small enough for every start to load.
- * Where code must tell two errors apart it reads `code` or `reason`, never the message.
+ * Every error a user can see: a factory for each message, with its hint. The type, its codes, exit
+ * codes and the spec's own messages (not authenticated, expired or invalid token, usage, a bad
+ * server URL) are in src/cli-error.ts, re-exported here: every command may need those, so they
+ * are all that start-up loads. Where code must tell two errors apart it reads `code` or `reason`,
+ * never the message.
  */
-import { CliError, sanitize } from "./cli-error.ts";
+import { CliError, RETRY_HINT, sanitize, usageError } from "./cli-error.ts";
 
 export * from "./cli-error.ts";
-
-export const LOGIN_HINT = "Run 'pipeops auth login' to authenticate";
-export const RELOGIN_HINT = "Run 'pipeops auth login' to re-authenticate";
-export const RETRY_HINT = "Run 'pipeops auth login' to try again";
-
-export const usageError = (message: string, hint = "Run 'pipeops --help' for usage") => new CliError("usage", message, hint);
-
-// The session: the spec's messages.
-
-/** `storedFor`: the server a stored session belongs to, when this invocation talks to another one. */
-export const notAuthenticated = (storedFor?: string) =>
-  new CliError("not_authenticated", "not authenticated", storedFor ? `${LOGIN_HINT}\n${storedSessionLine(storedFor)}` : LOGIN_HINT);
-
-export const storedSessionLine = (storedFor: string) => `The stored session belongs to ${storedFor}; unset PIPEOPS_API_URL to use it`;
-export const tokenExpired = (cause?: unknown) => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT, { cause });
-export const invalidToken = () => new CliError("invalid_token", "invalid authentication token", RELOGIN_HINT);
-
-/** The spec's invalid-token error; for a token from the environment, the hint names the variable. */
-export const invalidTokenFor = (variable: string | undefined) =>
-  variable ? new CliError("invalid_token", "invalid authentication token", `Unset ${variable} or set it to a valid token`) : invalidToken();
 
 export const writeDenied = (cause: unknown) => new CliError("config_write", "failed to write config file: permission denied", undefined, { cause });
 
@@ -180,19 +162,3 @@ export const configWriteFailed = (path: string, detail: string, cause?: unknown)
   new CliError("config_write", `failed to write config file ${path}: ${detail}`, undefined, { cause });
 export const lockFailed = (path: string, detail: string, cause?: unknown) =>
   new CliError("config_write", `cannot create the lock file ${path}: ${detail}`, undefined, { cause });
-
-// Server URLs: `source` is where the URL came from (PIPEOPS_API_URL, the file's api_url, ...).
-
-/** A URL that is not one, or not http(s). */
-export function badServerUrl(source: string, raw: string, example: string): CliError {
-  const why = URL.canParse(raw) ? "must be an http(s) URL" : "is not a valid URL";
-  return new CliError("usage", `${source} ${why}: '${sanitize(raw, 100)}'`, `Set it to e.g. ${example}`);
-}
-
-/** Plain http:// to anything but loopback: tokens travel on these requests. */
-export const insecureUrl = (url: URL, source: string) =>
-  new CliError(
-    "insecure_url",
-    `refusing to connect to ${url.origin || url.href}: HTTPS is required (plain http:// is allowed only for localhost)`,
-    `Use an https:// URL in ${source}`,
-  );

@@ -1,6 +1,6 @@
 /** Server URLs: which server a URL names, and which URLs pipeops may send a token to. */
 
-import { badServerUrl, insecureUrl } from "../errors.ts";
+import { badServerUrl, insecureUrl } from "../cli-error.ts";
 import type { Env } from "../runtime/types.ts";
 
 export const DEFAULT_API_URL = "https://api.pipeops.io";

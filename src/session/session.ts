@@ -1,8 +1,8 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
 
+import { invalidToken, invalidTokenFor, notAuthenticated } from "../cli-error.ts";
 import type { ServerSettings, StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
-import { invalidToken, invalidTokenFor, notAuthenticated } from "../errors.ts";
 import { isBearerToken } from "../server/bearer.ts";
 import { FILE_API_URL, parseServerUrl, resolveApiUrl, sameServer, serverName } from "../server/url.ts";
 

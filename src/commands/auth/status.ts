@@ -1,8 +1,8 @@
 /** `pipeops auth status`: whether this machine is authenticated, checked with the server. */
 
+import { CliError, EXIT_FAILURE, EXIT_OK, LOGIN_HINT, storedSessionLine } from "../../cli-error.ts";
 import { type Command, JSON_FLAG, parseFlags, type Streams } from "../../command.ts";
 import type { Context } from "../../context.ts";
-import { CliError, EXIT_FAILURE, EXIT_OK, LOGIN_HINT, storedSessionLine } from "../../errors.ts";
 import { printError, printJson, SYMBOL_FAIL, successLine } from "../../output.ts";
 import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../server/url.ts";
 import { isSession, loadSession, type NoSession, type Session } from "../../session/session.ts";
