@@ -67,14 +67,14 @@ export async function loadSession(ctx: Context): Promise<Session | NoSession> {
   return { ...credentials, apiUrl: server, settings };
 }
 
-async function envSession(ctx: Context, { variable, token }: { variable: EnvTokenVariable; token: string }): Promise<Session> {
+/**
+ * A token from the environment goes to PIPEOPS_API_URL, else production. A file's api_url (or
+ * oauth.base_url) belongs to that file's own credentials: whoever could write the file must not
+ * receive a CI job's token. The file is not read at all, so a broken one cannot stop the job.
+ */
+function envSession(ctx: Context, { variable, token }: { variable: EnvTokenVariable; token: string }): Session {
   if (!isBearerToken(token)) throw invalidTokenFor(variable);
-  // The file's api_url still applies, but a broken file must not stop a CI job that never uses it.
-  const stored = await ctx
-    .store()
-    .read()
-    .catch(() => undefined);
-  return { accessToken: token, source: "env", variable, apiUrl: resolveApiUrl(ctx, stored?.apiUrl), settings: stored?.settings };
+  return { accessToken: token, source: "env", variable, apiUrl: resolveApiUrl(ctx) };
 }
 
 export async function requireSession(ctx: Context): Promise<Session> {

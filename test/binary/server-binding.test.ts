@@ -102,3 +102,33 @@ describe("PIPEOPS_API_URL naming another server than the stored session's", () =
     expect(result.stdout).toStartWith("✓ Authenticated as user@example.com\n");
   });
 });
+
+describe("a token from the environment goes to PIPEOPS_API_URL or production, never to a file's server", () => {
+  // The file holds no credentials of its own, only where they would go: ours, and the official CLI's key.
+  for (const [name, file] of [
+    ["api_url", (url: string) => ({ api_url: url })],
+    ["the official CLI's oauth.base_url", (url: string) => ({ oauth: { base_url: url, access_token: "" } })],
+  ] as const) {
+    test(`a token-less file's ${name} receives nothing of PIPEOPS_AUTH_TOKEN or PIPEOPS_TOKEN`, async () => {
+      received.length = 0;
+      const home = tempDir();
+      writeFileSync(join(home, ".pipeops.json"), JSON.stringify(file(decoyUrl())), { mode: 0o600 });
+      for (const variable of ["PIPEOPS_AUTH_TOKEN", "PIPEOPS_TOKEN"]) {
+        // No network here: production cannot be reached, which fails fast; the decoy must see nothing.
+        const result = await runBinary(["auth", "status", "--json"], { env: { HOME: home, [variable]: tokens.access_token, PIPEOPS_HTTP_TIMEOUT: "3" } });
+        expect(result.code).toBe(1);
+        expect(JSON.parse(result.stdout)).toMatchObject({ authenticated: true, token_valid: false, api_url: "https://api.pipeops.io", source: "env" });
+      }
+      expect(received).toEqual([]);
+    });
+  }
+
+  test("with PIPEOPS_API_URL set, the token goes there and the file's server still receives nothing", async () => {
+    received.length = 0;
+    const home = tempDir();
+    writeFileSync(join(home, ".pipeops.json"), JSON.stringify({ api_url: decoyUrl() }), { mode: 0o600 });
+    const result = await runBinary(["auth", "status"], { env: { HOME: home, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url } });
+    expect(result.code).toBe(0);
+    expect(received).toEqual([]);
+  });
+});
