@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { lockFailed, writeDenied } from "../errors.ts";
 import {
+  canonicalTarget,
   createExclusive,
   describeFailure,
   ensureFolderOf,
@@ -48,9 +49,13 @@ const HolderSchema = v.object({
   nonce: v.optional(v.string()),
 });
 
-/** The lock file that guards read-refresh-write of the credential file at `path`. */
-export function lockPathFor(path: string): string {
-  return `${path}.lock`;
+/**
+ * The lock file that guards read-refresh-write of the credential file at `path`: named after the
+ * file itself, so two processes that reach it by different names (a symlink, PIPEOPS_CONFIG_PATH
+ * naming the real file) take the same lock, and a rotated refresh token is never spent twice.
+ */
+export async function lockPathFor(path: string): Promise<string> {
+  return `${await canonicalTarget(path)}.lock`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** File operations through node:fs, which Bun and Deno both implement. */
 import type { FileHandle } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import process from "node:process";
 
 /** node:fs, loaded by the first file operation rather than at start: `--help` and `--version` never need it. */
@@ -84,6 +84,21 @@ export async function writeTarget(path: string): Promise<string> {
     current = resolve(dirname(current), await fs.readlink(current));
   }
   throw Object.assign(new Error("too many levels of symbolic links"), { code: "ELOOP" });
+}
+
+/**
+ * The one name of the file a write to `path` reaches, however it was named: through links to it,
+ * a link to its folder, or a relative path. Where that cannot be told (no permission), `path` made
+ * absolute; the write itself then reports what is wrong.
+ */
+export async function canonicalTarget(path: string): Promise<string> {
+  const { fs } = await nodeFs();
+  try {
+    const target = await writeTarget(path);
+    return `${await fs.realpath(dirname(target))}/${basename(target)}`;
+  } catch {
+    return resolve(path);
+  }
 }
 
 /**

@@ -113,7 +113,7 @@ export async function describeAccount(ctx: Context, session: Session): Promise<U
  */
 async function refreshSession(ctx: Context, conn: ServerConnection, session: Session, rejected?: string): Promise<{ session: Session; granted: boolean }> {
   const store = ctx.store();
-  return withLock(ctx, lockPathFor(store.path), async () => {
+  return withLock(ctx, await lockPathFor(store.path), async () => {
     const { credentials, apiUrl } = await store.read();
     if (!credentials) throw notAuthenticated();
     // A login to another server meanwhile: its refresh token must not travel to this one.

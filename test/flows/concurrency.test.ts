@@ -4,7 +4,7 @@
  * Runs the compiled binary (`npm run build` first; `npm test` does).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, type DevServerOptions, startDevServer } from "../../scripts/dev-server.ts";
 import { type RunResult, runBinary } from "../helpers/binary.ts";
@@ -74,4 +74,21 @@ describe("one expired session, many processes", () => {
     const later = await runBinary(["auth", "status"], { env: { HOME: home } });
     expect(failures([later])).toEqual([]);
   }, 120_000);
+
+  test("one file reached by two names (a symlink, and PIPEOPS_CONFIG_PATH naming the real file): one lock, one refresh, no reuse", async () => {
+    const { server, home, path } = await loggedIn({}, () => "2020-01-01T00:00:00Z");
+    // The real file elsewhere; HOME's ~/.pipeops.json a link to it.
+    const real = join(tempDir(), "real.json");
+    writeFileSync(real, readFileSync(path), { mode: 0o600 });
+    const linked = tempDir();
+    symlinkSync(real, join(linked, ".pipeops.json"));
+    const run = (env: Record<string, string>) => runBinary(["auth", "status"], { env, timeoutMs: 45_000 });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? run({ HOME: linked }) : run({ HOME: home, PIPEOPS_CONFIG_PATH: real }))),
+    );
+    expect(failures(results)).toEqual([]);
+    expect(server.stats.refreshGrants).toBe(1);
+    expect(server.stats.refreshReuseDetected).toBe(0);
+    expect(server.stats.revocations).toBe(0);
+  }, 60_000);
 });

@@ -122,7 +122,7 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
       apiUrl: serverName(conn.apiUrl),
     };
     // Under the lock, so a refresh in another process cannot write the old session back over ours.
-    await withLock(ctx, lockPathFor(store.path), () => store.save(credentials));
+    await withLock(ctx, await lockPathFor(store.path), () => store.save(credentials));
     await rememberClock(ctx, conn);
     return loginResult(ctx, user.email ?? user.id);
   } finally {
@@ -146,7 +146,7 @@ async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSetting
   const conn = await connect(ctx, apiUrl, settings);
   const user = await fetchUserInfo(conn, token);
   const store = ctx.store();
-  await withLock(ctx, lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl) }));
+  await withLock(ctx, await lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl) }));
   return loginResult(ctx, user.email ?? user.id);
 }
 

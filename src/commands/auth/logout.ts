@@ -74,10 +74,12 @@ async function revoke(ctx: Context, credentials: StoredCredentials, storedApiUrl
 async function clearLocked(ctx: Context): Promise<void> {
   const store = ctx.store();
   // Where no lock can be made (a read-only folder), clear anyway: its error is the one to report.
-  const lock = await acquireLock(ctx, lockPathFor(store.path)).catch((error: unknown) => {
-    if (error instanceof CliError) return undefined;
-    throw error;
-  });
+  const lock = await lockPathFor(store.path)
+    .then((path) => acquireLock(ctx, path))
+    .catch((error: unknown) => {
+      if (error instanceof CliError) return undefined;
+      throw error;
+    });
   try {
     await store.clear();
   } finally {

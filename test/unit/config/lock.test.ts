@@ -3,8 +3,8 @@
  * lock is older than 30 s, never removed from under a live holder.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { acquireLock, LOCK_STALE_MS, type LockContext, lockPathFor, withLock } from "../../../src/config/lock.ts";
 import { PLAIN_COLORS } from "../../../src/io/colour.ts";
 import { bunRuntime } from "../../../src/runtime/bun.ts";
@@ -29,8 +29,9 @@ function lockContext(options: { alive?: (pid: number) => boolean; now?: number }
   return { ctx, clock };
 }
 
+/** A lock for a file nobody links to: named after the file (see the naming tests below). */
 function lockFile(): string {
-  return lockPathFor(join(tempDir(), ".pipeops.json"));
+  return `${join(tempDir(), ".pipeops.json")}.lock`;
 }
 
 function holder(pid: number, createdAt: number): string {
@@ -197,5 +198,28 @@ describe("withLock", () => {
     const { ctx } = lockContext();
     await expect(withLock(ctx, path, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe("the lock's name", () => {
+  test("one file reached by a link, a linked folder, a relative path or its own name: one lock", async () => {
+    const folder = realpathSync(tempDir());
+    const real = join(folder, "real.json");
+    writeFileSync(real, "{}");
+    const links = tempDir();
+    symlinkSync(real, join(links, "link.json"));
+    symlinkSync(folder, join(links, "folder"));
+    const expected = `${real}.lock`;
+    expect(await lockPathFor(real)).toBe(expected);
+    expect(await lockPathFor(join(links, "link.json"))).toBe(expected);
+    expect(await lockPathFor(join(links, "folder", "real.json"))).toBe(expected);
+    expect(await lockPathFor(relative(process.cwd(), real))).toBe(expected);
+  });
+
+  test("a link to a file not written yet names the file it will create", async () => {
+    const folder = realpathSync(tempDir());
+    const links = tempDir();
+    symlinkSync(join(folder, "later.json"), join(links, ".pipeops.json"));
+    expect(await lockPathFor(join(links, ".pipeops.json"))).toBe(join(folder, "later.json.lock"));
   });
 });
