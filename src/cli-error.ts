@@ -80,6 +80,10 @@ export const insecureUrl = (url: URL, source: string) =>
     `Use an https:// URL in ${source}`,
   );
 
+/** A debugger the runtime opened before pipeops ran: no credential is read while anyone may attach to it. */
+export const debuggerOpen = (variable: string) =>
+  new CliError("usage", `${variable} is set: the runtime opened a debugger that could read your tokens`, `Unset ${variable} to run pipeops`);
+
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */
 export function sanitize(text: string, maxLength = 300): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes

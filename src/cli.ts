@@ -1,6 +1,6 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
 
-import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
+import { CliError, debuggerOpen, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
 import type { AnyCommand } from "./command.ts";
 import { AUTH_COMMANDS, type AuthName, authCommands } from "./commands/table.ts";
 import type { Context } from "./context.ts";
@@ -58,6 +58,7 @@ export async function runCli(ctx: Context, argv: readonly string[]): Promise<num
       return EXIT_OK;
     }
     if (to.kind !== "command" && to.kind !== "top") return await explain(ctx, to);
+    if (to.kind === "command" && ctx.debuggerVariable) throw debuggerOpen(ctx.debuggerVariable);
     const command: AnyCommand = (await (to.kind === "top" ? TOP_COMMANDS[to.name] : AUTH_COMMANDS[to.name])()).command;
     const options = await command.parse(to.argv);
     json = command.reportsJson?.(options) ?? false;

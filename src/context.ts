@@ -39,6 +39,8 @@ export interface Context {
   connectOptions: Runtime["connectOptions"];
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
+  /** The variable that made the runtime open a debugger before pipeops started, when one did. */
+  readonly debuggerVariable?: string;
 }
 
 /** What commands use of the credential store. */
@@ -60,6 +62,10 @@ function lazyCredentialFile(path: string, isMissing: (path: string) => boolean, 
   };
 }
 
+/** Node's switch for turning certificate checks off: every request here checks them all the same. */
+const TLS_OVERRIDE_IGNORED = "NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: pipeops always verifies TLS certificates";
+const TLS_OVERRIDE_HINT = "To trust a company CA, point NODE_EXTRA_CA_CERTS at its certificate";
+
 /** How warnings look, from the output module: context.ts depends on nothing that renders. */
 export interface Renderers {
   warning(stream: OutputStream, message: string, hint?: string): void;
@@ -69,6 +75,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const env = runtime.env();
   let store: CredentialFile | undefined;
   let wsl: boolean | undefined;
+  let warnedTls = false;
   const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
   const errTTY = runtime.isTerminal(2);
@@ -102,8 +109,16 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     onSignal: runtime.onSignal,
     raise: runtime.raise,
     pid: runtime.pid,
+    debuggerVariable: runtime.debuggerVariable(env),
     processAlive: runtime.processAlive,
-    connectOptions: runtime.connectOptions,
+    connectOptions(options) {
+      // Said once, at the first request: only commands that connect care.
+      if (!warnedTls && env.NODE_TLS_REJECT_UNAUTHORIZED?.trim() === "0") {
+        warnedTls = true;
+        renderers.warning(stderr, TLS_OVERRIDE_IGNORED, TLS_OVERRIDE_HINT);
+      }
+      return runtime.connectOptions(options);
+    },
     store() {
       store ??= lazyCredentialFile(configPath(env, runtime.homedir()), runtime.isMissing, async (path) => {
         const { CredentialStore } = await import("./config/store.ts");

@@ -61,6 +61,11 @@ export const bunRuntime: Runtime = {
   env: () => process.env,
   homedir,
   isTerminal,
+  debuggerVariable(env) {
+    if (env.BUN_INSPECT?.trim()) return "BUN_INSPECT";
+    if (env.BUN_INSPECT_CONNECT_TO?.trim()) return "BUN_INSPECT_CONNECT_TO";
+    return /(^|\s)--inspect/.test(env.BUN_OPTIONS ?? "") ? "BUN_OPTIONS" : undefined;
+  },
   write(fd, text) {
     // Bun's console.log writes a line to fd 1 synchronously (a single string argument is printed
     // as it is, never formatted) without loading node:fs or building Node's stdout stream, which
@@ -124,9 +129,11 @@ export const bunRuntime: Runtime = {
   },
   connectOptions({ proxy, extraCa }) {
     // `proxy: false` connects directly even when HTTPS_PROXY is set; `tls.ca` replaces the trusted
-    // certificates, so the built-in ones come first.
-    const tls = extraCa.length > 0 ? { tls: { ca: [...builtin<typeof import("node:tls")>("node:tls").rootCertificates, ...extraCa] } } : {};
-    return { proxy: proxy ? proxy.href : false, ...tls } as unknown as RequestInit;
+    // certificates, so the built-in ones come first. Certificates are checked whatever
+    // NODE_TLS_REJECT_UNAUTHORIZED says, and the request is not logged whatever
+    // BUN_CONFIG_VERBOSE_FETCH says (its log shows bearer and refresh tokens): both only by being explicit.
+    const ca = extraCa.length > 0 ? { ca: [...builtin<typeof import("node:tls")>("node:tls").rootCertificates, ...extraCa] } : {};
+    return { proxy: proxy ? proxy.href : false, tls: { rejectUnauthorized: true, ...ca }, verbose: false } as unknown as RequestInit;
   },
   terminalSize() {
     // Only for a QR code: reading it makes Bun build its Node stderr stream.

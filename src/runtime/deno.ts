@@ -100,6 +100,8 @@ export function denoRuntime(): Runtime {
     env: () => Deno.env.toObject(),
     homedir: () => (platform() === "win32" ? env.USERPROFILE : env.HOME) || passwdHome(),
     isTerminal: (fd) => stream(fd).isTerminal(),
+    // Deno opens a debugger only for its own --inspect flags, which the command line above never has.
+    debuggerVariable: () => undefined,
     write(fd, text) {
       const out = fd === 1 ? Deno.stdout : Deno.stderr;
       let bytes = new TextEncoder().encode(text);

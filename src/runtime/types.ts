@@ -24,6 +24,11 @@ export interface Runtime {
   env(): Record<string, string | undefined>;
   homedir(): string;
   isTerminal(fd: 0 | 1 | 2): boolean;
+  /**
+   * The variable that made the runtime open a debugger before our code ran (Bun's BUN_INSPECT,
+   * say): anyone who can reach it could read the tokens in memory. Undefined when there is none.
+   */
+  debuggerVariable(env: Env): string | undefined;
   /** Synchronous, so output order is the order of calls even when the process exits right after. */
   write(fd: 1 | 2, text: string): void;
   stdin(): ReadableStream<Uint8Array>;

@@ -279,3 +279,35 @@ describe("under Deno", () => {
     TIMEOUT_MS,
   );
 });
+
+describe("under Deno, environment variables that would change how the runtime fetches", () => {
+  test(
+    "NODE_TLS_REJECT_UNAUTHORIZED=0: a certificate for another name is still refused, the server gets no token, and one line says so",
+    async () => {
+      const certificates = makeCertificates();
+      const seen: string[] = [];
+      const impostor = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: { cert: certificates.wrongHost, key: certificates.key },
+        fetch(request) {
+          seen.push(request.headers.get("authorization") ?? "(none)");
+          return Response.json({ sub: "attacker" });
+        },
+      });
+      try {
+        const { env } = home();
+        const result = await runDeno(["auth", "status"], {
+          env: { ...env, NODE_TLS_REJECT_UNAUTHORIZED: "0", PIPEOPS_API_URL: `https://localhost:${impostor.port}`, PIPEOPS_AUTH_TOKEN: tokens.access_token },
+        });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toStartWith("Warning: NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: pipeops always verifies TLS certificates\n");
+        expect(result.stderr).toContain("Error: ");
+        expect(seen).toEqual([]);
+      } finally {
+        await impostor.stop(true);
+      }
+    },
+    TIMEOUT_MS,
+  );
+});

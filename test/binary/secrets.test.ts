@@ -15,6 +15,7 @@ import { homeWithFile } from "../helpers/context.ts";
 import { type FaultServer, faults, type Rule, refusingUrl, startFaultServer } from "../helpers/fault-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 import { waitForFile } from "../helpers/interactive.ts";
+import { makeCertificates } from "../helpers/network.ts";
 
 setDefaultTimeout(90_000);
 
@@ -401,4 +402,73 @@ test("secret scans performed", () => {
   expect(scans).toBeGreaterThan(150);
   expect(runs).toBeGreaterThan(60);
   console.log(`secrets.test.ts: ${runs} command runs, ${scans} scans`);
+});
+
+describe("environment variables that would change how the runtime fetches", () => {
+  test("BUN_CONFIG_VERBOSE_FETCH (curl, 1, true): the runtime logs no request, so no token, old or new, while a session is refreshed", async () => {
+    for (const value of ["curl", "1", "true"]) {
+      for (const command of ["status", "token"]) {
+        const tokens = await loginWithAuthorizationCode(dev);
+        const where = home(session(tokens, { expires_at: "2020-01-01T00:00:00Z" }));
+        recorder.use();
+        const result = await run(["auth", command], where, { BUN_CONFIG_VERBOSE_FETCH: value });
+        expect(result.code).toBe(0);
+        const [newAccess, newRefresh] = storedSecrets(where.path);
+        // The runtime's own log starts its lines with "[fetch]", "curl" or the request line.
+        expect(result.stderr).not.toMatch(/\[fetch\]|^curl |HTTP\/1\.1 (GET|POST)/m);
+        scanRun(result, where, [tokens.access_token, tokens.refresh_token!, newRefresh!], command === "token" ? { printsToken: newAccess } : {});
+      }
+    }
+  });
+
+  test("NODE_TLS_REJECT_UNAUTHORIZED=0 turns no certificate check off: a server with a self-signed certificate for another name gets no token, and one line says the variable is ignored", async () => {
+    const certificates = makeCertificates();
+    const seen: string[] = [];
+    const impostor = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: certificates.wrongHost, key: certificates.key },
+      fetch(request) {
+        seen.push(request.headers.get("authorization") ?? "(none)");
+        return Response.json({ sub: "attacker", email: "attacker@example.com" });
+      },
+    });
+    try {
+      const tokens = await loginWithAuthorizationCode(dev);
+      const where = home({});
+      const env = { NODE_TLS_REJECT_UNAUTHORIZED: "0", PIPEOPS_API_URL: `https://localhost:${impostor.port}`, PIPEOPS_AUTH_TOKEN: tokens.access_token };
+      const result = await run(["auth", "status"], where, env);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr.split("\n").slice(0, 2)).toEqual([
+        "Warning: NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: pipeops always verifies TLS certificates",
+        "To trust a company CA, point NODE_EXTRA_CA_CERTS at its certificate",
+      ]);
+      expect(result.stderr).toContain("Error: could not verify the TLS certificate of localhost: it is not signed by a trusted authority");
+      expect(seen).toEqual([]);
+    } finally {
+      await impostor.stop(true);
+    }
+  });
+});
+
+describe("a debugger the runtime opened before pipeops started", () => {
+  test("BUN_INSPECT, BUN_INSPECT_CONNECT_TO or --inspect in BUN_OPTIONS: auth commands refuse before reading any credential; help and --version still answer", async () => {
+    const tokens = await loginWithAuthorizationCode(dev);
+    for (const [variable, value] of [
+      ["BUN_INSPECT", "127.0.0.1:0"],
+      ["BUN_INSPECT_CONNECT_TO", "ws://127.0.0.1:1/x"],
+      ["BUN_OPTIONS", "--inspect=127.0.0.1:0"],
+    ] as const) {
+      for (const command of ["status", "token"]) {
+        const where = home(session(tokens));
+        const result = await run(["auth", command], where, { [variable]: value });
+        expect([result.code, result.stdout]).toEqual([2, ""]);
+        // (run() sets PIPEOPS_DEBUG=1, whose line follows.)
+        expect(result.stderr).toStartWith(`Error: ${variable} is set: the runtime opened a debugger that could read your tokens\nUnset ${variable} to run pipeops\n`);
+      }
+      const version = await run(["--version"], home(), { [variable]: value });
+      expect(version.code).toBe(0);
+    }
+  });
 });
