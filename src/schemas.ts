@@ -1,9 +1,14 @@
 /** valibot schemas more than one boundary uses: the file, and what servers send. */
 import * as v from "valibot";
+import { UNPRINTABLE } from "./cli-error.ts";
 
-/** An http(s) URL of a sane length: where a server, a sign-in page or a device page may be. */
+/**
+ * An http(s) URL of a sane length: where a server, a sign-in page or a device page may be. One
+ * with a control or bidi character is refused outright, not cleaned: it was made to deceive.
+ */
 export const httpUrl = v.pipe(
   v.string(),
   v.maxLength(2048),
+  v.check((text) => !UNPRINTABLE.test(text), "must not contain control characters"),
   v.check((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http(s) URL"),
 );

@@ -34,11 +34,16 @@ export type DeviceAuthorization = v.InferOutput<typeof DeviceResponseSchema>;
 export function parseDeviceAuthorization(response: unknown, server: string): DeviceAuthorization {
   const result = v.safeParse(DeviceResponseSchema, response);
   if (!result.success) throw invalidBody(server, "device authorization response", issueKey(result.issues));
+  const device = { ...result.output };
   for (const key of ["verification_uri", "verification_uri_complete"] as const) {
-    const value = result.output[key];
-    if (value) assertSecureUrl(new URL(value));
+    const value = device[key];
+    if (value === undefined) continue;
+    const url = new URL(value);
+    assertSecureUrl(url);
+    // What is shown and put in a QR code: the URL as serialised (spaces and non-ASCII percent-encoded).
+    device[key] = url.href;
   }
-  return result.output;
+  return device;
 }
 
 export async function deviceAuthorizationRequest(conn: ServerConnection, scope: string): Promise<Response> {

@@ -372,6 +372,42 @@ describe("text from the server cannot reach the terminal as escape sequences", (
     }
   });
 
+  test("device URLs carrying escapes or bidi controls are refused, never shown; an odd but clean one is shown in its serialised form", async () => {
+    let answer: Record<string, unknown> = {};
+    const server = await hostileServer((path) => {
+      if (path === "/.well-known/oauth-authorization-server") {
+        const base = `http://127.0.0.1:${server.port}`;
+        return Response.json({ issuer: base, token_endpoint: `${base}/oauth/token`, device_authorization_endpoint: `${base}/oauth/device/code` });
+      }
+      if (path === "/oauth/device/code") return Response.json({ device_code: "dc", user_code: "ABCD-EFGH", expires_in: 60, interval: 1, ...answer });
+      if (path === "/oauth/token") return Response.json({ error: "access_denied" }, { status: 400 });
+      return undefined;
+    });
+    try {
+      const hostile = [
+        ["verification_uri", "http://127.0.0.1:9/device?\u001b]0;pwned\u0007\u001b[2J"],
+        ["verification_uri_complete", "http://127.0.0.1:9/device?code=\u001b[31mFAKE"],
+        ["verification_uri", "http://127.0.0.1:9/\u202eevil"],
+        ["verification_uri_complete", "http://127.0.0.1:9/x\u009b31m"],
+      ] as const;
+      for (const [key, url] of hostile) {
+        answer = { verification_uri: "http://127.0.0.1:9/device", [key]: url };
+        const result = await run(["auth", "login", "--no-browser"], home(), { PIPEOPS_API_URL: `http://127.0.0.1:${server.port}` });
+        expect(result.code).toBe(1);
+        expect(result.stdout + result.stderr).not.toMatch(ESCAPES);
+        expect(result.stdout + result.stderr).not.toContain("\u202e");
+        expect(result.stderr).toContain(`sent an invalid device authorization response (${key})`);
+        scans += 2;
+      }
+      // Spaces and non-ASCII text are no escape: shown as the URL serialises them, percent-encoded.
+      answer = { verification_uri: "http://127.0.0.1:9/appareil?nom=é t" };
+      const odd = await run(["auth", "login", "--no-browser"], home(), { PIPEOPS_API_URL: `http://127.0.0.1:${server.port}` });
+      expect(odd.stderr).toContain("http://127.0.0.1:9/appareil?nom=%C3%A9%20t\n");
+    } finally {
+      server.stop(true);
+    }
+  });
+
   test("a device login whose server sends escapes in its error", async () => {
     const server = await hostileServer((path) => {
       // A standards server, which publishes its device endpoint (the PipeOps API has none).
@@ -465,7 +501,9 @@ describe("a debugger the runtime opened before pipeops started", () => {
         const result = await run(["auth", command], where, { [variable]: value });
         expect([result.code, result.stdout]).toEqual([2, ""]);
         // (run() sets PIPEOPS_DEBUG=1, whose line follows.)
-        expect(result.stderr).toStartWith(`Error: ${variable} is set: the runtime opened a debugger that could read your tokens\nUnset ${variable} to run pipeops\n`);
+        expect(result.stderr).toStartWith(
+          `Error: ${variable} is set: the runtime opened a debugger that could read your tokens\nUnset ${variable} to run pipeops\n`,
+        );
       }
       const version = await run(["--version"], home(), { [variable]: value });
       expect(version.code).toBe(0);

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import * as oauth from "oauth4webapi";
+import { UNPRINTABLE } from "../../../src/cli-error.ts";
 import { CredentialStore } from "../../../src/config/store.ts";
 import type { Context } from "../../../src/context.ts";
 import { CliError } from "../../../src/errors.ts";
@@ -418,8 +419,16 @@ describe("server responses on random input", () => {
     const deviceResponse = objectWith({
       device_code: token,
       user_code: fc.oneof(fc.constantFrom("WDJB-MJHT", "ABCD-EFGH"), hostileText),
-      verification_uri: endpointUrl,
-      verification_uri_complete: fc.oneof(endpointUrl, fc.constant(undefined)),
+      // Hostile text inside a URL too: escapes, bidi overrides, C1 controls, non-ASCII.
+      verification_uri: fc.oneof(
+        endpointUrl,
+        hostileText.map((text) => `https://api.pipeops.test/device?${text}`),
+      ),
+      verification_uri_complete: fc.oneof(
+        endpointUrl,
+        hostileText.map((text) => `https://api.pipeops.test/d/${text}`),
+        fc.constant(undefined),
+      ),
       expires_in: expiresIn,
       interval: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.constantFrom(-1, 1e9, "5")),
     });
@@ -430,8 +439,13 @@ describe("server responses on random input", () => {
         );
         if (!result.ok) return;
         expect(result.value.user_code).toMatch(/^[\x20-\x7e]+$/);
-        expect(isSecureEndpoint(result.value.verification_uri)).toBe(true);
-        if (result.value.verification_uri_complete) expect(isSecureEndpoint(result.value.verification_uri_complete)).toBe(true);
+        for (const url of [result.value.verification_uri, result.value.verification_uri_complete]) {
+          if (url === undefined) continue;
+          expect(isSecureEndpoint(url)).toBe(true);
+          // What is shown and encoded: printable, and already in its serialised form.
+          expect(url).not.toMatch(UNPRINTABLE);
+          expect(new URL(url).href).toBe(url);
+        }
       }),
       { seed: SEED + 14, numRuns: RESPONSE_CASES.deviceAuthorization },
     );
