@@ -92,6 +92,19 @@ export const otherIssuer = (server: string, cause?: unknown) =>
   new CliError("server_changed", `${server} sent a response from another issuer than the one it published`, undefined, { cause });
 export const unexpectedFailure = (server: string, cause?: unknown) => new CliError("server", `unexpected failure talking to ${server}`, undefined, { cause });
 
+/** Discovery named an endpoint on another origin than the API's: no token goes there. */
+export const endpointElsewhere = (server: string, key: string) =>
+  new CliError("server", `${server} published its ${key} on another origin than its own; the CLI sends nothing there`);
+
+/** A warning's message and hint: the cache put an endpoint elsewhere, and was not believed. */
+export const cachedElsewhere = (server: string, key: string, cachePath: string): [string, string] => [
+  `ignored what was cached about ${server}: its ${key} is on another origin`,
+  `If you did not edit ${cachePath}, something else did: remove it and check who can write there`,
+];
+
+/** A warning: what was cached was out of date (an endpoint moved), and was learned again. */
+export const cacheOutOfDate = (server: string, cause: CliError) => `what was cached about ${server} was out of date (${cause.message}); it was learned again`;
+
 // Reaching a server: `origin` is the URL's origin, `reason` one of the network module's words for what failed.
 
 export const timedOut = (origin: string, seconds: number, cause?: unknown) =>

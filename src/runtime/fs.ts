@@ -87,6 +87,25 @@ export async function writeTarget(path: string): Promise<string> {
 }
 
 /**
+ * Whether someone else could have written the file at `path`: it, or the folder it is in, is
+ * owned by another user (root aside) or writable by group or others. Undefined when only we could
+ * (or the file is not there). Windows has no such bits: undefined there.
+ */
+export async function writableByOthers(path: string): Promise<"the file" | "its folder" | undefined> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const { fs } = await nodeFs();
+  const foreign = (stat: import("node:fs").Stats) => (stat.uid !== uid && stat.uid !== 0) || (stat.mode & 0o022) !== 0;
+  try {
+    if (foreign(await fs.stat(path))) return "the file";
+    if (foreign(await fs.stat(dirname(path)))) return "its folder";
+  } catch {
+    // Not there (or not ours to look at): nothing was read from it either.
+  }
+  return undefined;
+}
+
+/**
  * The one name of the file a write to `path` reaches, however it was named: through links to it,
  * a link to its folder, or a relative path. Where that cannot be told (no permission), `path` made
  * absolute; the write itself then reports what is wrong.

@@ -6,7 +6,7 @@
  * rewritten: losing it only costs the requests to learn the server again.
  */
 import * as v from "valibot";
-import { readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { readFileIfExists, writableByOthers, writeFileAtomic } from "../runtime/fs.ts";
 import type { Env } from "../runtime/types.ts";
 import { isSecureUrl } from "./url.ts";
 
@@ -82,11 +82,24 @@ export function cacheFile(where: Pick<CacheLocation, "env" | "platform" | "homed
   return `${xdg?.startsWith("/") ? xdg : `${homedir}/.cache`}/pipeops/servers.json`;
 }
 
-async function readCache(path: string): Promise<CacheFile> {
+/** Told why a cache was not believed, so the user can fix it; the command goes on without it. */
+export type CacheReport = (message: string, hint: string) => void;
+
+/**
+ * The cache, or an empty one. A file that someone else could have written (it, or its folder, is
+ * another user's or writable by others) may point our tokens anywhere: it is ignored, and `report`
+ * says so.
+ */
+async function readCache(path: string, report?: CacheReport): Promise<CacheFile> {
   const empty: CacheFile = { version: 1, servers: {} };
   try {
     const file = await readFileIfExists(path);
     if (!file || file.text.length > MAX_FILE_CHARS) return empty;
+    const loose = await writableByOthers(path);
+    if (loose) {
+      report?.(`ignored the cache ${path}: ${loose} can be written by other users`, `Remove it (rm '${path}'); pipeops writes a new one, readable by you only`);
+      return empty;
+    }
     const parsed = v.safeParse(CacheSchema, JSON.parse(file.text));
     return parsed.success ? parsed.output : empty;
   } catch {
@@ -95,8 +108,8 @@ async function readCache(path: string): Promise<CacheFile> {
 }
 
 /** What is known of the server, when it was learned less than a day ago. */
-export async function knownServer(where: CacheLocation, server: string): Promise<KnownServer | undefined> {
-  const entry = (await readCache(cacheFile(where))).servers[server];
+export async function knownServer(where: CacheLocation, server: string, report?: CacheReport): Promise<KnownServer | undefined> {
+  const entry = (await readCache(cacheFile(where), report)).servers[server];
   if (!entry) return undefined;
   const age = where.now() - entry.learned_at;
   if (age < 0 || age > CACHE_TTL_MS) return undefined;

@@ -9,8 +9,9 @@ import * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import type { ServerSettings } from "../config/store.ts";
 import type { Context } from "../context.ts";
-import { invalidBody } from "../errors.ts";
-import { type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./cache.ts";
+import { cachedElsewhere, endpointElsewhere, invalidBody } from "../errors.ts";
+import { printWarning } from "../output.ts";
+import { cacheFile, type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./cache.ts";
 import { ServerClock } from "./clock.ts";
 import type { ServerDialect } from "./dialect.ts";
 import { createHttpFetch } from "./http.ts";
@@ -56,8 +57,30 @@ function publishesNone(response: Response): boolean {
   return response.status === 404 || response.status === 405 || response.status === 410;
 }
 
+/** Where a token may go: the API's origin, and for the sign-in page (no token, but the code's way back) the console's too. */
+interface Origins {
+  readonly api: string;
+  /** Looked up only when an authorization endpoint is not on the API's origin. */
+  console(): string;
+}
+
+/**
+ * The first endpoint (or the issuer) the metadata puts on another origin than the API's: tokens,
+ * codes and verifiers go to these endpoints, so a cache entry or a metadata document that moved one
+ * elsewhere would hand them to whoever runs it.
+ */
+function offOrigin(metadata: Metadata, origins: Origins): string | undefined {
+  if (new URL(metadata.issuer).origin !== origins.api) return "issuer";
+  for (const key of ["token_endpoint", "userinfo_endpoint", "device_authorization_endpoint", "revocation_endpoint"] as const) {
+    const value = metadata[key];
+    if (value && new URL(value).origin !== origins.api) return key;
+  }
+  const signIn = metadata.authorization_endpoint ? new URL(metadata.authorization_endpoint).origin : origins.api;
+  return signIn === origins.api || signIn === origins.console() ? undefined : "authorization_endpoint";
+}
+
 /** RFC 8414 metadata first, then OpenID Connect Discovery; neither means the PipeOps API. */
-async function discover(apiUrl: URL, http: HttpOptions): Promise<ServerFacts> {
+async function discover(apiUrl: URL, http: HttpOptions, origins: Origins): Promise<ServerFacts> {
   const name = serverName(apiUrl);
   for (const algorithm of ["oauth2", "oidc"] as const) {
     const response = await oauth.discoveryRequest(apiUrl, { ...http, algorithm } as oauth.DiscoveryRequestOptions);
@@ -71,7 +94,10 @@ async function discover(apiUrl: URL, http: HttpOptions): Promise<ServerFacts> {
     } catch (error) {
       throw oauthError(error, name);
     }
-    return { kind: "standard", metadata: checkedMetadata(as, name) };
+    const metadata = checkedMetadata(as, name);
+    const moved = offOrigin(metadata, origins);
+    if (moved) throw endpointElsewhere(name, moved);
+    return { kind: "standard", metadata };
   }
   return { kind: "pipeops" };
 }
@@ -97,14 +123,21 @@ export interface ConnectOptions {
  */
 export async function connect(ctx: Context, apiUrl: URL, settings: ServerSettings = {}, options: ConnectOptions = {}): Promise<ServerConnection> {
   const name = serverName(apiUrl);
-  const known = options.relearn ? undefined : await knownServer(ctx, name);
+  const origins: Origins = { api: apiUrl.origin, console: () => consoleUrlOf(ctx, settings).origin };
+  const report = (message: string, hint: string) => printWarning(ctx.stderr, message, hint);
+  let known = options.relearn ? undefined : await knownServer(ctx, name, report);
+  const moved = known?.facts.kind === "standard" ? offOrigin(known.facts.metadata, origins) : undefined;
+  if (moved) {
+    report(...cachedElsewhere(name, moved, cacheFile(ctx)));
+    known = undefined;
+  }
   const clock = new ServerClock(() => ctx.now(), known?.clockOffsetMs ?? 0);
   const http = {
     [oauth.customFetch]: clock.observing(createHttpFetch(ctx)),
     // Our fetch already refuses plain http:// to anything but loopback (assertSecureUrl).
     [oauth.allowInsecureRequests]: true,
   } as HttpOptions;
-  const facts = known?.facts ?? (await discover(apiUrl, http));
+  const facts = known?.facts ?? (await discover(apiUrl, http, origins));
   if (!known) await rememberServer(ctx, name, { facts, clockOffsetMs: clock.offsetMs });
   const client = { client_id: clientIdOf(ctx, settings) };
   const as = facts.kind === "pipeops" ? pipeopsAuthorizationServer(apiUrl, consoleUrlOf(ctx, settings)) : facts.metadata;

@@ -6,9 +6,10 @@
 
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
-import { CliError, invalidToken, invalidTokenFor, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
+import { CliError, cacheOutOfDate, invalidToken, invalidTokenFor, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
 import { refreshTokens } from "../oauth/refresh.ts";
 import { fetchProfile, fetchUserInfo } from "../oauth/userinfo.ts";
+import { printWarning } from "../output.ts";
 import { type UserInfo, withProfile } from "../server/account.ts";
 import { type ConnectOptions, connect, forgetServer, rememberClock, type ServerConnection } from "../server/connect.ts";
 import { FILE_API_URL, parseServerUrl, sameServer, serverName } from "../server/url.ts";
@@ -64,6 +65,8 @@ export async function withSession<T>(ctx: Context, session: Session, request: Au
     return await authorized(ctx, conn, session, request);
   } catch (error) {
     if (!conn.cached || !(error instanceof CliError && error.code === "server_changed")) throw error;
+    // Said, not hidden: a cache that keeps being wrong is worth a look.
+    printWarning(ctx.stderr, cacheOutOfDate(serverName(session.apiUrl), error));
     await forgetServer(ctx, session.apiUrl);
     conn = await connectTo(ctx, session, { relearn: true });
     return await authorized(ctx, conn, session, request);

@@ -4,12 +4,13 @@
  * every request it receives, and must receive none.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
+import { startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { runBinary } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/context.ts";
-import { loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
+import { loginWithAuthorizationCode, pipeopsLogin, type TokenSet } from "../helpers/flows.ts";
 
 let server: DevServer;
 let tokens: TokenSet;
@@ -130,5 +131,102 @@ describe("a token from the environment goes to PIPEOPS_API_URL or production, ne
     const result = await runBinary(["auth", "status"], { env: { HOME: home, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url } });
     expect(result.code).toBe(0);
     expect(received).toEqual([]);
+  });
+});
+
+describe("what the cache says of a server cannot route its tokens elsewhere", () => {
+  /** A HOME whose cache was written by a first run against the server, then edited by `tamper`. */
+  async function tamperedCache(url: string, tamper: (entry: { facts: Record<string, unknown> }) => void, env: Record<string, string>) {
+    const home = tempDir();
+    const first = await runBinary(["auth", "status"], { env: { HOME: home, ...env } });
+    expect(first.code).toBe(0);
+    const cachePath = join(home, ".cache", "pipeops", "servers.json");
+    const cache = JSON.parse(readFileSync(cachePath, "utf8"));
+    tamper(cache.servers[url]);
+    writeFileSync(cachePath, JSON.stringify(cache), { mode: 0o600 });
+    return { home, cachePath };
+  }
+
+  test("a cached token or userinfo endpoint on another origin is ignored and reported: the decoy receives neither the env token nor the stored tokens", async () => {
+    const env = { PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token };
+    for (const key of ["userinfo_endpoint", "token_endpoint"]) {
+      received.length = 0;
+      const { home } = await tamperedCache(
+        server.url,
+        (entry) => {
+          (entry.facts.metadata as Record<string, string>)[key] = `${decoyUrl()}/steal`;
+        },
+        env,
+      );
+      // The env token (status), and a stored expired session whose refresh goes to the token endpoint.
+      const withEnv = await runBinary(["auth", "status"], { env: { HOME: home, ...env } });
+      // That run learned the server again and wrote it back: tamper once more.
+      const cachePath = join(home, ".cache", "pipeops", "servers.json");
+      const cache = JSON.parse(readFileSync(cachePath, "utf8"));
+      cache.servers[server.url].facts.metadata[key] = `${decoyUrl()}/steal`;
+      writeFileSync(cachePath, JSON.stringify(cache), { mode: 0o600 });
+      const fresh = await loginWithAuthorizationCode(server);
+      const file = { auth_token: fresh.access_token, refresh_token: fresh.refresh_token, expires_at: "2000-01-01T00:00:00Z", api_url: server.url };
+      writeFileSync(join(home, ".pipeops.json"), JSON.stringify(file), { mode: 0o600 });
+      const stored = await runBinary(["auth", "token"], { env: { HOME: home } });
+      for (const result of [withEnv, stored]) {
+        expect(result.code).toBe(0);
+        expect(result.stderr).toStartWith(`Warning: ignored what was cached about ${server.url}: its ${key} is on another origin\n`);
+      }
+      expect(received).toEqual([]);
+    }
+  });
+
+  test("the same for the PipeOps API, cached as a standards server whose endpoints are the decoy's", async () => {
+    const pipeops = await startPipeOpsServer();
+    try {
+      const login = await pipeopsLogin(pipeops);
+      const env = { PIPEOPS_API_URL: pipeops.url, PIPEOPS_AUTH_TOKEN: login.access_token };
+      received.length = 0;
+      const { home } = await tamperedCache(
+        pipeops.url,
+        (entry) => {
+          entry.facts = { kind: "standard", metadata: { issuer: decoyUrl(), token_endpoint: `${decoyUrl()}/t`, userinfo_endpoint: `${decoyUrl()}/u` } };
+        },
+        env,
+      );
+      const result = await runBinary(["auth", "status"], { env: { HOME: home, ...env } });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toStartWith(`Warning: ignored what was cached about ${pipeops.url}: its issuer is on another origin\n`);
+      expect(received).toEqual([]);
+    } finally {
+      await pipeops.close();
+    }
+  });
+
+  test("a cache file others may write, or in a folder others may write, is ignored and reported", async () => {
+    const env = { PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token };
+    for (const [what, loosen] of [
+      ["the file", (path: string) => chmodSync(path, 0o666)],
+      ["its folder", (path: string) => chmodSync(dirname(path), 0o777)],
+    ] as const) {
+      const { home, cachePath } = await tamperedCache(server.url, () => {}, env);
+      loosen(cachePath);
+      const result = await runBinary(["auth", "status"], { env: { HOME: home, ...env } });
+      expect(result.code).toBe(0);
+      expect(result.stderr.split("\n")[0]).toBe(`Warning: ignored the cache ${cachePath}: ${what} can be written by other users`);
+    }
+  });
+
+  test("a cached endpoint that answers 404 is learned again, and that is said", async () => {
+    const env = { PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token };
+    const { home } = await tamperedCache(
+      server.url,
+      (entry) => {
+        (entry.facts.metadata as Record<string, string>).userinfo_endpoint = `${server.url}/gone`;
+      },
+      env,
+    );
+    const result = await runBinary(["auth", "status"], { env: { HOME: home, ...env } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toStartWith("✓ Authenticated as user@example.com\n");
+    expect(result.stderr).toStartWith(
+      `Warning: what was cached about ${server.url} was out of date (${server.url} has no such endpoint (HTTP 404)); it was learned again\n`,
+    );
   });
 });
