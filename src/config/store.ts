@@ -50,26 +50,37 @@ export class CredentialStore {
   ) {}
 
   async read(): Promise<ConfigSnapshot> {
+    return (await this.load()).snapshot;
+  }
+
+  /** The snapshot, and the text it was read from (undefined for a missing or empty file). */
+  private async load(): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
     let file: FileInfo | null;
     try {
       file = await readFileIfExists(this.path);
     } catch (error) {
       throw this.readError(error);
     }
-    if (!file || file.text.trim() === "") return EMPTY_CONFIG;
+    if (!file || file.text.trim() === "") return { snapshot: EMPTY_CONFIG };
     if ((file.mode & 0o077) !== 0 && !this.warnedAboutMode) {
       this.warnedAboutMode = true;
       this.warn(`config file ${this.path} is readable by other users`, `Run 'chmod 600 ${this.path}' to protect it`);
     }
     const data = this.parse(file.text);
     const settings: ServerSettings = { clientId: data.oauth?.client_id || undefined, consoleUrl: data.oauth?.dashboard_url || undefined };
-    return { data, credentials: credentialsOf(data), apiUrl: data.api_url ?? (data.oauth?.base_url || undefined), settings };
+    const snapshot = { data, credentials: credentialsOf(data), apiUrl: data.api_url ?? (data.oauth?.base_url || undefined), settings };
+    return { snapshot, text: file.text };
+  }
+
+  /** The file's object to write back, every value another tool wrote kept as its exact text. */
+  private async writable(): Promise<Record<string, unknown>> {
+    const { text } = await this.load();
+    return text === undefined ? {} : losslessObject(text);
   }
 
   /** Stores new credentials; every other key, the Go CLI's included, stays as it was. */
   async save(update: CredentialUpdate): Promise<void> {
-    const { data } = await this.read();
-    const next: Record<string, unknown> = { ...data, auth_token: update.accessToken };
+    const next: Record<string, unknown> = { ...(await this.writable()), auth_token: update.accessToken };
     setOrDelete(next, "refresh_token", update.refreshToken);
     setOrDelete(next, "expires_at", storableTime(update.expiresAt));
     if (update.apiUrl) next.api_url = update.apiUrl;
@@ -78,8 +89,7 @@ export class CredentialStore {
 
   /** Removes our session keys and the Go CLI's; returns false when there was nothing to remove. */
   async clear(): Promise<boolean> {
-    const { data } = await this.read();
-    const next: Record<string, unknown> = { ...data };
+    const next = await this.writable();
     let removed = false;
     for (const key of SESSION_KEYS) {
       if (key in next) {
@@ -190,6 +200,26 @@ function describeJsonError(error: SyntaxError): string {
     80,
   );
   return reason || "syntax error";
+}
+
+/** JSON.rawJSON and the reviver's source text (TC39 JSON.parse source text access): in Bun and Deno, not yet in TypeScript's lib. */
+interface SourceTextJson {
+  rawJSON(text: string): unknown;
+}
+
+/**
+ * The file parsed for writing back: every string, number, boolean and null as its exact text, so
+ * an integer beyond 2^53, 1e400, or a string's escapes come back as they were written and not as
+ * JavaScript would round them. (Already checked by parse(): this cannot fail where that did not.)
+ */
+function losslessObject(text: string): Record<string, unknown> {
+  const json = JSON as unknown as Partial<SourceTextJson>;
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const rawJSON = json.rawJSON;
+  if (typeof rawJSON !== "function") return JSON.parse(body) as Record<string, unknown>;
+  return JSON.parse(body, (_key, value: unknown, context?: { source?: string }) =>
+    value !== null && typeof value === "object" ? value : context?.source === undefined ? value : rawJSON(context.source),
+  ) as Record<string, unknown>;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

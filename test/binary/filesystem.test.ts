@@ -415,3 +415,30 @@ describe("a config path that is not a regular file, or not there yet", () => {
     expect(JSON.parse(after)).toEqual({ settings: { theme: "dark" } });
   });
 });
+
+describe("a file another tool shares", () => {
+  test("login --with-token and a refresh write back the other tool's numbers and strings exactly as they were", async () => {
+    const dir = tempDir();
+    const path = join(dir, ".pipeops.json");
+    const theirs = `"account_id": 12345678901234567890, "limit": 1e400, "label": "caf\\u00e9"`;
+    writeFileSync(path, `{${theirs}, "settings": {"retries": 9007199254740993}}\n`, { mode: 0o600 });
+    const tokens = await loginWithAuthorizationCode(dev);
+    const login = await runBinary(["auth", "login", "--with-token"], { env: { HOME: dir, PIPEOPS_API_URL: dev.url }, stdin: tokens.access_token });
+    expect(login.code).toBe(0);
+    // And a refresh, which saves again.
+    const stored = JSON.parse(readFileSync(path, "utf8"));
+    writeFileSync(
+      path,
+      readFileSync(path, "utf8").replace(
+        /"auth_token": "[^"]+"/,
+        `"auth_token": "${tokens.access_token}", "refresh_token": "${tokens.refresh_token}", "expires_at": "2000-01-01T00:00:00Z"`,
+      ),
+    );
+    const refreshed = await runBinary(["auth", "token"], { env: { HOME: dir } });
+    expect(refreshed.code).toBe(0);
+    const written = readFileSync(path, "utf8");
+    for (const text of ['"account_id": 12345678901234567890', '"limit": 1e400', '"label": "caf\\u00e9"', '"retries": 9007199254740993'])
+      expect(written).toContain(text);
+    expect(JSON.parse(written).auth_token).not.toBe(stored.auth_token);
+  });
+});

@@ -15,7 +15,7 @@ import { tempDir } from "../../helpers/context.ts";
 const SEED = Number(process.env.PIPEOPS_FUZZ_SEED ?? 20_240_601);
 /** Generous: the machine may be busy with other test runs; a normal run takes a few seconds. */
 const TIMEOUT_MS = 60_000;
-const CONFIG_CASES = { bytes: 1500, shapes: 1500, roundTrips: 600, secrets: 1000 };
+const CONFIG_CASES = { bytes: 1500, shapes: 1500, roundTrips: 600, numbers: 400, secrets: 1000 };
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -217,6 +217,31 @@ describe("CredentialStore on random input", () => {
           expect(({} as Record<string, unknown>).polluted).toBeUndefined();
         }),
         { seed: SEED + 3, numRuns: CONFIG_CASES.roundTrips },
+      );
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    `other tools' numbers JavaScript would round (beyond 2^53, exponents, long fractions) come back as written, after save and clear (${CONFIG_CASES.numbers} cases)`,
+    async () => {
+      const { path, store } = freshStore();
+      const bigInteger = fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String);
+      const exponent = fc
+        .tuple(fc.integer({ min: 1, max: 9 }), fc.constantFrom("e", "E"), fc.constantFrom("", "+", "-"), fc.integer({ min: 0, max: 999 }))
+        .map(([digit, e, sign, power]) => `${digit}${e}${sign}${power}`);
+      const fraction = fc.tuple(fc.nat(), fc.stringMatching(/^\d{17,30}$/)).map(([whole, digits]) => `${whole}.${digits}`);
+      const number = fc.oneof(bigInteger, exponent, fraction);
+      await fc.assert(
+        fc.asyncProperty(fc.array(number, { minLength: 1, maxLength: 5 }), fc.boolean(), async (numbers, saveNotClear) => {
+          const entries = numbers.map((text, i) => `"n${i}": ${text}`);
+          writeFileSync(path, `{"auth_token": "old", "oauth": {"access_token": "old", "v": ${numbers[0]}}, ${entries.join(", ")}}`, { mode: 0o600 });
+          await (saveNotClear ? store.save({ accessToken: "new-at" }) : store.clear());
+          const written = readFileSync(path, "utf8");
+          numbers.forEach((text, i) => expect(written).toContain(`"n${i}": ${text}`));
+          if (saveNotClear) expect(written).toContain(`"v": ${numbers[0]}`);
+        }),
+        { seed: SEED + 4, numRuns: CONFIG_CASES.numbers },
       );
     },
     TIMEOUT_MS,

@@ -124,6 +124,51 @@ describe("CredentialStore.save", () => {
   });
 });
 
+describe("another tool's values come back exactly as it wrote them", () => {
+  // Numbers JavaScript would round or turn into null, and strings whose escapes it would rewrite.
+  const foreign = [
+    `"account_id": 12345678901234567890`,
+    `"huge": 1e400`,
+    `"precise": 0.1000000000000000055511151231257827`,
+    `"negative_zero": -0`,
+    `"name": "caf\\u00e9 \\ud83d\\ude00 \\/"`,
+    `"nested": {"ids": [9007199254740993, 1E+2, true, null]}`,
+    `"oauth": {"access_token": "old", "quota": 18446744073709551615, "client_id": "pipeops_public_client"}`,
+  ];
+  const original = `{\n  ${foreign.join(",\n  ")}\n}\n`;
+
+  test("save: each of them, byte for byte, beside our new keys", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(path, original, { mode: 0o600 });
+    await store.save({ accessToken: "new-token", refreshToken: "new-refresh" });
+    const written = readFileSync(path, "utf8");
+    for (const pair of foreign.slice(0, 5)) expect(written).toContain(pair.replace(/^("[^"]+"): /, "$1: "));
+    expect(written).toContain("9007199254740993");
+    expect(written).toContain("1E+2");
+    expect(written).toContain("18446744073709551615");
+    expect(JSON.parse(written).auth_token).toBe("new-token");
+  });
+
+  test("clear: the same, with the session gone from both shapes", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(path, original, { mode: 0o600 });
+    expect(await store.clear()).toBe(true);
+    const written = readFileSync(path, "utf8");
+    for (const text of [
+      "12345678901234567890",
+      "1e400",
+      "0.1000000000000000055511151231257827",
+      "-0",
+      "caf\\u00e9 \\ud83d\\ude00 \\/",
+      "9007199254740993",
+      "18446744073709551615",
+    ]) {
+      expect(written).toContain(text);
+    }
+    expect(JSON.parse(written).oauth.access_token).toBeUndefined();
+  });
+});
+
 describe("CredentialStore.clear", () => {
   test("removes our session keys and the Go CLI's, keeps the rest and the 0600 mode", async () => {
     const { store, path } = storeIn();
