@@ -1,7 +1,7 @@
 /** The Context every command runs with, and systemContext(): the one place that builds it from the runtime. */
 import { configPath, EMPTY_CONFIG } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
-import { BROWSER_GRACE_MS, browserCommands, detectWsl } from "./io/browser.ts";
+import { BROWSER_GRACE_MS, browserCommands, detectWsl, exitCodeMeansNothing, isWebUrl } from "./io/browser.ts";
 import { colorEnabled, colorsFor } from "./io/colour.ts";
 import { type InputStream, lineReader, type OutputStream, outputStream } from "./io/streams.ts";
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
@@ -98,8 +98,9 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     stderr,
     stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), runtime.platform === "win32" ? NO_TERMINAL : sttyControls(runtime.runOnTerminal)),
     async openBrowser(url) {
+      if (!isWebUrl(url)) return false;
       for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
-        if (await runtime.launch(argv, BROWSER_GRACE_MS)) return true;
+        if ((await runtime.launch(argv, BROWSER_GRACE_MS)) || exitCodeMeansNothing(argv)) return true;
       }
       return false;
     },

@@ -1,11 +1,6 @@
 /** Opening a URL in the user's browser: $BROWSER, the desktop's opener, or Windows' from WSL. */
 import type { Env } from "../runtime/types.ts";
 
-/** cmd.exe's `start` takes the URL through the shell's parser: `&` would end the command. */
-function startCommand(program: string, url: string): string[] {
-  return [program, "/c", "start", '""', url.replace(/&/g, "^&")];
-}
-
 /**
  * The commands that may open the URL, tried in turn. $BROWSER, as its convention has it: a list
  * separated by colons (semicolons on Windows), each a command with arguments, `%s` standing for
@@ -24,10 +19,26 @@ export function browserCommands(env: Env, platform: string, wsl: boolean, url: s
         return words.some((word) => /(^|[^%])%s/.test(word)) ? withUrl : [...withUrl, url];
       });
   }
-  if (wsl) return [["wslview", url], startCommand("cmd.exe", url)];
+  // Never through cmd.exe, whose parser would act on a URL's &, |, ^ and %VAR%: each opener below
+  // takes the URL as one argument.
+  if (wsl)
+    return [
+      ["wslview", url],
+      ["explorer.exe", url],
+    ];
   if (platform === "darwin") return [["open", url]];
-  if (platform === "win32") return [startCommand("cmd", url)];
+  if (platform === "win32") return [["rundll32", "url.dll,FileProtocolHandler", url]];
   return [["xdg-open", url]];
+}
+
+/** Only web pages are opened: a server-chosen URL of another scheme (file:, a custom handler) is not. */
+export function isWebUrl(url: string): boolean {
+  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
+}
+
+/** explorer.exe exits with 1 when it has opened a URL: its exit code says nothing. */
+export function exitCodeMeansNothing(argv: readonly string[]): boolean {
+  return argv[0] === "explorer.exe";
 }
 
 /** How long a browser opener has to fail before it counts as started. */

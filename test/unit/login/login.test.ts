@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import * as oauth from "oauth4webapi";
 import { shouldOpenBrowser } from "../../../src/commands/auth/login.ts";
 import { CliError } from "../../../src/errors.ts";
-import { browserCommands, detectWsl } from "../../../src/io/browser.ts";
+import { browserCommands, detectWsl, isWebUrl } from "../../../src/io/browser.ts";
 import { deviceLogin } from "../../../src/login/device.ts";
 import { parsePastedAnswer } from "../../../src/login/paste.ts";
 import { animateProgress, formatTimeLeft, loginReporter } from "../../../src/login/progress.ts";
@@ -252,13 +252,24 @@ describe("the browser command (BROWSER's convention, WSL)", () => {
       ["b.exe", url],
     ]);
   });
-  test("the desktop's opener; on WSL wslview, then Windows' start (with & escaped for cmd)", () => {
+  test("the desktop's opener; on WSL wslview, then explorer.exe; on Windows rundll32; the URL always one argument, never through cmd", () => {
     expect(browserCommands({}, "linux", false, url)).toEqual([["xdg-open", url]]);
     expect(browserCommands({}, "darwin", false, url)).toEqual([["open", url]]);
     expect(browserCommands({}, "linux", true, url)).toEqual([
       ["wslview", url],
-      ["cmd.exe", "/c", "start", '""', "https://console.pipeops.io/auth/signin?a=1^&b=2"],
+      ["explorer.exe", url],
     ]);
+    const hostile = "https://console.pipeops.io/a|calc/%PATH%/^x?a=1&b=2";
+    expect(browserCommands({}, "win32", false, hostile)).toEqual([["rundll32", "url.dll,FileProtocolHandler", hostile]]);
+    for (const platform of ["win32", "linux"]) {
+      for (const argv of browserCommands({}, platform, platform === "linux", hostile)) expect(argv[0]).not.toMatch(/^cmd(\.exe)?$/i);
+    }
+  });
+
+  test("only http(s) URLs are opened", () => {
+    expect(isWebUrl("https://console.pipeops.io/auth/signin")).toBe(true);
+    expect(isWebUrl("http://127.0.0.1:8080/x")).toBe(true);
+    for (const url of ["file:///etc/passwd", "javascript:alert(1)", "ms-settings:", "vscode://x", "not a url"]) expect(isWebUrl(url)).toBe(false);
   });
   test("WSL is told by /proc/version or WSL_DISTRO_NAME, and only on Linux", () => {
     const kernel = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 12.2.0)";
