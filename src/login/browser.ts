@@ -11,7 +11,7 @@ import { authorizationUrl, checkAuthorizationResponse, codeGrantRequest, process
 import type { ServerConnection } from "../server/connect.ts";
 import type { Authorization, IssuedTokens } from "../server/dialect.ts";
 import { type CallbackRequest, startCallbackServer } from "./loopback.ts";
-import { type CallbackPage, deniedPage, failedPage, successPage } from "./pages.ts";
+import { type CallbackPage, deniedPage, failedPage, pasteAddressPage, successPage } from "./pages.ts";
 import { pastedAnswers } from "./paste.ts";
 import type { LoginReporter } from "./progress.ts";
 import { abortable } from "./wait.ts";
@@ -25,6 +25,9 @@ export interface AuthorizationCodeLoginOptions {
   signal: AbortSignal;
   deadline: number;
 }
+
+/** What the terminal says when a token came on the callback, before the paste prompt. */
+export const TOKEN_ON_CALLBACK = "The browser handed over a token: paste the address it shows, to confirm it is yours and not another local user's.";
 
 /** The page the browser shows for how the login ended. */
 function pageFor(error: unknown): CallbackPage {
@@ -52,12 +55,24 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
       browser = request;
       return request.params;
     });
-    // An authorization response, from the browser or pasted: checked, redeemed, and the browser told.
-    const complete = async (params: URLSearchParams): Promise<IssuedTokens> => {
-      const tokens = await redeem(conn, checkAuthorizationResponse(conn, params, state), server.redirectUri, codeVerifier, signal);
+    /**
+     * An authorization response, from the browser or pasted: checked, redeemed, and the browser told.
+     * A token on the callback is not taken from it: the state that would vouch for it is in the
+     * browser's argv, which every local user can read, so another user could have sent it. The
+     * browser is asked to paste its address instead; a paste is the user's own act. Undefined: wait on.
+     */
+    const complete = async (params: URLSearchParams, pasted: boolean): Promise<IssuedTokens | undefined> => {
+      const granted = checkAuthorizationResponse(conn, params, state);
+      if ("token" in granted && !pasted) {
+        browser?.answer(pasteAddressPage());
+        reporter.askForPaste(TOKEN_ON_CALLBACK);
+        return undefined;
+      }
+      const tokens = await redeem(conn, granted, server.redirectUri, codeVerifier, signal);
       browser?.answer(successPage());
       return tokens;
     };
+    let fromCallback: Promise<{ params: URLSearchParams; pasted: false }> | undefined = fromBrowser.then((params) => ({ params, pasted: false }));
     if (options.openBrowser) {
       reporter.browserUrl(url);
       // A browser that fails to start is not an error: the URL is on screen, and the user is told.
@@ -66,15 +81,21 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
         () => finished || reporter.notice("Could not open a browser; open the URL above"),
       );
       reporter.waiting(options.deadline);
-      return await complete(await abortable(fromBrowser, signal));
+      const tokens = await complete(await abortable(fromBrowser, signal), false);
+      if (tokens) return tokens;
+      // The callback answers once: from here on, only a paste.
+      fromCallback = undefined;
+    } else {
+      reporter.manualUrl(url, { acceptsPaste: true });
+      reporter.waiting(options.deadline);
     }
-    reporter.manualUrl(url, { acceptsPaste: true });
-    reporter.waiting(options.deadline);
     const pasted = pastedAnswers(ctx, conn, state, reporter);
     for (;;) {
-      const next = await abortable(Promise.race([fromBrowser.then((params) => ({ params, pasted: false })), pasted.next()]), signal);
+      const next = await abortable(Promise.race([...(fromCallback ? [fromCallback] : []), pasted.next()]), signal);
+      if (!next.pasted) fromCallback = undefined;
       try {
-        return await complete(next.params);
+        const tokens = await complete(next.params, next.pasted);
+        if (tokens) return tokens;
       } catch (error) {
         // A typo, or a code already used: say so and wait for another paste (or the browser).
         if (!next.pasted || !(error instanceof CliError) || (error.code !== "auth_denied" && error.code !== "server")) throw error;

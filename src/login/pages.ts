@@ -40,6 +40,15 @@ export const failedPage = (detail: string): CallbackPage => ({
   detail,
 });
 
+/** A token came on the callback: taken only when the user pastes this page's address into the terminal. */
+export const pasteAddressPage = (): CallbackPage => ({
+  status: 200,
+  tone: "success",
+  title: "Almost done: paste this page's address",
+  message:
+    "Copy the address of this page from the address bar and paste it into the terminal to finish signing in. The sign-in handed over a token directly; pasting it shows the PipeOps CLI that the token came from your browser.",
+});
+
 export const wrongStatePage = (): CallbackPage => ({
   status: 400,
   tone: "error",

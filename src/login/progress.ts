@@ -15,6 +15,8 @@ export interface LoginReporter {
   manualUrl(url: string, options?: { userCode?: string; acceptsPaste?: boolean; qrUrl?: string }): void;
   /** A line of guidance while waiting (e.g. a pasted URL that belongs to another login). */
   notice(message: string): void;
+  /** From now on the login waits for a paste: the reason, then the paste prompt; nothing is redrawn over what the user types. */
+  askForPaste(reason: string): void;
   /** Starts the waiting indicator; it runs until done(). */
   waiting(deadline: number): void;
   /** Clears the indicator (safe to call when none runs). */
@@ -91,6 +93,16 @@ export function loginReporter(ctx: Context, qr?: QrDrawer): LoginReporter {
       if (stopSpinner) stderr.write(CLEAR_LINE);
       stderr.write(`${message}\n`);
       if (stopSpinner) draw();
+    },
+    askForPaste(reason) {
+      acceptsPaste = true;
+      animate = false;
+      if (stopSpinner) {
+        stopSpinner.abort();
+        stopSpinner = undefined;
+        stderr.write(CLEAR_LINE);
+      }
+      stderr.write(`${reason}\n${PASTE_PROMPT}\n`);
     },
     waiting(at) {
       deadline = at;

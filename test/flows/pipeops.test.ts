@@ -103,14 +103,44 @@ describe("browser login against the PipeOps API", () => {
     expect((await refused.cli.result).stderr).toContain("Error: PipeOps refused the sign-in: invalid or expired authorization code\n");
   });
 
-  test("a token handed over on the callback is stored once userinfo accepts it, without a refresh token", async () => {
-    const { cli, url, configPath } = await browserLogin(directServer);
-    await fetch(await completeAuthorization(url.href));
+  test("a token handed over on the callback is not taken from it: the browser is asked to paste its address, and the pasted token is stored once userinfo accepts it", async () => {
+    const { env, home, configPath } = tempHome();
+    const urlFile = join(home, "browser-url");
+    const cli = spawnBinary(["auth", "login"], { env: { ...env, ...envFor(directServer), DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile) }, stdin: "pipe" });
+    const back = await completeAuthorization(await waitForFile(urlFile));
+    const page = await fetch(back);
+    expect(await page.text()).toContain("paste");
+    await cli.waitForStderr(/The browser handed over a token: paste the address it shows/);
+    expect(readConfig(configPath)).toBeNull();
+    cli.write(`${back}\n`);
     expect((await cli.result).code).toBe(0);
     const stored = readConfig(configPath)!;
     expect(Object.keys(stored).sort()).toEqual(["api_url", "auth_token"]);
     const token = await runBinary(["auth", "token"], { env: { HOME: tempHome().home, PIPEOPS_CONFIG_PATH: configPath, ...envFor(directServer) } });
     expect(token.stdout).toBe(`${stored.auth_token}\n`);
+  });
+
+  test("login fixation: another local user who read the state from the browser's argv and calls the callback with a token of theirs logs nobody in", async () => {
+    const { env, home, configPath } = tempHome();
+    const urlFile = join(home, "browser-url");
+    const cli = spawnBinary(["auth", "login", "--timeout", "3"], {
+      env: { ...env, ...envFor(directServer), DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile) },
+    });
+    const url = new URL(await waitForFile(urlFile));
+    // What /proc/<browser>/cmdline shows every local user: the redirect and the state.
+    // The attacker signs in on their own (their own state), and gets a token the console hands back directly.
+    const theirs = new URL(url);
+    theirs.searchParams.set("state", "the-attackers-own-state");
+    const attackerToken = new URL(await completeAuthorization(theirs.href)).searchParams.get("token")!;
+    expect(attackerToken).toBeTruthy();
+    const callback = new URL(url.searchParams.get("redirect_uri")!);
+    callback.searchParams.set("state", url.searchParams.get("state")!);
+    callback.searchParams.set("token", attackerToken);
+    await fetch(callback);
+    const result = await cli.result;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Error: authentication timed out");
+    expect(readConfig(configPath)).toBeNull();
   });
 
   test("a sign-in page that refuses the client (a wrong PIPEOPS_CLIENT_ID) shows why in the browser; the CLI times out cleanly", async () => {
