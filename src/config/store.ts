@@ -54,7 +54,7 @@ export class CredentialStore {
   }
 
   /** The snapshot, and the text it was read from (undefined for a missing or empty file). */
-  private async load(): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
+  protected async load(): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
     let file: FileInfo | null;
     try {
       file = await readFileIfExists(this.path);

@@ -279,7 +279,7 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
 
   test("the status expiry line is omitted for an env token", async () => {
     const { env } = loggedIn({ auth_token: "file-token-that-is-wrong" });
-    const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token } });
+    const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url } });
     expect(result).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
   });
 

@@ -245,10 +245,11 @@ describe("the file deleted between read and write", () => {
       super(path, () => {});
     }
 
-    override async read() {
-      const snapshot = await super.read();
+    // Every read of the file, for reading or for writing back, goes through load().
+    protected override async load() {
+      const loaded = await super.load();
       this.remove();
-      return snapshot;
+      return loaded;
     }
   }
 

@@ -216,7 +216,7 @@ describe("with PIPEOPS_DEBUG=1, no command shows a token it should not", () => {
     ]) {
       const where = home(session(fileTokens));
       recorder.use();
-      const result = await run(args, where, { PIPEOPS_AUTH_TOKEN: tokens.access_token });
+      const result = await run(args, where, { PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: recorder.url });
       expect(result.code).toBe(0);
       scanRun(result, where, secrets, args[1] === "token" ? { printsToken: tokens.access_token } : {});
     }
