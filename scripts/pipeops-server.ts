@@ -65,11 +65,17 @@ export interface PipeOpsServer {
   user: PipeOpsUser;
   /** Every request the API received, as "METHOD /path", in order. */
   requests: string[];
-  stats: { authorizationCodeGrants: number; refreshGrants: number; userinfoRequests: number; profileRequests: number };
+  stats: { authorizationCodeGrants: number; refreshGrants: number; userinfoRequests: number; profileRequests: number; tokenFormats: (string | null)[] };
   /** A workspace service token (`sat_…`) that the API accepts, as production's automation tokens. */
   issueServiceToken(): string;
   /** Spends every refresh token issued so far: the next refresh with one is refused. */
   revokeRefreshTokens(): void;
+  /**
+   * Ends every session on the server's side: its access tokens, unexpired as they are, answer
+   * HTTP 419 from then on, as production's controller answers an ended or revoked session
+   * (PipeOpsHQ/pipeops-cli utils/output.go, HandleAuthError). A refresh still gives a working token.
+   */
+  endSessions(): void;
   close(): Promise<void>;
 }
 
@@ -101,7 +107,8 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
   const accessTokens = new Map<string, number>();
   const refreshTokens = new Set<string>();
   const requests: string[] = [];
-  const stats = { authorizationCodeGrants: 0, refreshGrants: 0, userinfoRequests: 0, profileRequests: 0 };
+  const stats = { authorizationCodeGrants: 0, refreshGrants: 0, userinfoRequests: 0, profileRequests: 0, tokenFormats: [] as (string | null)[] };
+  const ended = new Set<string>();
 
   const error = (status: number, message: string) =>
     options.plainTextErrors
@@ -123,13 +130,28 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
         data: { token: accessToken, ...(refreshToken ? { refresh_token: refreshToken } : {}), expires_in: ttl },
       });
     }
-    return Response.json({ access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
+    // The console's page to go to next, which the official CLI ignores; a client must never follow or print it.
+    const redirect_url = "https://console.pipeops.io/\u001b]0;owned\u0007";
+    return Response.json({
+      access_token: accessToken,
+      token_type: "Bearer",
+      expires_in: ttl,
+      redirect_url,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    });
   };
 
   const authorized = (request: Request): boolean => {
     const match = /^Bearer (\S+)$/.exec(request.headers.get("authorization") ?? "");
     const expiresAt = match ? accessTokens.get(match[1]!) : undefined;
     return expiresAt !== undefined && expiresAt > Date.now();
+  };
+
+  /** An authenticated endpoint's refusal: 419 for a session the server ended, else 401. */
+  const refusal = (request: Request, message: string): Response | undefined => {
+    const match = /^Bearer (\S+)$/.exec(request.headers.get("authorization") ?? "");
+    if (match && ended.has(match[1]!)) return error(419, "session expired");
+    return authorized(request) ? undefined : error(401, message);
   };
 
   async function tokenRequest(request: Request): Promise<Response> {
@@ -151,6 +173,8 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
       }
       if (!params.code_verifier || s256(params.code_verifier) !== grant.codeChallenge) return error(400, "PKCE verification failed");
       stats.authorizationCodeGrants += 1;
+      // The official CLI asks for a JWT (pipeops-cli internal/auth/oauth.go, exchangeCodeForToken).
+      stats.tokenFormats.push(params.token_format ?? null);
       const refreshToken = opaque("prt_");
       refreshTokens.add(refreshToken);
       return tokenAnswer(refreshToken);
@@ -178,7 +202,8 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
       requests.push(`${request.method} ${pathname}`);
       if (request.method === "POST" && pathname === "/oauth/token") return tokenRequest(request);
       if (request.method === "GET" && pathname === "/oauth/userinfo") {
-        if (!authorized(request)) return error(401, "Unauthorized: invalid or expired token");
+        const refused = refusal(request, "Unauthorized: invalid or expired token");
+        if (refused) return refused;
         stats.userinfoRequests += 1;
         const { uuid, email, first_name, last_name } = pipeopsUser;
         return Response.json({
@@ -188,7 +213,8 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
         });
       }
       if (request.method === "GET" && pathname === "/profile/data" && options.profile !== false) {
-        if (!authorized(request)) return error(401, "Unauthorized");
+        const refused = refusal(request, "Unauthorized");
+        if (refused) return refused;
         stats.profileRequests += 1;
         const { first_name, last_name } = pipeopsUser;
         return Response.json({ success: true, message: "Profile retrieved", data: { user: { ...pipeopsUser, full_name: `${first_name} ${last_name}` } } });
@@ -248,6 +274,9 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
       return token;
     },
     revokeRefreshTokens: () => refreshTokens.clear(),
+    endSessions() {
+      for (const token of accessTokens.keys()) ended.add(token);
+    },
     async close() {
       await Promise.all([api.stop(true), consoleServer.stop(true)]);
     },

@@ -22,7 +22,7 @@ export type ErrorCode =
   | "interrupted";
 
 /** Finer than the code, for the few places that act on which one it was. */
-export type ErrorReason = "access_denied";
+export type ErrorReason = "access_denied" | "session_ended";
 
 /** The one error type commands throw: a code, a one-line message and an optional hint line. */
 export class CliError extends Error {

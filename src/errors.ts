@@ -5,11 +5,18 @@
  * are all that start-up loads. Where code must tell two errors apart it reads `code` or `reason`,
  * never the message.
  */
-import { CliError, RETRY_HINT, sanitize, usageError } from "./cli-error.ts";
+import { CliError, RELOGIN_HINT, RETRY_HINT, sanitize, usageError } from "./cli-error.ts";
 
 export * from "./cli-error.ts";
 
 export const writeDenied = (cause: unknown) => new CliError("config_write", "failed to write config file: permission denied", undefined, { cause });
+
+/**
+ * HTTP 419: the server ended the session though the token has not expired (PipeOps production's
+ * answer for an ended or revoked session: PipeOpsHQ/pipeops-cli utils/output.go, HandleAuthError).
+ * Worth one refresh; after that, the spec's expired-token error.
+ */
+export const sessionEnded = () => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT, { reason: "session_ended" });
 
 const TRANSIENT_HINT = "Your session was kept; check your connection and try again";
 

@@ -36,7 +36,8 @@ export function checkAuthorizationResponse(conn: ServerConnection, params: URLSe
 /** The code exchange (RFC 6749 §4.1.3, with the RFC 7636 §4.5 verifier). */
 export async function codeGrantRequest(conn: ServerConnection, code: URLSearchParams, redirectUri: string, codeVerifier: string): Promise<Response> {
   try {
-    return await oauth.authorizationCodeGrantRequest(conn.as, conn.client, conn.clientAuth, code, redirectUri, codeVerifier, conn.http);
+    const options = { ...conn.http, additionalParameters: conn.dialect.codeExchangeParameters };
+    return await oauth.authorizationCodeGrantRequest(conn.as, conn.client, conn.clientAuth, code, redirectUri, codeVerifier, options);
   } catch (error) {
     throw oauthError(error, serverName(conn.apiUrl));
   }

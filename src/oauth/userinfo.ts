@@ -4,7 +4,7 @@
  * Response, the other reads a Response (testable with `new Response(...)`, no network).
  */
 import * as oauth from "oauth4webapi";
-import { invalidToken, isUnreachable } from "../errors.ts";
+import { type CliError, invalidToken, isUnreachable, sessionEnded } from "../errors.ts";
 import type { Profile, UserInfo } from "../server/account.ts";
 import type { ServerConnection } from "../server/connect.ts";
 import { oauthError } from "../server/responses.ts";
@@ -19,12 +19,20 @@ export async function userInfoRequest(conn: ServerConnection, accessToken: strin
   }
 }
 
-/** Userinfo's answer; a 401 means the token is not (or no longer) valid (RFC 6750 §3.1). */
+/**
+ * What a refusal of the token means, for every authenticated request: a 401, a token that is not
+ * (or no longer) valid (RFC 6750 §3.1); a 419, a session the server ended. Undefined otherwise.
+ */
+export async function tokenRefusal(response: Response): Promise<CliError | undefined> {
+  if (response.status !== 401 && response.status !== 419) return undefined;
+  await response.body?.cancel();
+  return response.status === 419 ? sessionEnded() : invalidToken();
+}
+
+/** Userinfo's answer. */
 export async function processUserInfoResponse(conn: ServerConnection, response: Response): Promise<UserInfo> {
-  if (response.status === 401) {
-    await response.body?.cancel();
-    throw invalidToken();
-  }
+  const refused = await tokenRefusal(response);
+  if (refused) throw refused;
   return conn.dialect.processUserInfoResponse(response);
 }
 
@@ -46,12 +54,10 @@ export async function profileRequest(conn: ServerConnection, accessToken: string
   }
 }
 
-/** The profile's answer: a 401 is the token's problem, as for userinfo; other failures add nothing. */
+/** The profile's answer: a refused token is the token's problem, as for userinfo; other failures add nothing. */
 export async function processProfileResponse(conn: ServerConnection, response: Response): Promise<Profile | undefined> {
-  if (response.status === 401) {
-    await response.body?.cancel();
-    throw invalidToken();
-  }
+  const refused = await tokenRefusal(response);
+  if (refused) throw refused;
   return conn.dialect.processProfileResponse(response);
 }
 

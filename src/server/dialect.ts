@@ -28,6 +28,8 @@ export interface ServerDialect {
   readonly redirect: RedirectStyle;
   /** Authorization request parameters beyond RFC 6749's and RFC 7636's. */
   readonly authorizationParameters: Readonly<Record<string, string>>;
+  /** Code exchange parameters beyond RFC 6749 §4.1.3's. */
+  readonly codeExchangeParameters: Readonly<Record<string, string>>;
   /** The account profile endpoint, where the server has one besides userinfo. */
   readonly profileEndpoint?: URL;
   /** Validates an authorization response for the sign-in that sent `state`: a code, or the token itself. */

@@ -5,7 +5,7 @@
  *   `http://localhost:<port>/callback` (PipeOpsHQ/pipeops-cli internal/auth/oauth.go, Login and
  *   findAvailablePort; the console's URL from internal/config/config.go);
  * - `POST {api}/oauth/token` and `GET {api}/oauth/userinfo` (PipeOpsHQ/pipeops-go-sdk pipeops/oauth.go);
- * - token answers in RFC 6749 fields or in `data.token`, with no `refresh_token` on a refresh that
+ * - the code exchange asks for `token_format: "jwt"`; token answers in RFC 6749 fields or in `data.token`, with no `refresh_token` on a refresh that
  *   does not rotate, and refusals as `{status: "error", message}` or plain text
  *   (pipeops-cli internal/auth/oauth.go, exchangeCodeForToken and Refresh);
  * - bodies in the `{status, message, data}` envelope (pipeops-go-sdk pipeops/client.go, CheckResponse);
@@ -44,6 +44,10 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
   return {
     redirect: "localhost",
     authorizationParameters: { oauth: "true" },
+    // The official CLI asks for a JWT (pipeops-cli internal/auth/oauth.go, exchangeCodeForToken). Sent
+    // in the form the SDK uses (pipeops-go-sdk pipeops/oauth.go, ExchangeCodeForToken), which the
+    // API reads as it reads the CLI's JSON. The answer's redirect_url is never followed or shown.
+    codeExchangeParameters: { token_format: "jwt" },
     profileEndpoint: endpointUnder(base.apiUrl, "profile/data"),
     checkAuthorizationResponse(params, state) {
       const returned = params.get("state");

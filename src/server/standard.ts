@@ -22,6 +22,7 @@ export function standardDialect(base: DialectBase): ServerDialect {
   return {
     redirect: "127.0.0.1",
     authorizationParameters: {},
+    codeExchangeParameters: {},
     checkAuthorizationResponse: (params, state) => checkCodeResponse(base, params, state),
     async processTokenResponse(grant, response, options = {}) {
       // ID Token times are checked against the server's clock (oauth4webapi's clockSkew is in seconds).

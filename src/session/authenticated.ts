@@ -6,7 +6,7 @@
 
 import { lockPathFor, withLock } from "../config/lock.ts";
 import type { Context } from "../context.ts";
-import { CliError, cacheOutOfDate, invalidToken, invalidTokenFor, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
+import { CliError, cacheOutOfDate, invalidTokenFor, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
 import { refreshTokens } from "../oauth/refresh.ts";
 import { fetchProfile, fetchUserInfo } from "../oauth/userinfo.ts";
 import { printWarning } from "../output.ts";
@@ -93,10 +93,15 @@ async function authorized<T>(ctx: Context, conn: ServerConnection, session: Sess
     return { value: await request(current.accessToken, conn), session: current };
   } catch (error) {
     // A token the server has just issued and already refuses is not a matter of expiry.
-    if (granted || !(error instanceof CliError && error.code === "invalid_token")) throw error;
+    if (granted || !isRefusal(error)) throw error;
+    ({ session: current } = await refreshSession(ctx, conn, current, { token: current.accessToken, error }));
   }
-  ({ session: current } = await refreshSession(ctx, conn, current, current.accessToken));
   return { value: await request(current.accessToken, conn), session: current };
+}
+
+/** The server refused the token (401), or ended its session (419): one refresh may mend either. */
+function isRefusal(error: unknown): error is CliError {
+  return error instanceof CliError && (error.code === "invalid_token" || error.reason === "session_ended");
 }
 
 /** The whole account: userinfo, and where the server has one the profile, fetched at the same time. */
@@ -112,9 +117,15 @@ export async function describeAccount(ctx: Context, session: Session): Promise<U
  * Refreshes under the credential file's lock. The file is read again once the lock is held: when
  * another process has refreshed meanwhile, its token is used and no second grant is made (a spent
  * refresh token replayed would make the server revoke the whole session). `rejected` is a token the
- * server has refused, which is never taken back from the file.
+ * server has refused, which is never taken back from the file, and how it refused it (401 or 419),
+ * which is the error when there is no refresh token left to try.
  */
-async function refreshSession(ctx: Context, conn: ServerConnection, session: Session, rejected?: string): Promise<{ session: Session; granted: boolean }> {
+async function refreshSession(
+  ctx: Context,
+  conn: ServerConnection,
+  session: Session,
+  rejected?: { token: string; error: CliError },
+): Promise<{ session: Session; granted: boolean }> {
   const store = ctx.store();
   return withLock(ctx, await lockPathFor(store.path), async () => {
     const { credentials, apiUrl } = await store.read();
@@ -122,9 +133,9 @@ async function refreshSession(ctx: Context, conn: ServerConnection, session: Ses
     // A login to another server meanwhile: its refresh token must not travel to this one.
     if (apiUrl && !sameServer(parseServerUrl(apiUrl, FILE_API_URL), session.apiUrl)) throw notAuthenticated(serverName(new URL(apiUrl)));
     const stored: Session = { ...credentials, apiUrl: session.apiUrl, settings: session.settings };
-    const refreshedElsewhere = stored.accessToken !== session.accessToken && stored.accessToken !== rejected;
+    const refreshedElsewhere = stored.accessToken !== session.accessToken && stored.accessToken !== rejected?.token;
     if (refreshedElsewhere && !isExpired(stored, conn.clock.now())) return { session: stored, granted: false };
-    if (!stored.refreshToken) throw rejected ? invalidToken() : tokenExpired();
+    if (!stored.refreshToken) throw rejected?.error ?? tokenExpired();
 
     const tokens = await refreshTokens(conn, stored.refreshToken, () => ctx.now());
     // Our top-level keys; the Go CLI's nested ones and every other key stay as they were.

@@ -340,3 +340,80 @@ describe("using a PipeOps session", () => {
     }
   });
 });
+
+describe("HTTP 419: a session the PipeOps API has ended, its token unexpired", () => {
+  const EXPIRED = "Error: authentication token has expired\nRun 'pipeops auth login' to re-authenticate\n";
+
+  test("with a refresh token: refreshed once, the request retried, the command succeeds", async () => {
+    const s = await startPipeOpsServer();
+    try {
+      const login = await pipeopsLogin(s);
+      s.endSessions();
+      for (const command of ["status", "me"]) {
+        const { env } = loggedIn(s, { auth_token: login.access_token, refresh_token: login.refresh_token, expires_at: "2099-01-01T00:00:00Z" });
+        const result = await runBinary(["auth", command], { env });
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain("user@example.com");
+      }
+      expect(s.stats.refreshGrants).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("without a refresh token, or with one the server refuses: the spec's expired-token error, exit 1; status --json says token_valid false", async () => {
+    const s = await startPipeOpsServer();
+    try {
+      const login = await pipeopsLogin(s);
+      s.endSessions();
+      const bare = loggedIn(s, { auth_token: login.access_token });
+      for (const command of ["status", "me"]) expect(await runBinary(["auth", command], { env: bare.env })).toEqual({ code: 1, stdout: "", stderr: EXPIRED });
+      const json = await runBinary(["auth", "status", "--json"], { env: bare.env });
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ authenticated: true, token_valid: false, error: "authentication token has expired" });
+
+      s.revokeRefreshTokens();
+      const refused = loggedIn(s, { auth_token: login.access_token, refresh_token: login.refresh_token, expires_at: "2099-01-01T00:00:00Z" });
+      expect(await runBinary(["auth", "me"], { env: refused.env })).toEqual({ code: 1, stdout: "", stderr: EXPIRED });
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a token from PIPEOPS_AUTH_TOKEN that the server has ended: the expired-token error, never 'unexpected response'", async () => {
+    const s = await startPipeOpsServer();
+    try {
+      const login = await pipeopsLogin(s);
+      s.endSessions();
+      const result = await runBinary(["auth", "status"], { env: { ...tempHome().env, ...envFor(s), PIPEOPS_AUTH_TOKEN: login.access_token } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toStartWith("Error: authentication token has expired\n");
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("the code exchange as the official CLI sends it", () => {
+  test("asks for a JWT (token_format), and never follows or prints the answer's redirect_url", async () => {
+    const s = await startPipeOpsServer();
+    try {
+      const { cli, url } = await browserLogin(s);
+      await fetch(await completeAuthorization(url.href));
+      const result = await cli.result;
+      expect(result.code).toBe(0);
+      expect(s.stats.tokenFormats).toEqual(["jwt"]);
+      expect(result.stdout + result.stderr).not.toContain("owned");
+      expect(
+        s.requests.filter(
+          (line) =>
+            !/^(GET|POST) \/oauth\/(token|userinfo)$/.test(line) &&
+            line !== "GET /.well-known/oauth-authorization-server" &&
+            line !== "GET /.well-known/openid-configuration",
+        ),
+      ).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -58,6 +58,15 @@ describe("userinfo and profile", () => {
     }
   });
 
+  test("a 419 is a session the server ended: the spec's expired-token error, marked as worth one refresh", async () => {
+    for (const kind of ["standard", "pipeops"] as const) {
+      for (const process of [processUserInfoResponse, processProfileResponse]) {
+        const error = await failure(process(connection(kind), Response.json({ message: "session expired" }, { status: 419 })));
+        expect([error.code, error.reason, error.message]).toEqual(["token_expired", "session_ended", "authentication token has expired"]);
+      }
+    }
+  });
+
   test("a 5xx from userinfo says the server is unavailable, in both", async () => {
     for (const kind of ["standard", "pipeops"] as const) {
       const error = await failure(processUserInfoResponse(connection(kind), Response.json({ status: "error" }, { status: 503 })));
