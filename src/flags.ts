@@ -1,7 +1,7 @@
 /**
- * Flag parsing: one typed declaration per command, parsed once. A check first names the flag as
- * typed, suggests the nearest one, and never echoes a stray argument (it may be a pasted token);
- * then cac parses, and each declared flag gets cac's value or none.
+ * Flag parsing: one typed declaration per command, parsed once. One walk over argv names the flag
+ * as typed, suggests the nearest one, never echoes a stray argument (it may be a pasted token), and
+ * keeps each value exactly as typed; cac then decides the boolean flags and their `--no-` forms.
  */
 import { cac } from "cac";
 import { usageError } from "./errors.ts";
@@ -48,6 +48,9 @@ export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Fl
   const usage = `Run 'pipeops ${command.name} --help' for usage`;
   const normalized: string[] = [];
   const seen = new Set<string>();
+  // cac (through mri) turns values that look like numbers into numbers: "00123" would become 123,
+  // "1e5" 100000. A value is kept as the walk read it, the last one winning.
+  const values: Record<string, boolean | string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--" || !arg.startsWith("-") || arg === "-") {
@@ -62,7 +65,7 @@ export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Fl
     if (flag.value) {
       const value = equals < 0 ? argv[++i] : arg.slice(equals + 1);
       if (value === undefined) throw usageError(`flag ${name} needs a value: ${name} ${flag.value}`, usage);
-      normalized.push(`${name}=${value}`);
+      values[flagKey(name)] = value;
     } else {
       if (equals >= 0) throw usageError(`flag ${name} takes no value`, usage);
       normalized.push(name);
@@ -73,15 +76,14 @@ export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Fl
   }
   const cli = cac("pipeops");
   // `--no-x` is cac's negation of x: declaring it would give x a default of true, as if --x were typed.
-  for (const flag of command.flags) if (!flag.name.startsWith("--no-")) cli.option(flag.value ? `${flag.name} ${flag.value}` : flag.name, flag.description);
+  const booleans = command.flags.filter((flag) => !flag.value);
+  for (const flag of booleans) if (!flag.name.startsWith("--no-")) cli.option(flag.name, flag.description);
   const { options } = cli.parse(["pipeops", "pipeops", ...normalized], { run: false });
-  const values: Record<string, boolean | string> = {};
-  for (const flag of command.flags) {
+  for (const flag of booleans) {
     const key = flagKey(flag.name);
     const given: unknown = options[key];
     const last: unknown = Array.isArray(given) ? given.at(-1) : given;
-    if (last === undefined) continue;
-    values[key] = flag.value ? String(last) : last === true;
+    if (last !== undefined) values[key] = last === true;
   }
   return values as FlagValues<Flags>;
 }

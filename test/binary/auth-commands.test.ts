@@ -577,3 +577,39 @@ describe("server URLs", () => {
     expect(garbage.stderr).toBe("Error: PIPEOPS_API_URL is not a valid URL: 'not a url'\nSet it to e.g. https://api.pipeops.io\n");
   });
 });
+
+describe("auth login --token (the official CLI's flag, which its GitHub Action passes)", () => {
+  const WARNING =
+    "Warning: a token given with --token can be seen by other users of this machine and stays in your shell history\n" +
+    "Use 'pipeops auth login --with-token < token.txt' or set PIPEOPS_AUTH_TOKEN instead\n";
+
+  test("--token VALUE and --token=VALUE: checked with the server, stored, the spec's line, and one warning", async () => {
+    for (const args of [["--token", tokens.access_token], [`--token=${tokens.access_token}`]]) {
+      const { env, path } = home();
+      const result = await runBinary(["auth", "login", ...args], { env: { ...env, PIPEOPS_API_URL: server.url } });
+      expect(result).toEqual({ code: 0, stdout: "✓ Successfully authenticated as user@example.com\n", stderr: WARNING });
+      expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ auth_token: tokens.access_token, api_url: server.url });
+    }
+  });
+
+  test("a token the server rejects, or one that cannot be a token: nothing stored, the spec's error, the value never shown", async () => {
+    for (const token of ["not-a-real-token-0123456789", "with a space", "x".repeat(20_000)]) {
+      const { env, path } = home();
+      const result = await runBinary(["auth", "login", "--token", token], { env: { ...env, PIPEOPS_API_URL: server.url } });
+      expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n" });
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
+  test("--token beside --with-token, --browser or --no-browser is a usage error, exit 2, naming both and neither value", async () => {
+    for (const other of ["--with-token", "--browser", "--no-browser"]) {
+      const { env } = home();
+      const result = await runBinary(["auth", "login", "--token", "secret-value-1234", other], { env: { ...env, PIPEOPS_API_URL: server.url } });
+      expect(result).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: `Error: --token and ${other} cannot be used together\nRun 'pipeops auth login --help' for usage\n`,
+      });
+    }
+  });
+});

@@ -55,6 +55,13 @@ describe("auth login", () => {
     expect(await usageMessage(login.parse(["--timeout"]))).toBe("flag --timeout needs a value: --timeout <seconds>");
   });
 
+  test("--token keeps its value exactly as typed, whatever it looks like", async () => {
+    for (const value of ["00123", "1e5", "0x10", "-5", "pat_abc=="]) {
+      expect((await login.parse(["--token", value])).token).toBe(value);
+      expect((await login.parse([`--token=${value}`])).token).toBe(value);
+    }
+  });
+
   test("--browser with --no-browser is a contradiction", async () => {
     expect(await usageMessage(login.parse(["--browser", "--no-browser"]))).toBe("--browser and --no-browser cannot be used together");
   });
@@ -73,8 +80,8 @@ describe("auth login", () => {
   });
 
   test("a value given to an unknown flag is not repeated", async () => {
-    const message = await usageMessage(login.parse(["--token=pipeops_SECRET_abc123"]));
-    expect(message).toBe("unknown option '--token'");
+    const message = await usageMessage(login.parse(["--password=pipeops_SECRET_abc123"]));
+    expect(message).toBe("unknown option '--password'");
   });
 });
 

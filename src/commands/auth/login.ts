@@ -20,6 +20,8 @@ import { parseSeconds } from "../../time.ts";
 
 export interface LoginResult {
   email: string;
+  /** Logged in with --token: its value is in the shell's history and, while it ran, in the process list. */
+  tokenOnCommandLine?: boolean;
   /** Set when a token variable is set: it keeps winning over the credentials just stored. */
   envTokenOverrides?: EnvTokenVariable;
 }
@@ -28,6 +30,8 @@ export interface LoginOptions {
   /** undefined: decide from the environment (SSH, no display). */
   browser: boolean | undefined;
   withToken: boolean;
+  /** `--token VALUE`, as the official CLI and its GitHub Action pass it: visible to other users, hence the warning. */
+  token?: string;
   timeoutSeconds: number;
   /** A QR code of the URL to open (--qr, or PIPEOPS_QR), at a terminal. */
   qr: boolean;
@@ -48,7 +52,13 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
     timeoutSeconds = seconds;
     if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw usageError(`--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (a day)`, usage);
   }
-  return { browser: flags.browser, withToken: flags.withToken ?? false, timeoutSeconds, qr: flags.qr ?? false };
+  return {
+    browser: flags.browser,
+    withToken: flags.withToken ?? false,
+    timeoutSeconds,
+    qr: flags.qr ?? false,
+    ...(flags.token !== undefined ? { token: flags.token } : {}),
+  };
 }
 
 /**
@@ -93,7 +103,8 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   // Read first: a broken credential file is reported before the user goes through a browser.
   const { apiUrl: storedApiUrl, settings } = await store.read();
   const apiUrl = resolveApiUrl(ctx, storedApiUrl);
-  if (options.withToken) return loginWithToken(ctx, apiUrl, settings);
+  if (options.withToken) return loginWithToken(ctx, apiUrl, settings, await tokenFromStdin(ctx));
+  if (options.token !== undefined) return { ...(await loginWithToken(ctx, apiUrl, settings, options.token.trim())), tokenOnCommandLine: true };
 
   const conn = await connect(ctx, apiUrl, settings);
   const scope = loginScopes(ctx.env, conn.as.scopes_supported);
@@ -132,16 +143,17 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
 }
 
 /** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */
-async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSettings | undefined): Promise<LoginResult> {
+async function tokenFromStdin(ctx: Context): Promise<string> {
   // Room for a line ending after the longest token we accept.
   const input = ctx.stdin.isTTY ? await typedToken(ctx) : await ctx.stdin.readAll(MAX_TOKEN_CHARS + 2);
   const token = input.trim();
-  if (token.length > MAX_TOKEN_CHARS) {
-    throw tokenInputTooLong();
-  }
-  if (token === "") {
-    throw noTokenInput();
-  }
+  if (token.length > MAX_TOKEN_CHARS) throw tokenInputTooLong();
+  if (token === "") throw noTokenInput();
+  return token;
+}
+
+/** A token handed over (stdin or --token): checked with one request to the server, then stored; never shown. */
+async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSettings | undefined, token: string): Promise<LoginResult> {
   if (!isBearerToken(token)) throw invalidToken();
   const conn = await connect(ctx, apiUrl, settings);
   const user = await fetchUserInfo(conn, token);
@@ -164,8 +176,13 @@ function loginResult(ctx: Context, email: string): LoginResult {
   return variable ? { email, envTokenOverrides: variable } : { email };
 }
 
+/** As `docker login -p` warns: a token on the command line is not a secret any more. */
+const TOKEN_ARGUMENT_WARNING = "a token given with --token can be seen by other users of this machine and stays in your shell history";
+const TOKEN_ARGUMENT_HINT = "Use 'pipeops auth login --with-token < token.txt' or set PIPEOPS_AUTH_TOKEN instead";
+
 function render({ stdout, stderr }: Streams, result: LoginResult): void {
   stdout.write(successLine(stdout, `Successfully authenticated as ${result.email}`));
+  if (result.tokenOnCommandLine) printWarning(stderr, TOKEN_ARGUMENT_WARNING, TOKEN_ARGUMENT_HINT);
   if (result.envTokenOverrides) {
     const variable = result.envTokenOverrides;
     printWarning(stderr, `${variable} is set and takes precedence over the credentials just stored`, `Run 'unset ${variable}' to use them`);
@@ -176,6 +193,11 @@ const FLAGS = [
   { name: "--browser", description: "Open browser automatically (default: true)" },
   { name: "--no-browser", description: "Display auth URL without opening browser" },
   { name: "--with-token", description: "Read a token from standard input instead of logging in" },
+  {
+    name: "--token",
+    value: "<token>",
+    description: "Log in with this token (others can see it in the process list and your shell history: prefer --with-token)",
+  },
   { name: "--timeout", value: "<seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
   { name: "--qr", description: "Also show the URL to open as a QR code, to sign in from a phone (PIPEOPS_QR=1)" },
 ] as const satisfies readonly FlagSpec[];
@@ -184,8 +206,18 @@ export const command: Command<LoginOptions, LoginResult, typeof FLAGS> = {
   name: "auth login",
   summary: "Authenticate with PipeOps using OAuth 2.0 with PKCE",
   flags: FLAGS,
-  exclusive: [["--browser", "--no-browser"]],
-  examples: ["pipeops auth login", "pipeops auth login --no-browser", "pipeops auth login --with-token < token.txt"],
+  exclusive: [
+    ["--browser", "--no-browser"],
+    ["--token", "--with-token"],
+    ["--token", "--browser"],
+    ["--token", "--no-browser"],
+  ],
+  examples: [
+    "pipeops auth login",
+    "pipeops auth login --no-browser",
+    "pipeops auth login --with-token < token.txt",
+    'pipeops auth login --token "$PIPEOPS_TOKEN"',
+  ],
   argumentsHint: "to log in with a token, pipe it in: pipeops auth login --with-token < token.txt",
   parse,
   run,
