@@ -2,7 +2,7 @@
 
 import { CliError, debuggerOpen, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
 import type { AnyCommand } from "./command.ts";
-import { AUTH_COMMANDS, type AuthName, authCommands } from "./commands/table.ts";
+import { AUTH_ALIASES, AUTH_COMMANDS, type AuthName, authCommands, SHORTCUTS } from "./commands/table.ts";
 import type { Context } from "./context.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
@@ -24,7 +24,9 @@ export type Route =
   | { kind: "unknown"; typed: string; under?: "auth" };
 
 const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
-const isAuthCommand = (name: string | undefined): name is AuthName => name !== undefined && Object.hasOwn(AUTH_COMMANDS, name);
+/** An auth command's name, or one of its aliases (whoami, userinfo), as the command it names. */
+const authCommandNamed = (name: string | undefined): AuthName | undefined =>
+  name === undefined ? undefined : Object.hasOwn(AUTH_COMMANDS, name) ? (name as AuthName) : AUTH_ALIASES[name];
 
 export function route(argv: readonly string[]): Route {
   // `pipeops help`, `pipeops help auth`, `pipeops help auth login`: the help they name.
@@ -39,10 +41,13 @@ export function route(argv: readonly string[]): Route {
       ? { kind: "help", topic: first }
       : { kind: "top", name: first, argv: rest };
   }
+  // The official CLI's names at the top level: `pipeops login` is `pipeops auth login`.
+  if (Object.hasOwn(SHORTCUTS, first)) return route(["auth", first, ...argv.slice(1)]);
   if (first !== "auth") return { kind: "unknown", typed: first };
   if (second === undefined || isHelpFlag(second) || (second === "help" && argv.length === 2)) return { kind: "help", topic: "auth" };
-  const name = second === "help" ? argv[2] : second;
-  if (!isAuthCommand(name)) return { kind: "unknown", typed: name ?? "", under: "auth" };
+  const typed = second === "help" ? argv[2] : second;
+  const name = authCommandNamed(typed);
+  if (!name) return { kind: "unknown", typed: typed ?? "", under: "auth" };
   const rest = argv.slice(2);
   if (second === "help" || rest.includes("--help") || rest.includes("-h")) return { kind: "help", topic: name };
   return { kind: "command", name, argv: rest };
@@ -74,7 +79,11 @@ export async function runCli(ctx: Context, argv: readonly string[]): Promise<num
 async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "command" | "top" }>): Promise<number> {
   const usage = await import("./usage.ts");
   const names = Object.keys(AUTH_COMMANDS);
-  if (to.kind === "unknown") throw to.under ? usage.unknownAuthCommand(to.typed, names) : usage.unknownTopLevel(to.typed, names);
+  if (to.kind === "unknown") {
+    throw to.under
+      ? usage.unknownAuthCommand(to.typed, [...names, ...Object.keys(AUTH_ALIASES)])
+      : usage.unknownTopLevel(to.typed, names, ["auth", ...Object.keys(TOP_COMMANDS).filter((name) => name !== "complete"), ...Object.keys(SHORTCUTS)]);
+  }
   if (to.topic === "root") ctx.stdout.write(usage.ROOT_HELP);
   else if (to.topic === "auth") {
     ctx.stdout.write(usage.groupHelp((await authCommands()).map(([name, command]) => [name, command.summary] as const)));

@@ -12,6 +12,8 @@ export interface FlagSpec {
   readonly name: string;
   /** The value's placeholder, for a flag that takes one: "<seconds>". */
   readonly value?: string;
+  /** A one-letter form, as the official CLI has for some: "-f". */
+  readonly short?: string;
   readonly description: string;
 }
 
@@ -44,7 +46,9 @@ export function flagKey(name: string): string {
  * repeated flag's last value wins, as in gh. Arguments are never echoed: they may be a token.
  */
 export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Flags>, argv: readonly string[]): FlagValues<Flags> {
-  const known = new Map<string, FlagSpec>(command.flags.map((flag) => [flag.name, flag]));
+  const known = new Map<string, FlagSpec>(
+    command.flags.flatMap((flag) => (flag.short ? [[flag.name, flag] as const, [flag.short, flag] as const] : [[flag.name, flag] as const])),
+  );
   const usage = `Run 'pipeops ${command.name} --help' for usage`;
   const normalized: string[] = [];
   const seen = new Set<string>();
@@ -61,14 +65,14 @@ export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Fl
     const name = equals < 0 ? arg : arg.slice(0, equals);
     const flag = known.get(name);
     if (!flag) throw usageError(unknownOption(name, [...known.keys()]), usage);
-    seen.add(name);
+    seen.add(flag.name);
     if (flag.value) {
       const value = equals < 0 ? argv[++i] : arg.slice(equals + 1);
       if (value === undefined) throw usageError(`flag ${name} needs a value: ${name} ${flag.value}`, usage);
-      values[flagKey(name)] = value;
+      values[flagKey(flag.name)] = value;
     } else {
       if (equals >= 0) throw usageError(`flag ${name} takes no value`, usage);
-      normalized.push(name);
+      normalized.push(flag.name);
     }
   }
   for (const [a, b] of command.exclusive ?? []) {

@@ -13,6 +13,10 @@ Commands:
   auth          Manage authentication (login, logout, status, me, token)
   completion    Print the shell completion script (bash, zsh, fish, powershell)
 
+Shortcuts (the official PipeOps CLI's names):
+  login, logout, status, me    the same as 'pipeops auth <command>'
+  whoami, userinfo             the same as 'pipeops auth me'
+
 Flags:
   -h, --help       Show help
   -v, --version    Show version
@@ -36,11 +40,14 @@ export function groupHelp(summaries: readonly (readonly [string, string])[]): st
   ].join("\n");
 }
 
-/** `pipeops auht`, `pipeops login` (the Go CLI's spelling), `pipeops --bogus`. */
-export function unknownTopLevel(typed: string, authCommands: readonly string[]): CliError {
+/**
+ * `pipeops auht`, `pipeops logn`, `pipeops --bogus`; and `pipeops token`, which is `auth token` here
+ * (the official CLI's `token` manages service-account tokens, so it is not a shortcut).
+ */
+export function unknownTopLevel(typed: string, authCommands: readonly string[], topLevel: readonly string[]): CliError {
   const hint = "Run 'pipeops --help' for usage";
   if (typed.startsWith("-")) return usageError(unknown("option", typed), hint);
-  const nearest = authCommands.includes(typed) ? `auth ${typed}` : closest(typed, ["auth"]);
+  const nearest = authCommands.includes(typed) ? `auth ${typed}` : closest(typed, topLevel);
   return usageError(`${unknown("command", typed)}${nearest ? `; did you mean '${nearest}'?` : ""}`, hint);
 }
 
@@ -68,7 +75,10 @@ export function columns(rows: readonly (readonly [string, string])[]): string[] 
 }
 
 export function commandHelp(command: AnyCommand): string {
-  const flags = [...command.flags, HELP_FLAG].map((flag) => [flag.value ? `${flag.name} ${flag.value}` : flag.name, flag.description] as const);
+  const flags = [...command.flags, HELP_FLAG].map((flag) => {
+    const name = flag.short ? `${flag.short}, ${flag.name}` : flag.name;
+    return [flag.value ? `${name} ${flag.value}` : name, flag.description] as const;
+  });
   return [
     command.summary,
     "",

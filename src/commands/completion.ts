@@ -4,9 +4,9 @@
  * @bomb.sh/tab (cac has no completions: cacjs/cac#81), which prints its own lines.
  */
 import { RootCommand } from "@bomb.sh/tab";
-import type { Command, Streams } from "../command.ts";
+import type { Command, FlagSpec, Streams } from "../command.ts";
 import { usageError } from "../errors.ts";
-import { authCommands } from "./table.ts";
+import { AUTH_ALIASES, type AuthName, authCommands, SHORTCUTS } from "./table.ts";
 
 export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -15,12 +15,20 @@ export type Shell = (typeof SHELLS)[number];
 async function completionTree(): Promise<RootCommand> {
   const root = new RootCommand();
   root.command("auth", "Manage authentication (login, logout, status, me, token)");
-  for (const [name, command] of await authCommands()) {
-    const leaf = root.command(`auth ${name}`, command.summary);
-    for (const flag of command.flags) {
+  const commands = new Map(await authCommands());
+  // Each auth command, its aliases under auth, and the official CLI's names at the top level.
+  const names: [string, AuthName][] = [
+    ...[...commands.keys()].map((name) => [`auth ${name}`, name] as [string, AuthName]),
+    ...Object.entries(AUTH_ALIASES).map(([alias, name]) => [`auth ${alias}`, name] as [string, AuthName]),
+    ...Object.entries(SHORTCUTS).map(([shortcut, name]) => [shortcut, name] as [string, AuthName]),
+  ];
+  for (const [path, name] of names) {
+    const command = commands.get(name)!;
+    const leaf = root.command(path, command.summary);
+    for (const flag of command.flags as readonly FlagSpec[]) {
       // tab names flags without their dashes; one that takes a value is completed with nothing.
       if (flag.value) leaf.option(flag.name.replace(/^--/, ""), flag.description, () => {});
-      else leaf.option(flag.name.replace(/^--/, ""), flag.description);
+      else leaf.option(flag.name.replace(/^--/, ""), flag.description, flag.short?.replace(/^-/, ""));
     }
   }
   root.command("completion", "Print the shell completion script").argument("shell", (complete) => {

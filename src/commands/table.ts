@@ -11,6 +11,15 @@ export const AUTH_COMMANDS = {
 
 export type AuthName = keyof typeof AUTH_COMMANDS;
 
+/** Other names for `auth me`, as the official CLI has them (PipeOpsHQ/pipeops-cli cmd/). */
+export const AUTH_ALIASES: Readonly<Record<string, AuthName>> = { whoami: "me", userinfo: "me" };
+
+/**
+ * The official CLI's top-level commands, each the same as `pipeops auth <name>` (PipeOpsHQ/pipeops-cli
+ * cmd/login.go, logout.go, status.go, me.go). `token` is not one: there it manages service tokens.
+ */
+export const SHORTCUTS: Readonly<Record<string, AuthName>> = { login: "login", logout: "logout", status: "status", me: "me", ...AUTH_ALIASES };
+
 /** Every auth command, loaded: for `pipeops auth --help` and the completions. */
 export async function authCommands(): Promise<[AuthName, AnyCommand][]> {
   return Promise.all(

@@ -451,7 +451,9 @@ describe("usage", () => {
     [["auth", "login", "--timeout", "soon"], "Error: --timeout must be a positive number of seconds, got 'soon'"],
     [["auth", "login", "--no-brower"], "Error: unknown option '--no-brower'; did you mean --no-browser?"],
     [["auth", "lgoin"], "Error: unknown command 'auth lgoin'; did you mean 'auth login'?"],
-    [["login"], "Error: unknown command 'login'; did you mean 'auth login'?"],
+    [["token"], "Error: unknown command 'token'; did you mean 'auth token'?"],
+    [["logn"], "Error: unknown command 'logn'; did you mean 'login'?"],
+    [["auth", "whoam"], "Error: unknown command 'auth whoam'; did you mean 'auth whoami'?"],
     [["--bogus"], "Error: unknown option '--bogus'"],
     [
       ["auth", "login", "pipeops_SECRET_abc123"],
@@ -611,5 +613,50 @@ describe("auth login --token (the official CLI's flag, which its GitHub Action p
         stderr: `Error: --token and ${other} cannot be used together\nRun 'pipeops auth login --help' for usage\n`,
       });
     }
+  });
+});
+
+describe("the official CLI's names", () => {
+  test("login, status, me, whoami, userinfo and logout at the top level, and whoami and userinfo under auth: the same output and exit code as the auth commands", async () => {
+    const { env } = loggedIn();
+    const pairs: [string[], string[]][] = [
+      [["status"], ["auth", "status"]],
+      [
+        ["status", "--json"],
+        ["auth", "status", "--json"],
+      ],
+      [["me"], ["auth", "me"]],
+      [["whoami"], ["auth", "me"]],
+      [
+        ["userinfo", "--json"],
+        ["auth", "me", "--json"],
+      ],
+      [
+        ["auth", "whoami"],
+        ["auth", "me"],
+      ],
+      [
+        ["auth", "userinfo"],
+        ["auth", "me"],
+      ],
+    ];
+    for (const [shortcut, canonical] of pairs) {
+      const [a, b] = await Promise.all([runBinary(shortcut, { env }), runBinary(canonical, { env })]);
+      expect(a.code).toBe(0);
+      expect(a).toEqual(b);
+    }
+    const login = await runBinary(["login", "--with-token"], { env: { ...home().env, PIPEOPS_API_URL: server.url }, stdin: tokens.access_token });
+    expect(login).toEqual({ code: 0, stdout: "✓ Successfully authenticated as user@example.com\n", stderr: "" });
+    const logout = await runBinary(["logout", "-f"], { env });
+    expect(logout).toEqual({ code: 0, stdout: "✓ Successfully logged out\n", stderr: "" });
+  });
+
+  test("help: pipeops --help lists them as shortcuts; pipeops login --help is auth login's; logout shows -f", async () => {
+    const { env } = home();
+    const root = await runBinary(["--help"], { env });
+    expect(root.stdout).toContain("Shortcuts (the official PipeOps CLI's names):\n  login, logout, status, me    the same as 'pipeops auth <command>'\n");
+    const [short, long] = await Promise.all([runBinary(["login", "--help"], { env }), runBinary(["auth", "login", "--help"], { env })]);
+    expect(short).toEqual(long);
+    expect((await runBinary(["logout", "--help"], { env })).stdout).toContain("  -f, --force ");
   });
 });

@@ -74,9 +74,12 @@ for (const [shell, completes, installed] of SHELLS) {
   const describeShell = installed || inCI ? describe : describe.skip;
   describeShell(`completions in ${shell}`, () => {
     test("commands: the top level, then auth's, from a prefix", async () => {
-      expect(await completes("pipeops ")).toEqual(["auth", "completion"]);
+      // auth, completion, and the official CLI's names (never `token`: that is `auth token`).
+      expect(await completes("pipeops ")).toEqual(["auth", "completion", "login", "logout", "me", "status", "userinfo", "whoami"]);
+      expect(await completes("pipeops lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth lo")).toEqual(["login", "logout"]);
-      expect(await completes("pipeops auth ")).toEqual(["login", "logout", "me", "status", "token"]);
+      expect(await completes("pipeops auth ")).toEqual(["login", "logout", "me", "status", "token", "userinfo", "whoami"]);
+      expect(await completes("pipeops status --")).toEqual(["--json"]);
     });
 
     test("flags of a command, and a shell for completion", async () => {

@@ -99,7 +99,7 @@ function render({ stdout, stderr }: Streams, result: LogoutResult): void {
 }
 
 const FLAGS = [
-  { name: "--force", description: "Skip confirmation prompt" },
+  { name: "--force", short: "-f", description: "Skip confirmation prompt" },
   { name: "--revoke", description: "Also revoke the tokens at the server" },
 ] as const satisfies readonly FlagSpec[];
 
