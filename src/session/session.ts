@@ -83,16 +83,24 @@ export async function requireSession(ctx: Context): Promise<Session> {
   return found;
 }
 
+/**
+ * A workspace service-account token: it never expires by the local clock and has no refresh token,
+ * wherever it comes from (PipeOpsHQ/pipeops-cli internal/config/config.go, IsServiceAccountToken).
+ */
+export function isServiceAccountToken(token: string): boolean {
+  return token.trim().startsWith("sat_");
+}
+
 export function isExpired(session: Session, now: number): boolean {
-  return session.expiresAt !== undefined && session.expiresAt.getTime() <= now;
+  return !isServiceAccountToken(session.accessToken) && session.expiresAt !== undefined && session.expiresAt.getTime() <= now;
 }
 
 /** True when the access token has expired or expires within REFRESH_MARGIN_MS of `now`. */
 export function expiresSoon(session: Session, now: number): boolean {
-  return session.expiresAt !== undefined && session.expiresAt.getTime() - now <= REFRESH_MARGIN_MS;
+  return !isServiceAccountToken(session.accessToken) && session.expiresAt !== undefined && session.expiresAt.getTime() - now <= REFRESH_MARGIN_MS;
 }
 
-/** Environment tokens are never refreshed (nor written); file sessions need a refresh token. */
+/** Environment tokens and service-account tokens are never refreshed; file sessions need a refresh token. */
 export function canRefresh(session: Session): boolean {
-  return session.source !== "env" && session.refreshToken !== undefined;
+  return session.source !== "env" && session.refreshToken !== undefined && !isServiceAccountToken(session.accessToken);
 }

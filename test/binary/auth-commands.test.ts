@@ -51,6 +51,7 @@ describe("not authenticated", () => {
       token_valid: false,
       api_url: "https://api.pipeops.io",
       source: null,
+      api_endpoint: "https://api.pipeops.io",
     });
   });
 
@@ -80,6 +81,11 @@ describe("not authenticated", () => {
       token_valid: false,
       api_url: "http://127.0.0.1:9",
       source: path,
+      api_endpoint: "http://127.0.0.1:9",
+      token_type: "oauth",
+      token_source: path,
+      token_expires_at: null,
+      token_expires_in_seconds: null,
       error: "could not reach http://127.0.0.1:9: connection refused",
     });
     expect(result.stderr).toBe("");
@@ -120,9 +126,13 @@ describe("authenticated from the credential file", () => {
     const { env, path } = loggedIn();
     const result = await runBinary(["auth", "status", "--json"], { env });
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(
-      `{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2099-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "${server.url}",\n  "source": "${path}"\n}\n`,
+    // The spec's keys in its order, then ours, then the official CLI's (its seconds move with the clock).
+    expect(result.stdout).toStartWith(
+      `{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2099-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "${server.url}",\n  "source": "${path}",\n` +
+        `  "api_endpoint": "${server.url}",\n  "token_type": "oauth",\n  "token_source": "${path}",\n  "token_expires_at": "2099-12-31T23:59:59Z",\n  "token_expires_in_seconds": `,
     );
+    const seconds = JSON.parse(result.stdout).token_expires_in_seconds;
+    expect(Number.isInteger(seconds) && Math.abs(seconds - (Date.parse("2099-12-31T23:59:59Z") - Date.now()) / 1000) < 120).toBe(true);
     const fromEnv = await runBinary(["auth", "status", "--json"], {
       env: { HOME: tempDir(), PIPEOPS_API_URL: server.url, PIPEOPS_AUTH_TOKEN: tokens.access_token },
     });
@@ -273,6 +283,11 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
       token_valid: true,
       api_url: server.url,
       source: "env",
+      api_endpoint: server.url,
+      token_type: "oauth",
+      token_source: "PIPEOPS_AUTH_TOKEN",
+      token_expires_at: null,
+      token_expires_in_seconds: null,
     });
     expect(existsSync(path)).toBe(false);
   });

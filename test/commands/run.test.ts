@@ -79,6 +79,9 @@ for (const mode of MODES) {
         problem: null,
         server: mode.env().PIPEOPS_API_URL,
         source: path,
+        tokenType: "oauth",
+        tokenSource: path,
+        expiresInSeconds: expect.any(Number),
       });
       status.render(ctx, result, options);
       expect(ctx.out()).toBe(`✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${mode.env().PIPEOPS_API_URL}\n`);

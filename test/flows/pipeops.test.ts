@@ -273,8 +273,48 @@ describe("using a PipeOps session", () => {
     const { env, configPath } = tempHome();
     const token = server.issueServiceToken();
     const status = await runBinary(["auth", "status"], { env: { ...env, ...envFor(server), PIPEOPS_TOKEN: token } });
-    expect(status).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
+    expect(status).toEqual({
+      code: 0,
+      stdout: `✓ Authenticated as user@example.com\nToken: a service-account token, which does not expire\nServer: ${server.url}\n`,
+      stderr: "",
+    });
+    const json = await runBinary(["auth", "status", "--json"], { env: { ...env, ...envFor(server), PIPEOPS_TOKEN: token } });
+    expect(JSON.parse(json.stdout)).toEqual({
+      authenticated: true,
+      email: "user@example.com",
+      expires_at: null,
+      token_valid: true,
+      api_url: server.url,
+      source: "env",
+      api_endpoint: server.url,
+      token_type: "service_account",
+      token_source: "PIPEOPS_TOKEN",
+    });
     expect(existsSync(configPath)).toBe(false);
+  });
+
+  test("a sat_ token in the file is never refreshed and never called expired by the local clock, even beside an old expiry and a refresh token", async () => {
+    const token = server.issueServiceToken();
+    const grants = server.stats.refreshGrants;
+    const { env, configPath } = loggedIn(server, { auth_token: token, refresh_token: "prt_should_never_be_sent", expires_at: "2000-01-01T00:00:00Z" });
+    for (const command of ["status", "token", "me"]) {
+      const result = await runBinary(["auth", command], { env });
+      expect(result.code).toBe(0);
+    }
+    expect((await runBinary(["auth", "token"], { env })).stdout).toBe(`${token}\n`);
+    const json = JSON.parse((await runBinary(["auth", "status", "--json"], { env })).stdout);
+    expect(json).toMatchObject({ token_valid: true, token_type: "service_account", token_source: configPath, expires_at: null });
+    expect(json).not.toHaveProperty("token_expires_at");
+    expect(server.stats.refreshGrants).toBe(grants);
+  });
+
+  test("login --token with a sat_ token stores it; status then says it is a service-account token", async () => {
+    const token = server.issueServiceToken();
+    const { env } = tempHome();
+    const login = await runBinary(["auth", "login", "--token", token], { env: { ...env, ...envFor(server) } });
+    expect(login.code).toBe(0);
+    const status = await runBinary(["auth", "status"], { env: { ...env, ...envFor(server) } });
+    expect(status.stdout).toContain("Token: a service-account token, which does not expire\n");
   });
 
   test("logout --revoke: a warning that the API has no revocation, and the local logout", async () => {

@@ -44,15 +44,22 @@ describe("auth status output (spec strings)", () => {
     expect(rendered(status, { authenticated: false }).out).toBe("✗ Not authenticated\nRun 'pipeops auth login' to authenticate\n");
   });
 
-  test("JSON has the spec's keys in the spec's order, then api_url and source", () => {
-    const production = { server: "https://api.pipeops.io", source: "/home/u/.pipeops.json" };
+  test("JSON has the spec's keys in the spec's order, then api_url and source, then the official CLI's keys", () => {
+    const production = {
+      server: "https://api.pipeops.io",
+      source: "/home/u/.pipeops.json",
+      tokenType: "oauth" as const,
+      tokenSource: "/home/u/.pipeops.json",
+      expiresInSeconds: 90,
+    };
     const { out } = rendered(
       status,
       { authenticated: true, email: "user@example.com", expiresAt: new Date("2024-12-31T23:59:59Z"), problem: null, ...production },
       { json: true },
     );
     expect(out).toBe(
-      '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "https://api.pipeops.io",\n  "source": "/home/u/.pipeops.json"\n}\n',
+      '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "https://api.pipeops.io",\n  "source": "/home/u/.pipeops.json",\n' +
+        '  "api_endpoint": "https://api.pipeops.io",\n  "token_type": "oauth",\n  "token_source": "/home/u/.pipeops.json",\n  "token_expires_at": "2024-12-31T23:59:59Z",\n  "token_expires_in_seconds": 90\n}\n',
     );
     expect(JSON.parse(rendered(status, { authenticated: false, server: "https://api.pipeops.io" }, { json: true }).out)).toEqual({
       authenticated: false,
@@ -61,6 +68,22 @@ describe("auth status output (spec strings)", () => {
       token_valid: false,
       api_url: "https://api.pipeops.io",
       source: null,
+      api_endpoint: "https://api.pipeops.io",
+    });
+    // A service-account token: its type, no expiry fields.
+    const service = { ...production, tokenType: "service_account" as const, tokenSource: "PIPEOPS_TOKEN", source: "env" };
+    expect(
+      JSON.parse(rendered(status, { authenticated: true, email: "ci@example.com", expiresAt: null, problem: null, ...service }, { json: true }).out),
+    ).toEqual({
+      authenticated: true,
+      email: "ci@example.com",
+      expires_at: null,
+      token_valid: true,
+      api_url: "https://api.pipeops.io",
+      source: "env",
+      api_endpoint: "https://api.pipeops.io",
+      token_type: "service_account",
+      token_source: "PIPEOPS_TOKEN",
     });
   });
 

@@ -5,7 +5,7 @@ import { type Command, JSON_FLAG, parseFlags, type Streams } from "../../command
 import type { Context } from "../../context.ts";
 import { printError, printJson, SYMBOL_FAIL, successLine } from "../../output.ts";
 import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../server/url.ts";
-import { isSession, loadSession, type NoSession, type Session } from "../../session/session.ts";
+import { isServiceAccountToken, isSession, loadSession, type NoSession, type Session } from "../../session/session.ts";
 import { formatLocal, formatRfc3339 } from "../../time.ts";
 
 export interface StatusOptions {
@@ -16,7 +16,14 @@ export interface StatusOptions {
 export interface AuthenticatedStatus {
   authenticated: true;
   email: string | null;
+  /** Never set for a service-account token, which does not expire. */
   expiresAt: Date | null;
+  /** A login session, or a workspace service-account token (`sat_…`). */
+  tokenType?: "oauth" | "service_account";
+  /** The variable the token came from, or the file's path. */
+  tokenSource?: string;
+  /** Seconds until the token expires, by the server's clock, when it expires at all. */
+  expiresInSeconds?: number;
   /** Why the token is not valid: expired, rejected, or the server could not say. Exit 1. */
   problem: CliError | null;
   /** The server asked, and where the token came from: `env`, or the file's path. */
@@ -62,12 +69,25 @@ function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
 async function checkWithServer(ctx: Context, session: Session): Promise<StatusResult> {
   // The OAuth stack loads only for a session to check.
   const [{ withSession }, { fetchUserInfo }] = await Promise.all([import("../../session/authenticated.ts"), import("../../oauth/userinfo.ts")]);
-  const origin = { server: serverName(session.apiUrl), source: session.source === "env" ? "env" : ctx.store().path };
+  const serviceAccount = isServiceAccountToken(session.accessToken);
+  const origin = {
+    server: serverName(session.apiUrl),
+    source: session.source === "env" ? "env" : ctx.store().path,
+    tokenType: serviceAccount ? ("service_account" as const) : ("oauth" as const),
+    tokenSource: session.variable ?? ctx.store().path,
+  };
+  const expiry = (expiresAt: Date | undefined, now: number) =>
+    serviceAccount || !expiresAt ? { expiresAt: null } : { expiresAt, expiresInSeconds: Math.floor((expiresAt.getTime() - now) / 1000) };
   try {
-    const { value: user, session: used } = await withSession(ctx, session, (token, conn) => fetchUserInfo(conn, token));
-    return { authenticated: true, email: user.email ?? user.id, expiresAt: used.expiresAt ?? null, problem: null, ...origin };
+    let serverNow = ctx.now();
+    const { value: user, session: used } = await withSession(ctx, session, async (token, conn) => {
+      const user = await fetchUserInfo(conn, token);
+      serverNow = conn.clock.now();
+      return user;
+    });
+    return { authenticated: true, email: user.email ?? user.id, ...expiry(used.expiresAt, serverNow), problem: null, ...origin };
   } catch (error) {
-    if (isReportable(error)) return { authenticated: true, email: null, expiresAt: session.expiresAt ?? null, problem: error, ...origin };
+    if (isReportable(error)) return { authenticated: true, email: null, ...expiry(session.expiresAt, ctx.now()), problem: error, ...origin };
     throw error;
   }
 }
@@ -86,26 +106,38 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
     const stored = result.storedFor ? `${storedSessionLine(result.storedFor)}\n` : "";
     stdout.write(`${stdout.colors.red(SYMBOL_FAIL)} Not authenticated\n${LOGIN_HINT}\n${stored}`);
   } else {
-    const expires = result.expiresAt ? `Token expires: ${formatLocal(result.expiresAt)}\n` : "";
+    const expires =
+      result.tokenType === "service_account"
+        ? "Token: a service-account token, which does not expire\n"
+        : result.expiresAt
+          ? `Token expires: ${formatLocal(result.expiresAt)}\n`
+          : "";
     // After the spec's two lines, and only for a server other than production.
     const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
     stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires + server);
   }
 }
 
-/** The spec's keys in its order, then where the answer comes from; `error` only when something is wrong. */
+/**
+ * The spec's keys in its order, then where the answer comes from, then the official CLI's keys
+ * (PipeOpsHQ/pipeops-cli cmd/status.go) so scripts written for either tool work; `error` only when
+ * something is wrong.
+ */
 export function toJson(result: StatusResult): Record<string, unknown> {
   const origin = { api_url: result.server ?? null, source: (result.authenticated && result.source) || null };
   const error = result.problem ? { error: result.problem.message } : {};
-  if (!result.authenticated) return { authenticated: false, email: null, expires_at: null, token_valid: false, ...origin, ...error };
-  return {
-    authenticated: true,
-    email: result.email,
-    expires_at: result.expiresAt ? formatRfc3339(result.expiresAt) : null,
-    token_valid: result.problem === null,
-    ...origin,
-    ...error,
+  if (!result.authenticated) {
+    return { authenticated: false, email: null, expires_at: null, token_valid: false, ...origin, api_endpoint: result.server ?? null, ...error };
+  }
+  const expiresAt = result.expiresAt ? formatRfc3339(result.expiresAt) : null;
+  const official = {
+    api_endpoint: result.server ?? null,
+    token_type: result.tokenType ?? "oauth",
+    token_source: result.tokenSource ?? null,
+    // For a login session, as the official CLI has them; a service-account token has no expiry.
+    ...(result.tokenType === "service_account" ? {} : { token_expires_at: expiresAt, token_expires_in_seconds: result.expiresInSeconds ?? null }),
   };
+  return { authenticated: true, email: result.email, expires_at: expiresAt, token_valid: result.problem === null, ...origin, ...official, ...error };
 }
 
 const FLAGS = [JSON_FLAG] as const;
