@@ -81,9 +81,19 @@ export class CredentialStore {
   /** Stores new credentials; every other key, the Go CLI's included, stays as it was. */
   async save(update: CredentialUpdate): Promise<void> {
     const next: Record<string, unknown> = { ...(await this.writable()), auth_token: update.accessToken };
+    const expiresAt = storableTime(update.expiresAt);
     setOrDelete(next, "refresh_token", update.refreshToken);
-    setOrDelete(next, "expires_at", storableTime(update.expiresAt));
+    setOrDelete(next, "expires_at", expiresAt);
     if (update.apiUrl) next.api_url = update.apiUrl;
+    // The official CLI's session, where the file has one, is the same session: both tools then use
+    // the new tokens, and its base_url names the server they belong to. None is added where absent.
+    if (isRecord(next.oauth)) {
+      const oauth: Record<string, unknown> = { ...next.oauth, access_token: update.accessToken };
+      setOrDelete(oauth, "refresh_token", update.refreshToken);
+      setOrDelete(oauth, "expires_at", expiresAt);
+      if (update.apiUrl) oauth.base_url = update.apiUrl;
+      next.oauth = oauth;
+    }
     await this.write(next);
   }
 

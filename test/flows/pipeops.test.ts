@@ -457,3 +457,51 @@ describe("the code exchange as the official CLI sends it", () => {
     }
   });
 });
+
+describe("one ~/.pipeops.json for both tools", () => {
+  /** The official CLI's file as it writes it: the session under oauth, beside settings, updates and version. */
+  const officialFile = (s: PipeOpsServer, oauth: Record<string, unknown>) => ({
+    oauth: { client_id: "pipeops_public_client", base_url: s.url, dashboard_url: s.consoleUrl, scopes: ["openid", "profile", "email"], ...oauth },
+    settings: { default_output: "table" },
+    updates: { last_check: "2026-11-01T00:00:00Z" },
+    version: "0.2.104",
+  });
+
+  test("a login into a file that holds the official session updates that session too; its other keys stay as they were", async () => {
+    const old = await pipeopsLogin(server);
+    const fresh = await pipeopsLogin(server);
+    const { env, configPath } = tempHome();
+    const before = officialFile(server, { access_token: old.access_token, refresh_token: old.refresh_token, expires_at: "2026-01-01T00:00:00Z" });
+    writeFileSync(configPath, JSON.stringify(before), { mode: 0o600 });
+    const login = await runBinary(["login", "--with-token"], { env: { ...env, ...envFor(server) }, stdin: fresh.access_token });
+    expect(login.code).toBe(0);
+    const stored = readConfig(configPath)!;
+    expect(stored.oauth).toEqual({ ...before.oauth, access_token: fresh.access_token, base_url: server.url, refresh_token: undefined, expires_at: undefined });
+    expect(stored).toMatchObject({ settings: before.settings, updates: before.updates, version: before.version, auth_token: fresh.access_token });
+  });
+
+  test("a file without the official session gets none", async () => {
+    const fresh = await pipeopsLogin(server);
+    const { env, configPath } = tempHome();
+    writeFileSync(configPath, JSON.stringify({ settings: { theme: "dark" } }), { mode: 0o600 });
+    expect((await runBinary(["auth", "login", "--with-token"], { env: { ...env, ...envFor(server) }, stdin: fresh.access_token })).code).toBe(0);
+    expect(Object.keys(readConfig(configPath)!).sort()).toEqual(["api_url", "auth_token", "settings"]);
+  });
+
+  test("after the official CLI rewrote the file with a newer session (ours gone), that session is used: no stale token, no refresh with a dead refresh token", async () => {
+    const newer = await pipeopsLogin(server);
+    const grants = server.stats.refreshGrants;
+    const { env, configPath } = tempHome();
+    writeFileSync(
+      configPath,
+      JSON.stringify(officialFile(server, { access_token: newer.access_token, refresh_token: newer.refresh_token, expires_at: "2099-01-01T00:00:00Z" })),
+      {
+        mode: 0o600,
+      },
+    );
+    const status = await runBinary(["status"], { env: { ...env, ...envFor(server) } });
+    expect(status.code).toBe(0);
+    expect((await runBinary(["auth", "token"], { env: { ...env, ...envFor(server) } })).stdout).toBe(`${newer.access_token}\n`);
+    expect(server.stats.refreshGrants).toBe(grants);
+  });
+});

@@ -226,7 +226,7 @@ describe("whose credentials are refreshed", () => {
     expect(s.text()).toBe(before);
   });
 
-  test("the Go CLI's nested credentials: refreshed into our top-level keys, theirs untouched", async () => {
+  test("the Go CLI's nested credentials: refreshed into our top-level keys and into theirs, so its next run has the live session (a spent refresh token there would end it)", async () => {
     const s = await session((t) => ({
       oauth: { access_token: t.access_token, refresh_token: t.refresh_token, expires_at: PAST, token_type: "Bearer" },
       ...GO_KEYS,
@@ -236,7 +236,12 @@ describe("whose credentials are refreshed", () => {
     expect(result.user.email).toBe("user@example.com");
     expect(refreshGrants).toBe(1);
     const stored = s.stored();
-    expect(stored.oauth).toEqual(goBefore);
+    expect(stored.oauth).toEqual({
+      ...goBefore,
+      access_token: stored.auth_token,
+      refresh_token: stored.refresh_token,
+      expires_at: stored.expires_at,
+    });
     expect(stored).toMatchObject(GO_KEYS);
     expect(typeof stored.auth_token).toBe("string");
     expect(stored.refresh_token).not.toBe(goBefore.refresh_token);
