@@ -1,8 +1,9 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
 
-import { CliError, debuggerOpen, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
+import { CliError, debuggerOpen, EXIT_OK, exitCodeFor, sanitize, usageError } from "./cli-error.ts";
 import type { AnyCommand } from "./command.ts";
 import { AUTH_ALIASES, AUTH_COMMANDS, type AuthName, authCommands, SHORTCUTS } from "./commands/table.ts";
+import { configPath } from "./config/path.ts";
 import type { Context } from "./context.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
@@ -53,10 +54,58 @@ export function route(argv: readonly string[]): Route {
   return { kind: "command", name, argv: rest };
 }
 
+/** The official CLI's flags that apply to every command, anywhere on the line. */
+export interface GlobalFlags {
+  /** --config FILE: the credential file, as PIPEOPS_CONFIG_PATH (the flag wins). */
+  config?: string;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+/**
+ * Takes the global flags out of argv, before or after the command, `--config=FILE` too; the rest
+ * is routed as usual. A --config without a file is a usage error.
+ */
+export function globalFlags(argv: readonly string[]): { argv: string[]; flags: GlobalFlags } {
+  const rest: string[] = [];
+  const flags: GlobalFlags = { quiet: false, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--quiet") flags.quiet = true;
+    else if (arg === "--verbose") flags.verbose = true;
+    else if (arg === "--config" || arg.startsWith("--config=")) {
+      const file = arg === "--config" ? argv[++i] : arg.slice("--config=".length);
+      if (!file || file.startsWith("-")) throw usageError("flag --config needs a value: --config <file>");
+      flags.config = file;
+    } else rest.push(arg);
+  }
+  return { argv: rest, flags };
+}
+
+/** The context with the global flags applied; built on the original, so nothing it looks up lazily is looked up now. */
+function withGlobals(ctx: Context, flags: GlobalFlags): Context {
+  if (!flags.config && !flags.quiet && !flags.verbose) return ctx;
+  const overrides: PropertyDescriptorMap = {};
+  if (flags.quiet) {
+    overrides.stdout = { value: { ...ctx.stdout, quiet: true } };
+    overrides.stderr = { value: { ...ctx.stderr, quiet: true } };
+  }
+  if (flags.verbose && ctx.env.PIPEOPS_DEBUG !== "1") overrides.trace = { value: (line: string) => ctx.stderr.write(`trace: ${line}\n`) };
+  if (flags.config) {
+    const path = configPath({ PIPEOPS_CONFIG_PATH: flags.config }, ctx.homedir);
+    let store: ReturnType<Context["store"]> | undefined;
+    overrides.store = { value: () => (store ??= ctx.storeAt(path)) };
+  }
+  return Object.create(ctx, overrides) as Context;
+}
+
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */
-export async function runCli(ctx: Context, argv: readonly string[]): Promise<number> {
+export async function runCli(system: Context, args: readonly string[]): Promise<number> {
   let json = false;
+  let ctx = system;
   try {
+    const { argv, flags } = globalFlags(args);
+    ctx = withGlobals(system, flags);
     const to = route(argv);
     if (to.kind === "version") {
       ctx.stdout.write(versionLine());

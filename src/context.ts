@@ -39,6 +39,13 @@ export interface Context {
   connectOptions: Runtime["connectOptions"];
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
+  /** A credential file at another path (`--config FILE`), built the same way. */
+  storeAt(path: string): CredentialFile;
+  /**
+   * --verbose (or PIPEOPS_DEBUG=1): one line on stderr for each request and for the credentials
+   * used. The caller never passes a secret; every token-bearing part is masked before it gets here.
+   */
+  trace(line: string): void;
   /** The variable that made the runtime open a debugger before pipeops started, when one did. */
   readonly debuggerVariable?: string;
 }
@@ -76,6 +83,11 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   let store: CredentialFile | undefined;
   let wsl: boolean | undefined;
   let warnedTls = false;
+  const storeAt = (path: string) =>
+    lazyCredentialFile(path, runtime.isMissing, async (at) => {
+      const { CredentialStore } = await import("./config/store.ts");
+      return new CredentialStore(at, (message, hint) => renderers.warning(stderr, message, hint));
+    });
   const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
   const errTTY = runtime.isTerminal(2);
@@ -121,11 +133,12 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
       return runtime.connectOptions(options);
     },
     store() {
-      store ??= lazyCredentialFile(configPath(env, runtime.homedir()), runtime.isMissing, async (path) => {
-        const { CredentialStore } = await import("./config/store.ts");
-        return new CredentialStore(path, (message, hint) => renderers.warning(stderr, message, hint));
-      });
+      store ??= storeAt(configPath(env, runtime.homedir()));
       return store;
+    },
+    storeAt,
+    trace(line) {
+      if (env.PIPEOPS_DEBUG === "1") stderr.write(`trace: ${line}\n`);
     },
   };
 }

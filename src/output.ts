@@ -22,5 +22,6 @@ export function printError(stderr: OutputStream, error: CliError): void {
 }
 
 export function printWarning(stderr: OutputStream, message: string, hint?: string): void {
+  if (stderr.quiet) return;
   stderr.write(`${stderr.colors.yellow("Warning:")} ${message}\n${hint ? `${hint}\n` : ""}`);
 }

@@ -7,6 +7,8 @@ export interface OutputStream {
   readonly isTTY: boolean;
   /** This stream's colours: ANSI where it takes colour (NO_COLOR, FORCE_COLOR, TTY), plain text elsewhere. */
   readonly colors: Colors;
+  /** --quiet: only the essential line of a result, and errors; no warnings. */
+  readonly quiet?: boolean;
 }
 
 export interface InputStream extends TerminalControls {

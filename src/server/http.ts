@@ -55,10 +55,13 @@ export function createHttpFetch(ctx: Context): typeof fetch {
     const retryable = isIdempotent(request.method);
     for (let attempt = 1; ; attempt++) {
       let response: Response;
+      const sentAt = ctx.now();
       try {
         extraCa ??= extraCertificates(ctx.env);
         response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: await extraCa });
+        ctx.trace(`${traceLine(request, url)} -> ${response.status} (${ctx.now() - sentAt} ms)`);
       } catch (error) {
+        ctx.trace(`${traceLine(request, url)} -> failed (${ctx.now() - sentAt} ms)`);
         if (retryable && attempt < MAX_TRIES && error instanceof CliError && error.code === "network") {
           await ctx.sleep(backoffMs(attempt));
           continue;
@@ -76,6 +79,21 @@ export function createHttpFetch(ctx: Context): typeof fetch {
     }
   };
   return httpFetch as typeof fetch;
+}
+
+/**
+ * A request as --verbose shows it: the method and the URL with every query value masked (codes,
+ * states and tokens travel there), and whether it carried credentials, masked too. Bodies are never shown.
+ */
+export function traceLine(request: Request, url: URL): string {
+  const shown = new URL(url.href);
+  for (const key of new Set(shown.searchParams.keys())) shown.searchParams.set(key, "****");
+  const auth = request.headers.get("authorization");
+  // The scheme's name only, and only when it is one: no part of the credentials.
+  const scheme = auth?.split(" ")[0] ?? "";
+  const credentials = auth ? ` (Authorization: ${/^[A-Za-z]{1,20}$/.test(scheme) ? scheme : "****"} ****)` : "";
+  // Serialised (percent-encoded), so nothing in it can reach the terminal as an escape.
+  return `${request.method} ${shown.origin}${shown.pathname}${shown.search}${credentials}`;
 }
 
 function backoffMs(attempt: number): number {

@@ -58,8 +58,15 @@ export function isSession(found: Session | NoSession): found is Session {
  */
 export async function loadSession(ctx: Context): Promise<Session | NoSession> {
   const fromEnv = envToken(ctx.env);
-  if (fromEnv) return envSession(ctx, fromEnv);
-  const { credentials, apiUrl, settings } = await ctx.store().read();
+  if (fromEnv) {
+    ctx.trace(`credentials: ${fromEnv.variable} (the environment wins over the file)`);
+    return envSession(ctx, fromEnv);
+  }
+  const store = ctx.store();
+  const { credentials, apiUrl, settings } = await store.read();
+  ctx.trace(
+    `credentials: ${credentials ? `${store.path}, ${credentials.source === "go-cli" ? "the official CLI's oauth keys" : "pipeops' keys"}` : `none in ${store.path}`}`,
+  );
   if (!credentials) return { none: true };
   const server = resolveApiUrl(ctx, apiUrl);
   if (apiUrl && !sameServer(server, parseServerUrl(apiUrl, FILE_API_URL))) return { none: true, storedFor: serverName(new URL(apiUrl)) };

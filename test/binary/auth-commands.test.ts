@@ -675,3 +675,66 @@ describe("the official CLI's names", () => {
     expect((await runBinary(["logout", "--help"], { env })).stdout).toContain("  -f, --force ");
   });
 });
+
+describe("the official CLI's global flags", () => {
+  test("--config FILE before or after the command, or --config=FILE: the credential file to use, winning over PIPEOPS_CONFIG_PATH", async () => {
+    const { path: elsewhere } = loggedIn();
+    const { env } = home();
+    const decoyPath = join(tempDir(), "other.json");
+    for (const args of [
+      ["--config", elsewhere, "auth", "status"],
+      ["auth", "status", "--config", elsewhere],
+      ["status", `--config=${elsewhere}`],
+    ]) {
+      const result = await runBinary(args, { env: { ...env, PIPEOPS_CONFIG_PATH: decoyPath } });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toStartWith("✓ Authenticated as user@example.com\n");
+    }
+    // A login writes where --config says.
+    const target = join(tempDir(), "ci.json");
+    const login = await runBinary(["login", "--with-token", "--config", target], { env: { ...env, PIPEOPS_API_URL: server.url }, stdin: tokens.access_token });
+    expect(login.code).toBe(0);
+    expect(JSON.parse(readFileSync(target, "utf8")).auth_token).toBe(tokens.access_token);
+    expect(existsSync(decoyPath)).toBe(false);
+  });
+
+  test("--config without a file is a usage error", async () => {
+    for (const args of [
+      ["auth", "status", "--config"],
+      ["--config=", "status"],
+      ["--config", "--json", "status"],
+    ]) {
+      const result = await runBinary(args, { env: home().env });
+      expect(result).toEqual({ code: 2, stdout: "", stderr: "Error: flag --config needs a value: --config <file>\nRun 'pipeops --help' for usage\n" });
+    }
+  });
+
+  test("--quiet: only the essential line, and errors; no warnings", async () => {
+    const { env } = loggedIn();
+    expect(await runBinary(["status", "--quiet"], { env })).toEqual({ code: 0, stdout: "✓ Authenticated as user@example.com\n", stderr: "" });
+    const login = await runBinary(["auth", "login", "--quiet", "--token", tokens.access_token], { env: { ...home().env, PIPEOPS_API_URL: server.url } });
+    expect(login).toEqual({ code: 0, stdout: "✓ Successfully authenticated as user@example.com\n", stderr: "" });
+    const none = await runBinary(["--quiet", "me"], { env: home().env });
+    expect(none).toEqual({ code: 1, stdout: "", stderr: "Error: not authenticated\nRun 'pipeops auth login' to authenticate\n" });
+  });
+
+  test("--verbose or PIPEOPS_DEBUG=1: each request and the credentials used on stderr, every secret masked; stdout unchanged, so --json still parses", async () => {
+    const quiet = await runBinary(["auth", "status", "--json"], { env: { ...loggedIn().env } });
+    for (const extra of [["--verbose"], []]) {
+      // An expired session of its own, so a refresh is traced too.
+      const fresh = await loginWithAuthorizationCode(server);
+      const { env, path } = loggedIn({ auth_token: fresh.access_token, refresh_token: fresh.refresh_token, expires_at: "2000-01-01T00:00:00Z" });
+      const result = await runBinary(["auth", "status", "--json", ...extra], { env: extra.length ? env : { ...env, PIPEOPS_DEBUG: "1" } });
+      expect(result.code).toBe(0);
+      expect(Object.keys(JSON.parse(result.stdout))).toEqual(Object.keys(JSON.parse(quiet.stdout)));
+      const trace = result.stderr.split("\n").filter((line) => line.startsWith("trace: "));
+      expect(trace[0]).toMatch(/^trace: credentials: \/\S+\.pipeops\.json, pipeops' keys$/);
+      // The refresh (a POST with the refresh token in its body) and userinfo (with the new token, masked).
+      expect(trace.some((line) => /^trace: POST http:\/\/127\.0\.0\.1:\d+\/token -> 200 \(\d+ ms\)$/.test(line))).toBe(true);
+      expect(trace.some((line) => /^trace: GET http:\/\/127\.0\.0\.1:\d+\/me \(Authorization: Bearer \*\*\*\*\) -> 200 \(\d+ ms\)$/.test(line))).toBe(true);
+      const stored = JSON.parse(readFileSync(path, "utf8"));
+      for (const secret of [fresh.access_token, fresh.refresh_token!, stored.auth_token, stored.refresh_token])
+        expect(result.stderr).not.toContain(secret.slice(0, 16));
+    }
+  });
+});

@@ -99,6 +99,11 @@ describe("under Deno", () => {
         token_valid: true,
         api_url: server.url,
         source: configPath,
+        api_endpoint: server.url,
+        token_type: "oauth",
+        token_source: configPath,
+        token_expires_at: "2099-12-31T23:59:59Z",
+        token_expires_in_seconds: expect.any(Number),
       });
       expect(await runDeno(["auth", "me"], { env })).toEqual({
         code: 0,

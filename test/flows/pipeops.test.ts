@@ -343,7 +343,16 @@ describe("using a PipeOps session", () => {
     expect((await cli.result).code).toBe(0);
     const stored = readConfig(configPath)!;
     expect(stored.api_url).toBe(server.url);
-    expect(stored.oauth).toEqual({ client_id: "pipeops_public_client", base_url: server.url, dashboard_url: server.consoleUrl, scopes: ["openid"] });
+    // Its settings kept, and the new session written into it too, for the official CLI to use.
+    expect(stored.oauth).toEqual({
+      client_id: "pipeops_public_client",
+      base_url: server.url,
+      dashboard_url: server.consoleUrl,
+      scopes: ["openid"],
+      access_token: stored.auth_token,
+      refresh_token: stored.refresh_token,
+      expires_at: stored.expires_at,
+    });
   });
 
   test("no browser could be started (missing, or failing at once): one line says so, and the wait goes on", async () => {

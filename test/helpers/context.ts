@@ -83,6 +83,10 @@ export function testContext(options: TestContextOptions = {}): TestContext {
       store ??= new CredentialStore(configPath(env, home), (message, hint) => printWarning(stderr, message, hint));
       return store;
     },
+    storeAt: (path) => new CredentialStore(path, (message, hint) => printWarning(stderr, message, hint)),
+    trace: (line) => {
+      if (env.PIPEOPS_DEBUG === "1") err += `trace: ${line}\n`;
+    },
     out: () => out,
     err: () => err,
     opened,

@@ -104,7 +104,7 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
     printError(stderr, result.problem);
   } else if (!result.authenticated) {
     const stored = result.storedFor ? `${storedSessionLine(result.storedFor)}\n` : "";
-    stdout.write(`${stdout.colors.red(SYMBOL_FAIL)} Not authenticated\n${LOGIN_HINT}\n${stored}`);
+    stdout.write(`${stdout.colors.red(SYMBOL_FAIL)} Not authenticated\n${stdout.quiet ? "" : `${LOGIN_HINT}\n${stored}`}`);
   } else {
     const expires =
       result.tokenType === "service_account"
@@ -114,7 +114,8 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
           : "";
     // After the spec's two lines, and only for a server other than production.
     const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
-    stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + expires + server);
+    // --quiet: the essential line alone.
+    stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + (stdout.quiet ? "" : expires + server));
   }
 }
 

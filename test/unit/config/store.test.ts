@@ -86,7 +86,7 @@ describe("CredentialStore.read", () => {
 });
 
 describe("CredentialStore.save", () => {
-  test("writes our keys atomically with mode 0600 and keeps every other key", async () => {
+  test("writes our keys atomically with mode 0600, the official CLI's session too, and keeps every other key", async () => {
     const { store, path, dir } = storeIn();
     const original = {
       oauth: { access_token: "go-at", refresh_token: "go-rt", token_type: "Bearer" },
@@ -106,6 +106,8 @@ describe("CredentialStore.save", () => {
     const written = JSON.parse(readFileSync(path, "utf8"));
     expect(written).toEqual({
       ...original,
+      // The same session in the official CLI's keys, with the server it belongs to; its token_type kept.
+      oauth: { access_token: "at-1", refresh_token: "rt-1", expires_at: "2030-05-06T07:08:09Z", base_url: "http://127.0.0.1:1234", token_type: "Bearer" },
       auth_token: "at-1",
       refresh_token: "rt-1",
       expires_at: "2030-05-06T07:08:09Z",
