@@ -80,18 +80,13 @@ export const insecureUrl = (url: URL, source: string) =>
     `Use an https:// URL in ${source}`,
   );
 
-/** A debugger the runtime opened before pipeops ran: no credential is read while anyone may attach to it. */
-export const debuggerOpen = (variable: string) =>
-  new CliError("usage", `${variable} is set: the runtime opened a debugger that could read your tokens`, `Unset ${variable} to run pipeops`);
-
 /** C0 and C1 controls (terminal escapes among them) and the bidi overrides that reorder what a terminal shows. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
 export const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "g");
 
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */
 export function sanitize(text: string, maxLength = 300): string {
-  const clean = text.replace(UNPRINTABLE_ALL, " ").trim();
+  const clean = text.replace(new RegExp(UNPRINTABLE.source, "g"), " ").trim();
   return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
 }
 

@@ -1,9 +1,7 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
-
-import { CliError, debuggerOpen, EXIT_OK, exitCodeFor, sanitize, usageError } from "./cli-error.ts";
+import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
 import type { AnyCommand } from "./command.ts";
 import { AUTH_ALIASES, AUTH_COMMANDS, type AuthName, authCommands, SHORTCUTS } from "./commands/table.ts";
-import { configPath } from "./config/path.ts";
 import type { Context } from "./context.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
@@ -25,6 +23,8 @@ export type Route =
   | { kind: "unknown"; typed: string; under?: "auth" };
 
 const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
+/** --config, --quiet, --verbose: the official CLI's flags for every command (src/globals.ts). */
+const isGlobalFlag = (arg: string) => arg === "--quiet" || arg === "--verbose" || arg === "--config" || arg.startsWith("--config=");
 /** An auth command's name, or one of its aliases (whoami, userinfo), as the command it names. */
 const authCommandNamed = (name: string | undefined): AuthName | undefined =>
   name === undefined ? undefined : Object.hasOwn(AUTH_COMMANDS, name) ? (name as AuthName) : AUTH_ALIASES[name];
@@ -54,65 +54,22 @@ export function route(argv: readonly string[]): Route {
   return { kind: "command", name, argv: rest };
 }
 
-/** The official CLI's flags that apply to every command, anywhere on the line. */
-export interface GlobalFlags {
-  /** --config FILE: the credential file, as PIPEOPS_CONFIG_PATH (the flag wins). */
-  config?: string;
-  quiet: boolean;
-  verbose: boolean;
-}
-
-/**
- * Takes the global flags out of argv, before or after the command, `--config=FILE` too; the rest
- * is routed as usual. A --config without a file is a usage error.
- */
-export function globalFlags(argv: readonly string[]): { argv: string[]; flags: GlobalFlags } {
-  const rest: string[] = [];
-  const flags: GlobalFlags = { quiet: false, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--quiet") flags.quiet = true;
-    else if (arg === "--verbose") flags.verbose = true;
-    else if (arg === "--config" || arg.startsWith("--config=")) {
-      const file = arg === "--config" ? argv[++i] : arg.slice("--config=".length);
-      if (!file || file.startsWith("-")) throw usageError("flag --config needs a value: --config <file>");
-      flags.config = file;
-    } else rest.push(arg);
-  }
-  return { argv: rest, flags };
-}
-
-/** The context with the global flags applied; built on the original, so nothing it looks up lazily is looked up now. */
-function withGlobals(ctx: Context, flags: GlobalFlags): Context {
-  if (!flags.config && !flags.quiet && !flags.verbose) return ctx;
-  const overrides: PropertyDescriptorMap = {};
-  if (flags.quiet) {
-    overrides.stdout = { value: { ...ctx.stdout, quiet: true } };
-    overrides.stderr = { value: { ...ctx.stderr, quiet: true } };
-  }
-  if (flags.verbose && ctx.env.PIPEOPS_DEBUG !== "1") overrides.trace = { value: (line: string) => ctx.stderr.write(`trace: ${line}\n`) };
-  if (flags.config) {
-    const path = configPath({ PIPEOPS_CONFIG_PATH: flags.config }, ctx.homedir);
-    let store: ReturnType<Context["store"]> | undefined;
-    overrides.store = { value: () => (store ??= ctx.storeAt(path)) };
-  }
-  return Object.create(ctx, overrides) as Context;
-}
-
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */
 export async function runCli(system: Context, args: readonly string[]): Promise<number> {
   let json = false;
   let ctx = system;
   try {
-    const { argv, flags } = globalFlags(args);
-    ctx = withGlobals(system, flags);
+    // The global flags' code loads only when one is on the line.
+    let argv = args;
+    if (args.some(isGlobalFlag)) ({ argv, ctx } = (await import("./globals.ts")).applyGlobalFlags(system, args));
     const to = route(argv);
     if (to.kind === "version") {
       ctx.stdout.write(versionLine());
       return EXIT_OK;
     }
     if (to.kind !== "command" && to.kind !== "top") return await explain(ctx, to);
-    if (to.kind === "command" && ctx.debuggerVariable) throw debuggerOpen(ctx.debuggerVariable);
+    const debuggerVariable = to.kind === "command" ? ctx.debuggerVariable() : undefined;
+    if (debuggerVariable) throw (await import("./errors.ts")).debuggerOpen(debuggerVariable);
     const command: AnyCommand = (await (to.kind === "top" ? TOP_COMMANDS[to.name] : AUTH_COMMANDS[to.name])()).command;
     const options = await command.parse(to.argv);
     json = command.reportsJson?.(options) ?? false;

@@ -47,7 +47,7 @@ export interface Context {
    */
   trace(line: string): void;
   /** The variable that made the runtime open a debugger before pipeops started, when one did. */
-  readonly debuggerVariable?: string;
+  debuggerVariable(): string | undefined;
 }
 
 /** What commands use of the credential store. */
@@ -122,7 +122,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     onSignal: runtime.onSignal,
     raise: runtime.raise,
     pid: runtime.pid,
-    debuggerVariable: runtime.debuggerVariable(env),
+    debuggerVariable: () => runtime.debuggerVariable(env),
     processAlive: runtime.processAlive,
     connectOptions(options) {
       // Said once, at the first request: only commands that connect care.

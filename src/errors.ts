@@ -18,6 +18,10 @@ export const writeDenied = (cause: unknown) => new CliError("config_write", "fai
  */
 export const sessionEnded = () => new CliError("token_expired", "authentication token has expired", RELOGIN_HINT, { reason: "session_ended" });
 
+/** A debugger the runtime opened before pipeops ran: no credential is read while anyone may attach to it. */
+export const debuggerOpen = (variable: string) =>
+  new CliError("usage", `${variable} is set: the runtime opened a debugger that could read your tokens`, `Unset ${variable} to run pipeops`);
+
 const TRANSIENT_HINT = "Your session was kept; check your connection and try again";
 
 /** A refresh that failed for now (network, 5xx, 429): the stored session stays. */

@@ -84,6 +84,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
       return store;
     },
     storeAt: (path) => new CredentialStore(path, (message, hint) => printWarning(stderr, message, hint)),
+    debuggerVariable: () => undefined,
     trace: (line) => {
       if (env.PIPEOPS_DEBUG === "1") err += `trace: ${line}\n`;
     },

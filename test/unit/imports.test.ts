@@ -93,6 +93,7 @@ const RANKS: readonly (readonly [RegExp, number])[] = [
   [/^command\.ts$/, 7.1],
   [/^usage\.ts$/, 7.2],
   [/^commands\//, 8],
+  [/^globals\.ts$/, 8.5],
   [/^cli\.ts$/, 9],
   [/^main\.ts$/, 10],
 ];
