@@ -308,6 +308,13 @@ describe("using a PipeOps session", () => {
     expect(server.stats.refreshGrants).toBe(grants);
   });
 
+  test("login --token with a token PipeOps rejects: nothing stored, the spec's error, the value never shown", async () => {
+    const { env, configPath } = tempHome();
+    const result = await runBinary(["auth", "login", "--token", "pat_never_issued_0123456789"], { env: { ...env, ...envFor(server) } });
+    expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n" });
+    expect(existsSync(configPath)).toBe(false);
+  });
+
   test("login --token with a sat_ token stores it; status then says it is a service-account token", async () => {
     const token = server.issueServiceToken();
     const { env } = tempHome();
