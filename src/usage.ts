@@ -18,8 +18,11 @@ Shortcuts (the official PipeOps CLI's names):
   whoami, userinfo             the same as 'pipeops auth me'
 
 Flags:
-  -h, --help       Show help
-  -v, --version    Show version
+  -h, --help         Show help
+  -v, --version      Show version
+  --config <file>    The credential file to use (default: ~/.pipeops.json, or PIPEOPS_CONFIG_PATH)
+  --quiet            Only the essential line, and errors
+  --verbose          Trace each request and the credentials used on stderr (secrets masked)
 
 Run 'pipeops auth --help' for the auth commands.
 `;

@@ -670,6 +670,7 @@ describe("the official CLI's names", () => {
     const { env } = home();
     const root = await runBinary(["--help"], { env });
     expect(root.stdout).toContain("Shortcuts (the official PipeOps CLI's names):\n  login, logout, status, me    the same as 'pipeops auth <command>'\n");
+    for (const flag of ["--config <file>", "--quiet", "--verbose"]) expect(root.stdout).toContain(`  ${flag} `);
     const [short, long] = await Promise.all([runBinary(["login", "--help"], { env }), runBinary(["auth", "login", "--help"], { env })]);
     expect(short).toEqual(long);
     expect((await runBinary(["logout", "--help"], { env })).stdout).toContain("  -f, --force ");
