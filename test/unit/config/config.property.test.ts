@@ -239,7 +239,7 @@ describe("CredentialStore on random input", () => {
           writeFileSync(path, `{"auth_token": "old", "oauth": {"access_token": "old", "v": ${numbers[0]}}, ${entries.join(", ")}}`, { mode: 0o600 });
           await (saveNotClear ? store.save({ accessToken: "new-at" }) : store.clear());
           const written = readFileSync(path, "utf8");
-          numbers.forEach((text, i) => expect(written).toContain(`"n${i}": ${text}`));
+          for (const [i, text] of numbers.entries()) expect(written).toContain(`"n${i}": ${text}`);
           if (saveNotClear) expect(written).toContain(`"v": ${numbers[0]}`);
         }),
         { seed: SEED + 4, numRuns: CONFIG_CASES.numbers },
