@@ -30,6 +30,17 @@ export const refreshFailed = (reason: string, cause?: unknown) =>
 
 // Logging in.
 
+/** PIPEOPS_SCOPES with a scope RFC 6749 §3.3 does not allow (shown with anything unprintable as ?), or none. */
+export const badScopes = (bad: string | undefined, example: string) =>
+  usageError(`PIPEOPS_SCOPES contains an invalid scope${bad ? ` '${bad.replace(/[^\x20-\x7e]/g, "?")}'` : ""}`, `Unset it or set it to e.g. '${example}'`);
+export const configFlagWithoutFile = () => usageError("flag --config needs a value: --config <file>");
+
+const LOGIN_USAGE = "Run 'pipeops auth login --help' for usage";
+export const badLoginTimeout = (raw: string) => usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, LOGIN_USAGE);
+export const loginTimeoutTooLong = (maxSeconds: number) => usageError(`--timeout must be at most ${maxSeconds} seconds (a day)`, LOGIN_USAGE);
+export const unknownShell = (shells: readonly string[]) =>
+  usageError(`completion takes one shell: ${shells.join(", ")}`, "Run 'pipeops completion --help' for usage");
+
 export const tokenInputTooLong = () =>
   usageError("the token on standard input is too long", "Pipe in only the token: pipeops auth login --with-token < token.txt");
 export const noTokenInput = () => usageError("no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");

@@ -1,7 +1,7 @@
 /** The official CLI's flags that every command takes, anywhere on the line (PipeOpsHQ/pipeops-cli cmd/root.go). */
 import { configPath } from "./config/path.ts";
 import type { Context } from "./context.ts";
-import { usageError } from "./errors.ts";
+import { configFlagWithoutFile } from "./errors.ts";
 
 /** The official CLI's flags that apply to every command, anywhere on the line. */
 export interface GlobalFlags {
@@ -24,7 +24,7 @@ export function globalFlags(argv: readonly string[]): { argv: string[]; flags: G
     else if (arg === "--verbose") flags.verbose = true;
     else if (arg === "--config" || arg.startsWith("--config=")) {
       const file = arg === "--config" ? argv[++i] : arg.slice("--config=".length);
-      if (!file || file.startsWith("-")) throw usageError("flag --config needs a value: --config <file>");
+      if (!file || file.startsWith("-")) throw configFlagWithoutFile();
       flags.config = file;
     } else rest.push(arg);
   }

@@ -5,7 +5,7 @@
  */
 import { RootCommand } from "@bomb.sh/tab";
 import type { Command, FlagSpec, Streams } from "../command.ts";
-import { usageError } from "../errors.ts";
+import { unknownShell } from "../errors.ts";
 import { AUTH_ALIASES, type AuthName, authCommands, SHORTCUTS } from "./table.ts";
 
 export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
@@ -59,7 +59,7 @@ export const command: Command<CompletionOptions, CompletionResult> = {
   async parse(argv) {
     const [shell, ...rest] = argv;
     if (!SHELLS.includes(shell as Shell) || rest.length > 0) {
-      throw usageError(`completion takes one shell: ${SHELLS.join(", ")}`, "Run 'pipeops completion --help' for usage");
+      throw unknownShell(SHELLS);
     }
     return { shell: shell as Shell };
   },

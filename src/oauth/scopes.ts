@@ -1,4 +1,4 @@
-import { usageError } from "../errors.ts";
+import { badScopes } from "../errors.ts";
 import type { Env } from "../runtime/types.ts";
 
 /** The official CLI's scopes (PipeOpsHQ/pipeops-cli internal/config/config.go, DefaultScopes): identity for `auth me`. */
@@ -20,10 +20,7 @@ export function loginScopes(env: Env, scopesSupported?: readonly string[]): stri
   const scopes = [...new Set(raw.split(/[\s,]+/).filter(Boolean))];
   const bad = scopes.find((scope) => !SCOPE_TOKEN.test(scope));
   if (bad !== undefined || scopes.length === 0) {
-    throw usageError(
-      `PIPEOPS_SCOPES contains an invalid scope${bad ? ` '${bad.replace(/[^\x20-\x7e]/g, "?")}'` : ""}`,
-      `Unset it or set it to e.g. '${DEFAULT_SCOPES.join(" ")}'`,
-    );
+    throw badScopes(bad, DEFAULT_SCOPES.join(" "));
   }
   return scopes.join(" ");
 }

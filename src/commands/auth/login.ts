@@ -2,7 +2,7 @@ import { type Command, type FlagSpec, parseFlags, type Streams } from "../../com
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { ServerSettings } from "../../config/store.ts";
 import type { Context, Env } from "../../context.ts";
-import { invalidToken, loginInterrupted, noTokenInput, sanitize, tokenInputTooLong, usageError } from "../../errors.ts";
+import { badLoginTimeout, invalidToken, loginInterrupted, loginTimeoutTooLong, noTokenInput, tokenInputTooLong } from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
 import { authorizationCodeLogin } from "../../login/browser.ts";
 import { deviceLogin } from "../../login/device.ts";
@@ -43,14 +43,13 @@ export const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
 /** The login flags: --timeout is a number of seconds up to a day; --browser and --no-browser exclude each other. */
 export async function parse(argv: readonly string[]): Promise<LoginOptions> {
   const flags = await parseFlags(command, argv);
-  const usage = "Run 'pipeops auth login --help' for usage";
   let timeoutSeconds = 300;
   if (flags.timeout !== undefined) {
     const raw = flags.timeout;
     const seconds = parseSeconds(raw);
-    if (seconds === undefined) throw usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, usage);
+    if (seconds === undefined) throw badLoginTimeout(raw);
     timeoutSeconds = seconds;
-    if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw usageError(`--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (a day)`, usage);
+    if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw loginTimeoutTooLong(MAX_TIMEOUT_SECONDS);
   }
   return {
     browser: flags.browser,
