@@ -12,7 +12,7 @@ import { startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { ROOT, spawnProgram } from "../helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, pipeopsLogin, type TokenSet } from "../helpers/flows.ts";
 import { fakeBrowser, portClosed, redirectPort, spawnInTerminal, tempHome, typeHiddenToken, waitForFile } from "../helpers/interactive.ts";
-import { closedPort, fetchBehind, makeCertificates, startConnectProxy } from "../helpers/network.ts";
+import { closedPort, fetchBehind, makeCertificates, startConnectProxy, startImpostor } from "../helpers/network.ts";
 
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 /** The README's command line: exactly these permissions, nothing broader. */
@@ -289,28 +289,18 @@ describe("under Deno, environment variables that would change how the runtime fe
   test(
     "NODE_TLS_REJECT_UNAUTHORIZED=0: a certificate for another name is still refused, the server gets no token, and one line says so",
     async () => {
-      const certificates = makeCertificates();
-      const seen: string[] = [];
-      const impostor = Bun.serve({
-        hostname: "127.0.0.1",
-        port: 0,
-        tls: { cert: certificates.wrongHost, key: certificates.key },
-        fetch(request) {
-          seen.push(request.headers.get("authorization") ?? "(none)");
-          return Response.json({ sub: "attacker" });
-        },
-      });
+      const impostor = startImpostor(makeCertificates());
       try {
         const { env } = home();
         const result = await runDeno(["auth", "status"], {
-          env: { ...env, NODE_TLS_REJECT_UNAUTHORIZED: "0", PIPEOPS_API_URL: `https://localhost:${impostor.port}`, PIPEOPS_AUTH_TOKEN: tokens.access_token },
+          env: { ...env, NODE_TLS_REJECT_UNAUTHORIZED: "0", PIPEOPS_API_URL: impostor.url, PIPEOPS_AUTH_TOKEN: tokens.access_token },
         });
         expect(result.code).toBe(1);
         expect(result.stderr).toStartWith("Warning: NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: pipeops always verifies TLS certificates\n");
         expect(result.stderr).toContain("Error: ");
-        expect(seen).toEqual([]);
+        expect(impostor.seen).toEqual([]);
       } finally {
-        await impostor.stop(true);
+        await impostor.stop();
       }
     },
     TIMEOUT_MS,

@@ -15,7 +15,7 @@ import { homeWithFile } from "../helpers/context.ts";
 import { type FaultServer, faults, type Rule, refusingUrl, startFaultServer } from "../helpers/fault-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 import { waitForFile } from "../helpers/interactive.ts";
-import { makeCertificates } from "../helpers/network.ts";
+import { makeCertificates, startImpostor } from "../helpers/network.ts";
 
 setDefaultTimeout(90_000);
 
@@ -461,21 +461,11 @@ describe("environment variables that would change how the runtime fetches", () =
   });
 
   test("NODE_TLS_REJECT_UNAUTHORIZED=0 turns no certificate check off: a server with a self-signed certificate for another name gets no token, and one line says the variable is ignored", async () => {
-    const certificates = makeCertificates();
-    const seen: string[] = [];
-    const impostor = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: { cert: certificates.wrongHost, key: certificates.key },
-      fetch(request) {
-        seen.push(request.headers.get("authorization") ?? "(none)");
-        return Response.json({ sub: "attacker", email: "attacker@example.com" });
-      },
-    });
+    const impostor = startImpostor(makeCertificates());
     try {
       const tokens = await loginWithAuthorizationCode(dev);
       const where = home({});
-      const env = { NODE_TLS_REJECT_UNAUTHORIZED: "0", PIPEOPS_API_URL: `https://localhost:${impostor.port}`, PIPEOPS_AUTH_TOKEN: tokens.access_token };
+      const env = { NODE_TLS_REJECT_UNAUTHORIZED: "0", PIPEOPS_API_URL: impostor.url, PIPEOPS_AUTH_TOKEN: tokens.access_token };
       const result = await run(["auth", "status"], where, env);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe("");
@@ -484,9 +474,9 @@ describe("environment variables that would change how the runtime fetches", () =
         "To trust a company CA, point NODE_EXTRA_CA_CERTS at its certificate",
       ]);
       expect(result.stderr).toContain("Error: could not verify the TLS certificate of localhost: it is not signed by a trusted authority");
-      expect(seen).toEqual([]);
+      expect(impostor.seen).toEqual([]);
     } finally {
-      await impostor.stop(true);
+      await impostor.stop();
     }
   });
 });

@@ -136,3 +136,19 @@ export function fetchBehind(proxy: ConnectProxy, caFile: string): typeof fetch {
   };
   return network as typeof fetch;
 }
+
+/** An HTTPS server whose certificate is for another name: it records the Authorization of every request that reaches it. */
+export function startImpostor(certificates: Certificates): { url: string; seen: string[]; stop(): Promise<void> } {
+  const seen: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: certificates.wrongHost, key: certificates.key },
+    fetch(request) {
+      seen.push(request.headers.get("authorization") ?? "(none)");
+      return Response.json({ sub: "attacker", email: "attacker@example.com" });
+    },
+  });
+  // By name, so the certificate's names (not 127.0.0.1) are what is checked.
+  return { url: `https://localhost:${server.port}`, seen, stop: () => server.stop(true) };
+}
