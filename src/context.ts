@@ -93,8 +93,19 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const errTTY = runtime.isTerminal(2);
   // At a terminal picocolors' own colour detection reads process.stdout, which Bun builds on first
   // use; the bench's terminal row shows what that costs, and it has no target, so nothing works around it.
-  const stdout = outputStream((text) => runtime.write(1, text), outTTY, await colorsFor(colorEnabled(env, outTTY)));
-  const stderr = outputStream((text) => runtime.write(2, text), errTTY, await colorsFor(colorEnabled(env, errTTY)));
+  const stdout = outputStream(
+    (text) => runtime.write(1, text),
+    (bytes) => runtime.writeBytes(1, bytes),
+    outTTY,
+    await colorsFor(colorEnabled(env, outTTY)),
+  );
+  // Nothing writes bytes to stderr: text only.
+  const stderr = outputStream(
+    (text) => runtime.write(2, text),
+    () => false,
+    errTTY,
+    await colorsFor(colorEnabled(env, errTTY)),
+  );
   return {
     env,
     platform: runtime.platform,

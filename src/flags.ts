@@ -14,6 +14,8 @@ export interface FlagSpec {
   readonly value?: string;
   /** A one-letter form, as the official CLI has for some: "-f". */
   readonly short?: string;
+  /** A flag that takes a value and may be given many times (`-H`, `-f`): every value is kept, in order. */
+  readonly repeatable?: true;
   readonly description: string;
 }
 
@@ -24,7 +26,11 @@ export type FlagKey<Name extends string> = Name extends `--no-${infer Rest}` ? C
 
 /** A command's flags as given: the last value of a flag that takes one, true or false for the others; absent when not given. */
 export type FlagValues<Flags extends readonly FlagSpec[]> = {
-  readonly [Spec in Flags[number] as FlagKey<Spec["name"]>]?: Spec extends { readonly value: string } ? string : boolean;
+  readonly [Spec in Flags[number] as FlagKey<Spec["name"]>]?: Spec extends { readonly repeatable: true }
+    ? readonly string[]
+    : Spec extends { readonly value: string }
+      ? string
+      : boolean;
 };
 
 /** What the parser needs of a command. */
@@ -32,6 +38,8 @@ export interface FlagsOf<Flags extends readonly FlagSpec[]> {
   readonly name: string;
   readonly flags: Flags;
   readonly argumentsHint?: string;
+  /** The arguments it takes besides flags, by name ("<path>"); none when absent. */
+  readonly arguments?: readonly string[];
   /** Pairs of flags that contradict each other: "--browser and --no-browser cannot be used together". */
   readonly exclusive?: readonly (readonly [string, string])[];
 }
@@ -46,6 +54,14 @@ export function flagKey(name: string): string {
  * repeated flag's last value wins, as in gh. Arguments are never echoed: they may be a token.
  */
 export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Flags>, argv: readonly string[]): FlagValues<Flags> {
+  return parseCommandLine(command, argv).values;
+}
+
+/** Flags and, for a command that takes them, its arguments (after `--`, anything is an argument). */
+export function parseCommandLine<Flags extends readonly FlagSpec[]>(
+  command: FlagsOf<Flags>,
+  argv: readonly string[],
+): { values: FlagValues<Flags>; args: string[]; given: [string, string][] } {
   const known = new Map<string, FlagSpec>(
     command.flags.flatMap((flag) => (flag.short ? [[flag.name, flag] as const, [flag.short, flag] as const] : [[flag.name, flag] as const])),
   );
@@ -54,24 +70,46 @@ export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Fl
   const seen = new Set<string>();
   // cac (through mri) turns values that look like numbers into numbers: "00123" would become 123,
   // "1e5" 100000. A value is kept as the walk read it, the last one winning.
-  const values: Record<string, boolean | string> = {};
+  const values: Record<string, boolean | string | string[]> = {};
+  const args: string[] = [];
+  // Every value in the order given, under the flag's long name: for flags whose order matters together.
+  const given: [string, string][] = [];
+  const takes = command.arguments ?? [];
+  const argument = (arg: string) => {
+    if (args.length < takes.length) return void args.push(arg);
+    // Never the argument itself: it may be a pasted token.
+    const detail = command.argumentsHint ? `; ${command.argumentsHint}` : "";
+    const what = takes.length === 0 ? "no arguments" : takes.length === 1 ? `one argument, ${takes[0]}` : `${takes.length} arguments`;
+    throw usageError(`${command.name} takes ${what}${detail}`, usage);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === "--" && takes.length > 0) {
+      for (const rest of argv.slice(i + 1)) argument(rest);
+      break;
+    }
     if (arg === "--" || !arg.startsWith("-") || arg === "-") {
-      const detail = command.argumentsHint ? `; ${command.argumentsHint}` : "";
-      throw usageError(`${command.name} takes no arguments${detail}`, usage);
+      argument(arg);
+      continue;
     }
     const equals = arg.indexOf("=");
-    const name = equals < 0 ? arg : arg.slice(0, equals);
-    const flag = known.get(name);
+    let name = equals < 0 ? arg : arg.slice(0, equals);
+    let flag = known.get(name);
+    let attached = equals < 0 ? undefined : arg.slice(equals + 1);
+    // `-XPOST`: a one-letter flag with its value attached, as pflag and getopt take it.
+    const short = !flag && /^-[A-Za-z]/.test(arg) ? known.get(arg.slice(0, 2)) : undefined;
+    if (short?.value) [name, flag, attached] = [arg.slice(0, 2), short, arg.slice(2)];
     if (!flag) throw usageError(unknownOption(name, [...known.keys()]), usage);
     seen.add(flag.name);
     if (flag.value) {
-      const value = equals < 0 ? argv[++i] : arg.slice(equals + 1);
+      const value = attached ?? argv[++i];
       if (value === undefined) throw usageError(`flag ${name} needs a value: ${name} ${flag.value}`, usage);
-      values[flagKey(flag.name)] = value;
+      given.push([flag.name, value]);
+      const key = flagKey(flag.name);
+      const previous = values[key];
+      values[key] = flag.repeatable ? [...(Array.isArray(previous) ? previous : []), value] : value;
     } else {
-      if (equals >= 0) throw usageError(`flag ${name} takes no value`, usage);
+      if (attached !== undefined) throw usageError(`flag ${name} takes no value`, usage);
       normalized.push(flag.name);
     }
   }
@@ -89,7 +127,7 @@ export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Fl
     const last: unknown = Array.isArray(given) ? given.at(-1) : given;
     if (last !== undefined) values[key] = last === true;
   }
-  return values as FlagValues<Flags>;
+  return { values: values as FlagValues<Flags>, args, given };
 }
 
 /** "unknown option '--jsn'; did you mean --json?" */

@@ -4,6 +4,8 @@ import { NO_TERMINAL, type TerminalControls } from "./terminal.ts";
 
 export interface OutputStream {
   write(text: string): void;
+  /** Bytes as they are (a response body on a pipe); false once the reader has gone. */
+  writeBytes(bytes: Uint8Array): boolean;
   readonly isTTY: boolean;
   /** This stream's colours: ANSI where it takes colour (NO_COLOR, FORCE_COLOR, TTY), plain text elsewhere. */
   readonly colors: Colors;
@@ -21,13 +23,15 @@ export interface InputStream extends TerminalControls {
   readLine(maxChars?: number): Promise<string | null>;
   /** Everything up to end of input, or the first maxChars + 1 characters, after which reading stops. */
   readAll(maxChars: number): Promise<string>;
+  /** The same in bytes, as they are: a request body. */
+  readBytes(maxBytes: number): Promise<Uint8Array>;
 }
 
 /** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
 export const MAX_LINE_CHARS = 64 * 1024;
 
-export function outputStream(write: (text: string) => void, isTTY: boolean, colors: Colors): OutputStream {
-  return { write, isTTY, colors };
+export function outputStream(write: (text: string) => void, writeBytes: (bytes: Uint8Array) => boolean, isTTY: boolean, colors: Colors): OutputStream {
+  return { write, writeBytes, isTTY, colors };
 }
 
 /** Splits a byte stream into lines on demand; unread input stays unread, and nothing read is unbounded. */
@@ -88,6 +92,34 @@ export function lineReader(open: () => ReadableStream<Uint8Array>, isTTY: boolea
       const all = buffered.slice(0, maxChars + 1);
       buffered = "";
       return all;
+    },
+    async readBytes(maxBytes) {
+      // Text already taken in for a line goes first, as it was.
+      const chunks: Uint8Array[] = buffered ? [new TextEncoder().encode(buffered)] : [];
+      buffered = "";
+      let size = chunks[0]?.length ?? 0;
+      while (size <= maxBytes && !ended) {
+        reader ??= open().getReader();
+        const { value, done } = await reader.read();
+        if (done) ended = true;
+        else {
+          chunks.push(value);
+          size += value.length;
+        }
+      }
+      if (!ended) {
+        ended = true;
+        await reader?.cancel().catch(() => {});
+      }
+      const bytes = new Uint8Array(Math.min(size, maxBytes + 1));
+      let offset = 0;
+      for (const chunk of chunks) {
+        if (offset >= bytes.length) break;
+        const part = chunk.subarray(0, bytes.length - offset);
+        bytes.set(part, offset);
+        offset += part.length;
+      }
+      return bytes;
     },
   };
 }

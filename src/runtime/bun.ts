@@ -23,18 +23,19 @@ function isTerminal(fd: number): boolean {
  * text without a final newline (a prompt, a spinner frame), which console.log would end with one.
  * Both this and console.log write synchronously, so output keeps its order.
  */
-function writeBytes(fd: 1 | 2, text: string): void {
+function writeBytes(fd: 1 | 2, bytes: Uint8Array): boolean {
   const { writeSync } = builtin<typeof import("node:fs")>("node:fs");
-  const bytes = new TextEncoder().encode(text);
   let offset = 0;
   while (offset < bytes.length) {
     try {
       offset += writeSync(fd, bytes, offset);
     } catch (error) {
-      // A non-blocking pipe that is momentarily full: try again; anything else (EPIPE) ends output.
-      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      // A non-blocking pipe that is momentarily full: try again shortly; anything else (EPIPE) ends output.
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return false;
+      Bun.sleepSync(1);
     }
   }
+  return true;
 }
 
 /**
@@ -75,8 +76,9 @@ export const bunRuntime: Runtime = {
       console.log(text.slice(0, -1));
       return;
     }
-    writeBytes(fd, text);
+    writeBytes(fd, new TextEncoder().encode(text));
   },
+  writeBytes,
   stdin: () => Bun.stdin.stream(),
   runOnTerminal(argv) {
     try {

@@ -60,6 +60,20 @@ function stream(fd: 0 | 1 | 2): DenoStream {
  * without that, "" (so --help and --version still work; the config path must then come from
  * PIPEOPS_CONFIG_PATH).
  */
+/** All the bytes, synchronously; false once the reader has gone (a closed pipe). */
+function writeAll(out: DenoWriter, bytes: Uint8Array): boolean {
+  let rest = bytes;
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(out.writeSync(rest));
+    } catch (error) {
+      // A non-blocking pipe that is momentarily full: try again; anything else (a closed pipe) ends output.
+      if (!(error instanceof Deno.errors.WouldBlock)) return false;
+    }
+  }
+  return true;
+}
+
 function passwdHome(): string {
   try {
     // Loaded here, not at the top: the Bun binary bundles this module, and node:os costs every start.
@@ -103,17 +117,9 @@ export function denoRuntime(): Runtime {
     // Deno opens a debugger only for its own --inspect flags, which the command line above never has.
     debuggerVariable: () => undefined,
     write(fd, text) {
-      const out = fd === 1 ? Deno.stdout : Deno.stderr;
-      let bytes = new TextEncoder().encode(text);
-      while (bytes.length > 0) {
-        try {
-          bytes = bytes.subarray(out.writeSync(bytes));
-        } catch (error) {
-          // A non-blocking pipe that is momentarily full: try again; anything else (a closed pipe) ends output.
-          if (!(error instanceof Deno.errors.WouldBlock)) return;
-        }
-      }
+      writeAll(fd === 1 ? Deno.stdout : Deno.stderr, new TextEncoder().encode(text));
     },
+    writeBytes: (_fd, bytes) => writeAll(Deno.stdout, bytes),
     stdin: () => Deno.stdin.readable,
     serve(options: ServeOptions): LocalServer {
       const server = Deno.serve({

@@ -60,6 +60,43 @@ export async function readFileIfExists(path: string): Promise<FileInfo | null> {
 }
 
 /**
+ * A regular file's bytes, at most `maxBytes` of them: `tooLarge` is thrown past that (checked on
+ * the size before reading, and again on what was read, as a file may grow). A missing file throws
+ * ENOENT; a named pipe or a device, NotAFileError, without waiting for a writer.
+ */
+export async function readBoundedFile(path: string, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const { fs, constants } = await nodeFs();
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if (errorCode(error) === "EISDIR") throw new NotAFileError("folder");
+    throw error;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new NotAFileError(specialKind(stat));
+    if (stat.size > maxBytes) throw tooLarge();
+    let buffer = new Uint8Array(stat.size + 1);
+    let size = 0;
+    for (;;) {
+      if (size === buffer.length) {
+        // It grew since the stat: room for more, up to one byte past the limit.
+        if (size > maxBytes) throw tooLarge();
+        const larger = new Uint8Array(Math.min(size * 2, maxBytes + 1));
+        larger.set(buffer);
+        buffer = larger;
+      }
+      const { bytesRead } = await handle.read(buffer, size, buffer.length - size, null);
+      if (bytesRead === 0) return buffer.slice(0, size);
+      size += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Where a write to `path` goes: `path` itself or, when it is a symbolic link, the file the link
  * finally names. Replacing the link with a regular file would leave the old contents (tokens) behind
  * it, and break a dotfiles setup. Links owned by another user (not root) are refused, as the kernel's

@@ -44,8 +44,9 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * requests (network errors, 429, 5xx; Retry-After honoured), bodies over 1 MiB refused, and failures
  * turned into one-line errors that name the server.
  */
-export function createHttpFetch(ctx: Context): typeof fetch {
+export function createHttpFetch(ctx: Context, options: { stream?: boolean } = {}): typeof fetch {
   const timeoutSeconds = httpTimeoutSeconds(ctx.env);
+  const stream = options.stream === true;
   // Read once, when the first request needs them.
   let extraCa: Promise<string[]> | undefined;
   const httpFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -58,7 +59,7 @@ export function createHttpFetch(ctx: Context): typeof fetch {
       const sentAt = ctx.now();
       try {
         extraCa ??= extraCertificates(ctx.env);
-        response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: await extraCa });
+        response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: await extraCa, stream });
         ctx.trace(`${traceLine(request, url)} -> ${response.status} (${ctx.now() - sentAt} ms)`);
       } catch (error) {
         ctx.trace(`${traceLine(request, url)} -> failed (${ctx.now() - sentAt} ms)`);
@@ -71,6 +72,7 @@ export function createHttpFetch(ctx: Context): typeof fetch {
       if (retryable && attempt < MAX_TRIES && (response.status === 429 || response.status >= 500)) {
         const wait = retryAfterMs(response.headers.get("retry-after"), ctx.now()) ?? backoffMs(attempt);
         if (wait <= MAX_RETRY_WAIT_MS) {
+          await response.body?.cancel();
           await ctx.sleep(wait);
           continue;
         }
@@ -100,8 +102,18 @@ function backoffMs(attempt: number): number {
   return 250 * 2 ** (attempt - 1);
 }
 
-/** One try: headers and the whole body must arrive within the timeout; through a proxy when one applies. */
-async function fetchWithin(ctx: Context, request: Request, url: URL, options: { timeoutSeconds: number; extraCa: string[] }): Promise<Response> {
+interface TryOptions {
+  timeoutSeconds: number;
+  extraCa: string[];
+  /** The body as it arrives, with no size limit, each chunk within the timeout of the one before. */
+  stream: boolean;
+}
+
+/**
+ * One try, through a proxy when one applies: headers and the whole body must arrive within the
+ * timeout; or, streamed, the headers within it and then each piece of the body within it.
+ */
+async function fetchWithin(ctx: Context, request: Request, url: URL, options: TryOptions): Promise<Response> {
   const { timeoutSeconds, extraCa } = options;
   const proxy = proxyFor(url, ctx.env);
   const controller = new AbortController();
@@ -114,8 +126,12 @@ async function fetchWithin(ctx: Context, request: Request, url: URL, options: { 
       await response.body?.cancel();
       throw proxyError(proxy, url, 407, undefined);
     }
-    const body = await readLimited(response, url);
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const body = options.stream ? streamWithin(response, controller, timeoutSeconds, url, proxy) : await readLimited(response, url);
+    return new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   } catch (error) {
     if (error instanceof CliError) throw error;
     if (controller.signal.aborted) {
@@ -125,6 +141,43 @@ async function fetchWithin(ctx: Context, request: Request, url: URL, options: { 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Statuses whose response has no body: a Response built with one throws. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** The body piece by piece, each within `timeoutSeconds` of the last, failures as the one-line errors of a request. */
+function streamWithin(
+  response: Response,
+  controller: AbortController,
+  timeoutSeconds: number,
+  url: URL,
+  proxy: ProxyServer | undefined,
+): ReadableStream<Uint8Array> | null {
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(into) {
+        timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
+        try {
+          const { value, done } = await reader.read();
+          if (done) into.close();
+          else into.enqueue(value);
+        } catch (error) {
+          throw controller.signal.aborted ? timedOut(url.origin, timeoutSeconds, error) : networkError(error, url, proxy);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      async cancel(reason) {
+        clearTimeout(timer);
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** A failed connection as one line: the proxy's refusal, a certificate that cannot be trusted, or why the server could not be reached. */

@@ -32,7 +32,16 @@ export interface TestContextOptions {
 
 /** A stream into a buffer, coloured as the system context would colour it (picocolors' real codes). */
 export function bufferStream(append: (text: string) => void, isTTY: boolean, env: Env): OutputStream {
-  return { write: append, isTTY, colors: colorEnabled(env, isTTY) ? pc.createColors(true) : PLAIN_COLORS };
+  const decoder = new TextDecoder();
+  return {
+    write: append,
+    writeBytes: (bytes) => {
+      append(decoder.decode(bytes, { stream: true }));
+      return true;
+    },
+    isTTY,
+    colors: colorEnabled(env, isTTY) ? pc.createColors(true) : PLAIN_COLORS,
+  };
 }
 
 export function tempDir(prefix = "pipeops-test-"): string {
