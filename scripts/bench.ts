@@ -7,12 +7,14 @@
  * and the median peak RSS of 10 of those rounds (measured with GNU time).
  * `--variants` repeats the comparison for plain, --minify, --splitting and --bytecode (at three
  * depths), which is how the release flags in scripts/build.ts were chosen. Then the requests each
- * command sends, and its wall time with 100 ms added to every request (scripts/latency.ts).
+ * command sends, and its wall time with 100 ms added to every request (scripts/latency.ts); then
+ * `pipeops api` beside curl, and its memory with a large body (scripts/bench-api.ts).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { benchApi, formatApiBench } from "./bench-api.ts";
 import { type BuildFlags, build, RELEASE_FLAGS } from "./build.ts";
 import { formatLatency, measureLatency } from "./latency.ts";
 
@@ -245,5 +247,9 @@ if (import.meta.main) {
     console.log(formatReport(await bench(flags, runs, out), runs));
     console.log("");
   }
-  if (!values.variants) console.log(formatLatency(await measureLatency("dist/pipeops")));
+  if (!values.variants) {
+    console.log(formatLatency(await measureLatency("dist/pipeops")));
+    console.log("");
+    console.log(formatApiBench(await benchApi("dist/pipeops", runs)));
+  }
 }

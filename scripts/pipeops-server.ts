@@ -13,6 +13,10 @@
  *   pipeops/users.go: `GET {api}/profile/data` answering `{success|status, message, data: {user}}`
  *   or `data: {...}`, ids as numbers or strings; pipeops/client.go: errors as `{status, message}`
  *   or plain text; docs/authentication/overview.md: `sat_…` workspace service tokens as Bearer.
+ * - For `pipeops api`: pipeops/projects.go's `GET project/fetch?workspace_uuid=&page=&limit=`
+ *   (`data.projects.rows`), `GET project/fetch/{uuid}`, `POST project/create`; errors as
+ *   `{status: "error", message}` (client.go, ErrorResponse). Besides those, a same-origin and an
+ *   off-origin redirect and a log of any size streamed, for what a client must do with them.
  * - No discovery documents, no device grant, no revocation endpoint.
  *
  * Development and tests only: in memory, one demo user, one click to sign in.
@@ -37,6 +41,25 @@ export interface PipeOpsServerOptions {
   profile?: boolean;
   /** Serve the API over HTTPS with this PEM certificate and key (the console stays plain HTTP). */
   tls?: { cert: string; key: string };
+  /** Where GET /project/moved redirects: another origin (default: the console's projects page). */
+  elsewhere?: string;
+}
+
+/** A request to a project endpoint as the API received it, for tests to look at. */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  /** The query string, with its "?", or "". */
+  search: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface DemoProject {
+  UUID: string;
+  Name: string;
+  Status: string;
+  [key: string]: unknown;
 }
 
 export interface PipeOpsUser {
@@ -65,6 +88,9 @@ export interface PipeOpsServer {
   user: PipeOpsUser;
   /** Every request the API received, as "METHOD /path", in order. */
   requests: string[];
+  /** Every request to a project endpoint, whole. */
+  received: ReceivedRequest[];
+  projects: DemoProject[];
   stats: { authorizationCodeGrants: number; refreshGrants: number; userinfoRequests: number; profileRequests: number; tokenFormats: (string | null)[] };
   /** A workspace service token (`sat_…`) that the API accepts, as production's automation tokens. */
   issueServiceToken(): string;
@@ -109,6 +135,13 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
   const requests: string[] = [];
   const stats = { authorizationCodeGrants: 0, refreshGrants: 0, userinfoRequests: 0, profileRequests: 0, tokenFormats: [] as (string | null)[] };
   const ended = new Set<string>();
+  const received: ReceivedRequest[] = [];
+  const projects: DemoProject[] = Array.from({ length: 25 }, (_, index) => ({
+    UUID: `9d3c${String(index + 1).padStart(4, "0")}-5e6f-4a7b-8c9d-0e1f2a3b4c5d`,
+    Name: `demo-project-${index + 1}`,
+    Status: index % 5 === 4 ? "stopped" : "running",
+    workspace_uuid: "ws-demo",
+  }));
 
   const error = (status: number, message: string) =>
     options.plainTextErrors
@@ -192,6 +225,79 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
     return error(400, "unsupported grant type");
   }
 
+  /** The project endpoints `pipeops api` is tried against. */
+  async function projectRequest(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const body = await request.text();
+    received.push({
+      method: request.method,
+      path: url.pathname,
+      search: url.search,
+      headers: Object.fromEntries(request.headers),
+      body: body.slice(0, 65_536),
+    });
+    const route = `${request.method} ${url.pathname}`;
+    const query = url.searchParams;
+    if (route === "GET /project/fetch") {
+      const workspace = query.get("workspace_uuid");
+      if (!workspace) return error(400, "workspace_uuid is required");
+      const page = Math.max(1, Number(query.get("page")) || 1);
+      const limit = Math.min(100, Math.max(1, Number(query.get("limit")) || 10));
+      const inWorkspace = projects.filter((project) => project.workspace_uuid === workspace);
+      const rows = inWorkspace.slice((page - 1) * limit, page * limit);
+      return Response.json({
+        success: true,
+        status: "success",
+        message: "Projects fetched",
+        data: { projects: { rows, count: inWorkspace.length, page, limit } },
+      });
+    }
+    const one = /^\/project\/fetch\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && one) {
+      const project = projects.find((candidate) => candidate.UUID === one[1]);
+      return project ? Response.json({ status: "success", message: "Project fetched", data: { project } }) : error(404, "Project not found");
+    }
+    if (route === "POST /project/create") {
+      let fields: unknown;
+      try {
+        fields = JSON.parse(body);
+      } catch {
+        return error(400, "invalid request body");
+      }
+      if (!fields || typeof fields !== "object" || Array.isArray(fields)) return error(400, "invalid request body");
+      const project: DemoProject = {
+        Status: "creating",
+        workspace_uuid: "ws-demo",
+        ...(fields as Record<string, unknown>),
+        UUID: crypto.randomUUID(),
+        Name: String((fields as { name?: unknown }).name ?? "unnamed"),
+      };
+      projects.push(project);
+      return Response.json({ status: "success", message: "Project created", data: { project } }, { status: 201 });
+    }
+    // An old path, moved on the same origin; and one that sends the client to another origin.
+    if (route === "GET /project/list") return new Response(null, { status: 301, headers: { location: `/project/fetch${url.search}` } });
+    if (route === "GET /project/moved") return new Response(null, { status: 302, headers: { location: options.elsewhere ?? `${consoleOrigin()}/projects` } });
+    const logs = /^\/project\/logs\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && logs) {
+      const size = Math.min(Number(query.get("bytes") ?? 1024 * 1024) || 0, 4 * 1024 ** 3);
+      const line = new TextEncoder().encode(`${new Date(0).toISOString()} ${logs[1]} build step ok ${"-".repeat(40)}\n`);
+      const chunk = new Uint8Array(64 * 1024);
+      for (let at = 0; at < chunk.length; at += line.length) chunk.set(line.subarray(0, Math.min(line.length, chunk.length - at)), at);
+      let sent = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= size) return controller.close();
+          const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+          sent += part.length;
+          controller.enqueue(part.slice());
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
+    }
+    return error(404, "route not found");
+  }
+
   const api = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -212,6 +318,11 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
           data: { sub: uuid, email, email_verified: true, name: `${first_name} ${last_name}`, given_name: first_name, family_name: last_name, picture: "" },
         });
       }
+      if (pathname.startsWith("/project/")) {
+        const refused = refusal(request, "Unauthorized");
+        if (refused) return refused;
+        return projectRequest(request);
+      }
       if (request.method === "GET" && pathname === "/profile/data" && options.profile !== false) {
         const refused = refusal(request, "Unauthorized");
         if (refused) return refused;
@@ -223,6 +334,7 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
     },
   });
 
+  const consoleOrigin = () => `http://127.0.0.1:${consoleServer.port}`;
   const consoleServer = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -267,6 +379,8 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
     consoleUrl: `http://127.0.0.1:${consoleServer.port}`,
     user: pipeopsUser,
     requests,
+    received,
+    projects,
     stats,
     issueServiceToken() {
       const token = opaque("sat_");

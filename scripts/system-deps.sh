@@ -3,7 +3,8 @@
 # so `npm install && npm test` sets up a fresh machine by itself. Elsewhere it says what to install.
 #   chromium: the real-browser login test; qemu-user + libc6-arm64-cross: running the arm64 and
 #   pre-AVX x64 release binaries; unzip, curl, dash: the archive and installer tests; bash-completion,
-#   zsh, fish: the shell completion tests; openssl: the certificates of the proxy and TLS tests.
+#   zsh, fish: the shell completion tests; openssl: the certificates of the proxy and TLS tests;
+#   time (GNU): peak memory of `pipeops api` streaming a large body, and of the bench.
 set -eu
 missing=""
 need() { [ -e "$1" ] || missing="$missing $2"; }
@@ -18,6 +19,7 @@ need /usr/share/bash-completion/bash_completion bash-completion
 need /usr/bin/zsh zsh
 need /usr/bin/fish fish
 need /usr/bin/openssl openssl
+need /usr/bin/time time
 [ -n "$missing" ] || exit 0
 # One name per package, in a stable order.
 packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ $//')

@@ -6,8 +6,9 @@ import type { Context } from "./context.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
 
-/** Top-level commands besides `auth`: the completion script, and the hidden callback it uses. */
+/** Top-level commands besides `auth`: `api`, the completion script, and the hidden callback it uses. */
 const TOP_COMMANDS = {
+  api: async () => ({ command: (await import("./commands/api.ts")).command as AnyCommand }),
   completion: async () => ({ command: (await import("./commands/completion.ts")).command as AnyCommand }),
   complete: async () => ({ command: (await import("./commands/completion.ts")).complete as AnyCommand }),
 };
@@ -36,11 +37,11 @@ export function route(argv: readonly string[]): Route {
   const second = argv[1];
   if (first === "--version" || first === "-v" || first === "version") return { kind: "version" };
   if (first === undefined || isHelpFlag(first)) return { kind: "help", topic: "root" };
-  if (first === "complete" || first === "completion") {
+  if (Object.hasOwn(TOP_COMMANDS, first)) {
+    const name = first as TopName;
     const rest = argv.slice(1);
-    return first === "completion" && (rest.includes("--help") || rest.includes("-h"))
-      ? { kind: "help", topic: first }
-      : { kind: "top", name: first, argv: rest };
+    // `complete` passes what the shell has typed so far, --help included, to the completer.
+    return name !== "complete" && (rest.includes("--help") || rest.includes("-h")) ? { kind: "help", topic: name } : { kind: "top", name, argv: rest };
   }
   // The official CLI's names at the top level: `pipeops login` is `pipeops auth login`.
   if (Object.hasOwn(SHORTCUTS, first)) return route(["auth", first, ...argv.slice(1)]);
@@ -68,13 +69,14 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
       return EXIT_OK;
     }
     if (to.kind !== "command" && to.kind !== "top") return await explain(ctx, to);
-    const debuggerVariable = to.kind === "command" ? ctx.debuggerVariable() : undefined;
+    // Commands that hold a token refuse to run with a debugger attached; `api` is one of them.
+    const debuggerVariable = to.kind === "command" || to.name === "api" ? ctx.debuggerVariable() : undefined;
     if (debuggerVariable) throw (await import("./errors.ts")).debuggerOpen(debuggerVariable);
     const command: AnyCommand = (await (to.kind === "top" ? TOP_COMMANDS[to.name] : AUTH_COMMANDS[to.name])()).command;
     const options = await command.parse(to.argv);
     json = command.reportsJson?.(options) ?? false;
     const result = await command.run(ctx, options);
-    command.render(ctx, result, options);
+    await command.render(ctx, result, options);
     return command.exitCode?.(result) ?? EXIT_OK;
   } catch (error) {
     return reportFailure(ctx, error, json);
@@ -94,7 +96,7 @@ async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "com
   else if (to.topic === "auth") {
     ctx.stdout.write(usage.groupHelp((await authCommands()).map(([name, command]) => [name, command.summary] as const)));
   } else {
-    const load = to.topic === "completion" || to.topic === "complete" ? TOP_COMMANDS[to.topic] : AUTH_COMMANDS[to.topic];
+    const load = Object.hasOwn(TOP_COMMANDS, to.topic) ? TOP_COMMANDS[to.topic as TopName] : AUTH_COMMANDS[to.topic as AuthName];
     ctx.stdout.write(usage.commandHelp((await load()).command));
   }
   return EXIT_OK;

@@ -26,13 +26,15 @@ export interface Command<Options, Result, Flags extends readonly FlagSpec[] = re
   readonly examples: readonly string[];
   /** The usage line's arguments, when not just flags: "<shell>". */
   readonly usage?: string;
+  /** The arguments it takes besides flags, by name ("<path>"); none when absent. */
+  readonly arguments?: readonly string[];
   /** Said instead of "takes no arguments" alone, for a command users try to give one. */
   readonly argumentsHint?: string;
   /** argv after the command's name, into the options run() takes; a bad flag is a usage error. */
   parse(argv: readonly string[]): Promise<Options>;
   run(ctx: Context, options: Options): Promise<Result>;
   /** Prints the result: human text, or one JSON document on stdout when the options ask for it. */
-  render(io: Streams, result: Result, options: Options): void;
+  render(io: Streams, result: Result, options: Options): void | Promise<void>;
   /** 0 unless the result says otherwise (`auth status` when not authenticated). */
   exitCode?(result: Result): number;
   /** Whether a failure is also reported as a JSON document on stdout (--json). */

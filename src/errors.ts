@@ -197,3 +197,17 @@ export const configWriteFailed = (path: string, detail: string, cause?: unknown)
   new CliError("config_write", `failed to write config file ${path}: ${detail}`, undefined, { cause });
 export const lockFailed = (path: string, detail: string, cause?: unknown) =>
   new CliError("config_write", `cannot create the lock file ${path}: ${detail}`, undefined, { cause });
+
+// `pipeops api`: its inputs, and answers that are not a success.
+
+const API_USAGE = "Run 'pipeops api --help' for usage";
+export const MAX_API_INPUT_BYTES = 10 * 1024 * 1024;
+export const apiInputTooLarge = (what: string) => usageError(`${what} is too large (over 10 MiB)`, API_USAGE);
+export const stdinReadTwice = () => usageError("standard input can be read only once: by --input - or by one @- field", API_USAGE);
+export const apiFileUnreadable = (what: string, path: string, reason: string) => usageError(`cannot read ${what} ${sanitize(path, 200)}: ${reason}`, API_USAGE);
+export const badMethod = () => usageError("--method takes an HTTP method, e.g. GET, POST, PUT, PATCH, DELETE", API_USAGE);
+export const tooManyRedirects = (origin: string) => new CliError("server", `${origin} redirected more than 5 times`);
+export const redirectedElsewhere = (origin: string, to: URL) =>
+  new CliError("server", `${origin} redirected to ${to.origin}, which pipeops api does not follow`, "The session's token is sent only to the API's origin");
+/** A status of 400 or more: the server's own message (its envelope's `message`) and the status. */
+export const apiStatus = (message: string, status: number) => new CliError("server", `${sanitize(message, 200)} (HTTP ${status})`);

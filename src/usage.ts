@@ -11,6 +11,7 @@ Usage:
 
 Commands:
   auth          Manage authentication (login, logout, status, me, token)
+  api           Make an authenticated request to the PipeOps API
   completion    Print the shell completion script (bash, zsh, fish, powershell)
 
 Shortcuts (the official PipeOps CLI's names):

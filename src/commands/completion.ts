@@ -4,7 +4,7 @@
  * @bomb.sh/tab (cac has no completions: cacjs/cac#81), which prints its own lines.
  */
 import { RootCommand } from "@bomb.sh/tab";
-import type { Command, FlagSpec, Streams } from "../command.ts";
+import type { AnyCommand, Command, FlagSpec, Streams } from "../command.ts";
 import { unknownShell } from "../errors.ts";
 import { AUTH_ALIASES, type AuthName, authCommands, SHORTCUTS } from "./table.ts";
 
@@ -22,15 +22,17 @@ async function completionTree(): Promise<RootCommand> {
     ...Object.entries(AUTH_ALIASES).map(([alias, name]) => [`auth ${alias}`, name] as [string, AuthName]),
     ...Object.entries(SHORTCUTS).map(([shortcut, name]) => [shortcut, name] as [string, AuthName]),
   ];
-  for (const [path, name] of names) {
-    const command = commands.get(name)!;
+  const withFlags = (path: string, command: AnyCommand) => {
     const leaf = root.command(path, command.summary);
     for (const flag of command.flags as readonly FlagSpec[]) {
       // tab names flags without their dashes; one that takes a value is completed with nothing.
-      if (flag.value) leaf.option(flag.name.replace(/^--/, ""), flag.description, () => {});
+      if (flag.value) leaf.option(flag.name.replace(/^--/, ""), flag.description, () => {}, flag.short?.replace(/^-/, ""));
       else leaf.option(flag.name.replace(/^--/, ""), flag.description, flag.short?.replace(/^-/, ""));
     }
-  }
+    return leaf;
+  };
+  for (const [path, name] of names) withFlags(path, commands.get(name)!);
+  withFlags("api", (await import("./api.ts")).command);
   root.command("completion", "Print the shell completion script").argument("shell", (complete) => {
     for (const shell of SHELLS) complete(shell, `Completion script for ${shell}`);
   });

@@ -74,8 +74,8 @@ for (const [shell, completes, installed] of SHELLS) {
   const describeShell = installed || inCI ? describe : describe.skip;
   describeShell(`completions in ${shell}`, () => {
     test("commands: the top level, then auth's, from a prefix", async () => {
-      // auth, completion, and the official CLI's names (never `token`: that is `auth token`).
-      expect(await completes("pipeops ")).toEqual(["auth", "completion", "login", "logout", "me", "status", "userinfo", "whoami"]);
+      // api, auth, completion, and the official CLI's names (never `token`: that is `auth token`).
+      expect(await completes("pipeops ")).toEqual(["api", "auth", "completion", "login", "logout", "me", "status", "userinfo", "whoami"]);
       expect(await completes("pipeops lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth ")).toEqual(["login", "logout", "me", "status", "token", "userinfo", "whoami"]);
@@ -86,6 +86,7 @@ for (const [shell, completes, installed] of SHELLS) {
       expect(await completes("pipeops auth login --no-")).toEqual(["--no-browser"]);
       expect(await completes("pipeops auth status --")).toEqual(["--json"]);
       expect(await completes("pipeops completion ")).toEqual(["bash", "fish", "powershell", "zsh"]);
+      expect(await completes("pipeops api --i")).toEqual(["--include", "--input"]);
     });
   });
 }

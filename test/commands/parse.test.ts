@@ -134,3 +134,38 @@ describe("routing", () => {
     expect(editDistance("me", "token")).toBe(4);
   });
 });
+
+describe("api", () => {
+  test("a path, fields in the order given (-f and -F together), repeated headers, -XPOST", async () => {
+    const { command: api } = await import("../../src/commands/api.ts");
+    expect(await api.parse(["project/create", "-f", "a[]=x", "-F", "a[]=1", "-XPOST", "-H", "X-A: 1", "--header=X-B: 2", "-i"])).toEqual({
+      path: "project/create",
+      method: "POST",
+      fields: [
+        { arg: "a[]=x", typed: false },
+        { arg: "a[]=1", typed: true },
+      ],
+      input: undefined,
+      headers: [
+        ["X-A", "1"],
+        ["X-B", "2"],
+      ],
+      include: true,
+      silent: false,
+    });
+  });
+
+  test("a path after flags, and after --; none, or two, is a usage error that never repeats an argument", async () => {
+    const { command: api } = await import("../../src/commands/api.ts");
+    expect((await api.parse(["--silent", "oauth/userinfo"])).path).toBe("oauth/userinfo");
+    expect((await api.parse(["--", "-odd-path"])).path).toBe("-odd-path");
+    expect(await usageMessage(api.parse(["--silent"]))).toBe("api needs a path, e.g. pipeops api oauth/userinfo");
+    expect(await usageMessage(api.parse(["a", "sat_secret"]))).toBe("api takes one argument, <path>");
+    expect(await usageMessage(api.parse(["a", "--method"]))).toBe("flag --method needs a value: --method <method>");
+  });
+
+  test("route: `pipeops api …` runs api; `pipeops api --help` is its help", () => {
+    expect(route(["api", "me", "-i"])).toEqual({ kind: "top", name: "api", argv: ["me", "-i"] });
+    expect(route(["api", "--help"])).toEqual({ kind: "help", topic: "api" });
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * `pipeops api <path>`: any PipeOps API call with the stored session, as `gh api` is for GitHub.
+ * Paths are the Go SDK's (PipeOpsHQ/pipeops-go-sdk pipeops/projects.go: `project/fetch`,
+ * `project/fetch/{uuid}`, `project/create`; users.go: `profile/data`; oauth.go: `oauth/userinfo`),
+ * relative to the API URL in use. Errors come as `{status, message}` envelopes or plain text
+ * (pipeops/client.go, CheckResponse), and the message is what the error line shows.
+ */
+import { type ApiAnswer, type ApiRequest, callApi } from "../api/call.ts";
+import { type Field, fieldsToBody, fieldsToQuery, splitField, typedValue } from "../api/fields.ts";
+import { formatHead, prettyJson, terminalSafe } from "../api/pretty.ts";
+import { apiTarget, parseHeader } from "../api/target.ts";
+import type { Command, Streams } from "../command.ts";
+import type { Context } from "../context.ts";
+import { apiFileUnreadable, apiInputTooLarge, apiStatus, badMethod, MAX_API_INPUT_BYTES, redirectedElsewhere, stdinReadTwice, usageError } from "../errors.ts";
+import { printError } from "../output.ts";
+import { requireSession } from "../session/session.ts";
+import { VERSION } from "../version.ts";
+
+export interface ApiOptions {
+  path: string;
+  method?: string;
+  /** -f and -F in the order given; `typed` for -F. */
+  fields: readonly { arg: string; typed: boolean }[];
+  input?: string;
+  headers: readonly (readonly [string, string])[];
+  include: boolean;
+  silent: boolean;
+}
+
+export interface ApiResult extends ApiAnswer {
+  readonly method: string;
+}
+
+const FLAGS = [
+  { name: "--method", short: "-X", value: "<method>", description: "The HTTP method (default GET, or POST with fields or --input)" },
+  { name: "--raw-field", short: "-f", value: "<key=value>", repeatable: true, description: "A string field; key[]=v for an array, key[sub]=v for an object" },
+  {
+    name: "--field",
+    short: "-F",
+    value: "<key=value>",
+    repeatable: true,
+    description: "A typed field: true, false, null, integers, @file or @- for a file's or stdin's text",
+  },
+  { name: "--input", value: "<file>", description: "The request body as it is, from a file or - for stdin (at most 10 MiB)" },
+  { name: "--header", short: "-H", value: "<'Name: value'>", repeatable: true, description: "A request header; repeat for more" },
+  { name: "--include", short: "-i", description: "Print the status line and response headers before the body" },
+  { name: "--silent", description: "Do not print the response body" },
+] as const;
+
+/** Methods whose fields go into the query string: they carry no body. */
+const QUERY_METHODS = new Set(["GET", "HEAD", "DELETE"]);
+
+async function parse(argv: readonly string[]): Promise<ApiOptions> {
+  const { values, args, given } = (await import("../flags.ts")).parseCommandLine(command, argv);
+  const path = args[0];
+  if (path === undefined) throw usageError("api needs a path, e.g. pipeops api oauth/userinfo", "Run 'pipeops api --help' for usage");
+  const method = values.method?.toUpperCase();
+  if (method !== undefined && !/^[A-Z]{1,20}$/.test(method)) throw badMethod();
+  // -f and -F together, in the order given: `-f a[]=x -F a[]=1` is ["x", 1].
+  const fields = given.filter(([name]) => name === "--raw-field" || name === "--field").map(([name, arg]) => ({ arg, typed: name === "--field" }));
+  for (const field of fields) splitField(field.arg, field.typed ? "-F" : "-f");
+  return {
+    path,
+    method,
+    fields,
+    input: values.input,
+    headers: (values.header ?? []).map(parseHeader),
+    include: values.include ?? false,
+    silent: values.silent ?? false,
+  };
+}
+
+/** Reads standard input at most once, whoever asks. */
+function stdinOnce(ctx: Context): (what: string) => Promise<Uint8Array> {
+  let used = false;
+  return async (what) => {
+    if (used) throw stdinReadTwice();
+    used = true;
+    const bytes = await ctx.stdin.readBytes(MAX_API_INPUT_BYTES);
+    if (bytes.length > MAX_API_INPUT_BYTES) throw apiInputTooLarge(what);
+    return bytes;
+  };
+}
+
+async function readFileBytes(what: string, path: string): Promise<Uint8Array> {
+  const fs = await import("../runtime/fs.ts");
+  try {
+    return await fs.readBoundedFile(path, MAX_API_INPUT_BYTES, () => apiInputTooLarge(`${what} ${path}`));
+  } catch (error) {
+    if (error instanceof fs.NotAFileError) throw apiFileUnreadable(what, path, error.message);
+    if (fs.errorCode(error) === "ENOENT") throw apiFileUnreadable(what, path, "no such file");
+    if (fs.isPermissionError(error)) throw apiFileUnreadable(what, path, "permission denied");
+    throw error;
+  }
+}
+
+/** The request the options describe: fields read (files, stdin), then in the query or a JSON body. */
+async function buildRequest(ctx: Context, options: ApiOptions, apiUrl: URL): Promise<ApiRequest> {
+  const readStdin = stdinOnce(ctx);
+  const fields: Field[] = [];
+  for (const { arg, typed } of options.fields) {
+    const { key, path, raw } = splitField(arg, typed ? "-F" : "-f");
+    let value = typed ? typedValue(raw) : raw;
+    if (typed && raw.startsWith("@")) {
+      const what = `the file for field '${key}'`;
+      const bytes = raw === "@-" ? await readStdin(`standard input for field '${key}'`) : await readFileBytes(what, raw.slice(1));
+      value = new TextDecoder().decode(bytes);
+    }
+    fields.push({ key, path, value });
+  }
+  let body: Uint8Array | undefined;
+  if (options.input !== undefined) {
+    body = options.input === "-" ? await readStdin("standard input for --input") : await readFileBytes("the --input file", options.input);
+  }
+  const method = options.method ?? (fields.length > 0 || body ? "POST" : "GET");
+  const url = apiTarget(apiUrl, options.path);
+  const headers = new Headers({ accept: "application/json", "user-agent": `pipeops/${VERSION}` });
+  if (body !== undefined || QUERY_METHODS.has(method)) {
+    for (const [key, value] of fieldsToQuery(fields)) url.searchParams.append(key, value);
+  } else if (fields.length > 0) {
+    body = new TextEncoder().encode(JSON.stringify(fieldsToBody(fields)));
+  }
+  if (body !== undefined) headers.set("content-type", "application/json");
+  for (const [name, value] of options.headers) headers.set(name, value);
+  return { method, url, headers: [...headers], body };
+}
+
+async function run(ctx: Context, options: ApiOptions): Promise<ApiResult> {
+  const session = await requireSession(ctx);
+  const request = await buildRequest(ctx, options, session.apiUrl);
+  return { ...(await callApi(ctx, session, request)), method: request.method };
+}
+
+/** What JSON looks like by its Content-Type: application/json and the +json types. */
+const isJson = (response: Response) => /^application\/([\w.-]+\+)?json\b/i.test(response.headers.get("content-type") ?? "");
+
+/** How much of a JSON body is held to indent it at a terminal; past this it is shown as it comes. */
+const MAX_PRETTY_BYTES = 8 * 1024 * 1024;
+/** How much of an error body is held to find its message. */
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/** Up to `limit` bytes of the body, and whether that was all of it (the reader is left where it stopped). */
+async function readUpTo(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<{ chunks: Uint8Array[]; size: number; done: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const { value, done } = await reader.read();
+    if (done) return { chunks, size, done: true };
+    chunks.push(value);
+    size += value.length;
+  }
+  return { chunks, size, done: false };
+}
+
+/**
+ * The body to stdout as it arrives. On a pipe, byte for byte; at a terminal, JSON indented and
+ * coloured (when it fits in memory), other text with terminal controls made visible.
+ */
+async function writeBody(io: Streams, response: Response, held: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, done: boolean): Promise<void> {
+  const { stdout } = io;
+  if (!stdout.isTTY) {
+    for (const chunk of held) if (!stdout.writeBytes(chunk)) return void (await reader.cancel());
+    for (let next = done ? undefined : await reader.read(); next && !next.done; next = await reader.read()) {
+      if (!stdout.writeBytes(next.value)) return void (await reader.cancel());
+    }
+    return;
+  }
+  const decoder = new TextDecoder();
+  let rest = held;
+  let finished = done;
+  if (isJson(response) && !done) {
+    const more = await readUpTo(reader, MAX_PRETTY_BYTES);
+    rest = [...held, ...more.chunks];
+    finished = more.done;
+  }
+  let text = rest.map((chunk) => decoder.decode(chunk, { stream: true })).join("");
+  const pretty = finished && isJson(response) ? prettyJson(text + decoder.decode(), stdout.colors) : undefined;
+  if (pretty !== undefined) return stdout.write(pretty);
+  let last = "";
+  for (;;) {
+    if (text) stdout.write(terminalSafe(text));
+    last = text || last;
+    if (finished) break;
+    const next = await reader.read();
+    finished = next.done;
+    text = next.done ? decoder.decode() : decoder.decode(next.value, { stream: true });
+  }
+  // The shell's prompt on a line of its own.
+  if (last && !last.endsWith("\n")) stdout.write("\n");
+}
+
+/** The server's own words for a failure: its envelope's message, an OAuth error, or a short plain text. */
+function failureMessage(held: Uint8Array[], response: Response): string {
+  const decoder = new TextDecoder();
+  const text = (held.map((chunk) => decoder.decode(chunk, { stream: true })).join("") + decoder.decode()).trim();
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === "object") {
+      const { message, error_description, error } = body as Record<string, unknown>;
+      for (const candidate of [message, error_description, error]) if (typeof candidate === "string" && candidate.trim()) return candidate;
+    }
+  } catch {
+    if (text && !text.includes("\n") && text.length <= 200 && !/^</.test(text)) return text;
+  }
+  return response.statusText || "the request failed";
+}
+
+async function render(io: Streams, result: ApiResult, options: ApiOptions): Promise<void> {
+  const { response } = result;
+  if (options.include) io.stdout.write(formatHead(response));
+  if (result.offOrigin) {
+    await response.body?.cancel();
+    throw redirectedElsewhere(result.url.origin, result.offOrigin);
+  }
+  const failed = response.status >= 400;
+  const reader = response.body?.getReader();
+  let message: string | undefined;
+  if (reader) {
+    // An error's body is small: held whole (to find its message) before it goes out.
+    const first = failed ? await readUpTo(reader, MAX_ERROR_BYTES) : { chunks: [], size: 0, done: false };
+    if (failed) message = failureMessage(first.chunks, response);
+    if (options.silent || result.method === "HEAD") await reader.cancel();
+    else await writeBody(io, response, first.chunks, reader, first.done);
+  }
+  if (failed) printError(io.stderr, apiStatus(message ?? (response.statusText || "the request failed"), response.status));
+}
+
+export const command: Command<ApiOptions, ApiResult, typeof FLAGS> = {
+  name: "api",
+  summary: "Make an authenticated request to the PipeOps API",
+  usage: "<path> [flags]",
+  arguments: ["<path>"],
+  flags: FLAGS,
+  examples: [
+    "pipeops api oauth/userinfo",
+    "pipeops api -X GET project/fetch -f workspace_uuid=$WORKSPACE -F limit=50",
+    "pipeops api project/create -f name=web -F port=8080 -F 'settings[public]=true'",
+    "pipeops api project/create --input project.json",
+    "pipeops api project/fetch/$UUID -i -H 'Accept: application/json'",
+    "pipeops api \"project/fetch?workspace_uuid=$WORKSPACE\" | jq '.data.projects.rows[].Name'",
+  ],
+  parse,
+  run,
+  render,
+  exitCode: (result) => (result.response.status >= 400 ? 1 : 0),
+};
