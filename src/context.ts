@@ -102,7 +102,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   // Nothing writes bytes to stderr: text only.
   const stderr = outputStream(
     (text) => runtime.write(2, text),
-    () => false,
+    async () => false,
     errTTY,
     await colorsFor(colorEnabled(env, errTTY)),
   );

@@ -6,7 +6,6 @@
 import type { Context } from "../context.ts";
 import { CliError, invalidToken, invalidTokenFor, sessionEnded, tokenExpired, tooManyRedirects } from "../errors.ts";
 import { createHttpFetch } from "../server/http.ts";
-import { withSession } from "../session/authenticated.ts";
 import { canRefresh, isExpired, type Session } from "../session/session.ts";
 
 export interface ApiRequest {
@@ -66,7 +65,8 @@ export async function callApi(ctx: Context, session: Session, request: ApiReques
   const http = createHttpFetch(ctx, { stream: true });
   const attempt = async (token: string) => refusalAsError(await send(http, request, token));
   try {
-    if (canRefresh(session)) return (await withSession(ctx, session, attempt)).value;
+    // What refreshing needs (the server's metadata, oauth4webapi, the lock) loads only for a session that can.
+    if (canRefresh(session)) return (await (await import("../session/authenticated.ts")).withSession(ctx, session, attempt)).value;
     if (isExpired(session, ctx.now())) throw tokenExpired();
     return await attempt(session.accessToken);
   } catch (error) {

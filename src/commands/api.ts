@@ -159,9 +159,9 @@ async function readUpTo(reader: ReadableStreamDefaultReader<Uint8Array>, limit: 
 async function writeBody(io: Streams, response: Response, held: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, done: boolean): Promise<void> {
   const { stdout } = io;
   if (!stdout.isTTY) {
-    for (const chunk of held) if (!stdout.writeBytes(chunk)) return void (await reader.cancel());
+    for (const chunk of held) if (!(await stdout.writeBytes(chunk))) return void (await reader.cancel());
     for (let next = done ? undefined : await reader.read(); next && !next.done; next = await reader.read()) {
-      if (!stdout.writeBytes(next.value)) return void (await reader.cancel());
+      if (!(await stdout.writeBytes(next.value))) return void (await reader.cancel());
     }
     return;
   }

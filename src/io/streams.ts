@@ -4,8 +4,8 @@ import { NO_TERMINAL, type TerminalControls } from "./terminal.ts";
 
 export interface OutputStream {
   write(text: string): void;
-  /** Bytes as they are (a response body on a pipe); false once the reader has gone. */
-  writeBytes(bytes: Uint8Array): boolean;
+  /** Bytes as they are (a response body on a pipe), resolved once written; false once the reader has gone. */
+  writeBytes(bytes: Uint8Array): Promise<boolean>;
   readonly isTTY: boolean;
   /** This stream's colours: ANSI where it takes colour (NO_COLOR, FORCE_COLOR, TTY), plain text elsewhere. */
   readonly colors: Colors;
@@ -30,7 +30,7 @@ export interface InputStream extends TerminalControls {
 /** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
 export const MAX_LINE_CHARS = 64 * 1024;
 
-export function outputStream(write: (text: string) => void, writeBytes: (bytes: Uint8Array) => boolean, isTTY: boolean, colors: Colors): OutputStream {
+export function outputStream(write: (text: string) => void, writeBytes: (bytes: Uint8Array) => Promise<boolean>, isTTY: boolean, colors: Colors): OutputStream {
   return { write, writeBytes, isTTY, colors };
 }
 

@@ -23,7 +23,7 @@ function isTerminal(fd: number): boolean {
  * text without a final newline (a prompt, a spinner frame), which console.log would end with one.
  * Both this and console.log write synchronously, so output keeps its order.
  */
-function writeBytes(fd: 1 | 2, bytes: Uint8Array): boolean {
+function writeBytesSync(fd: 1 | 2, bytes: Uint8Array): boolean {
   const { writeSync } = builtin<typeof import("node:fs")>("node:fs");
   let offset = 0;
   while (offset < bytes.length) {
@@ -76,9 +76,14 @@ export const bunRuntime: Runtime = {
       console.log(text.slice(0, -1));
       return;
     }
-    writeBytes(fd, new TextEncoder().encode(text));
+    writeBytesSync(fd, new TextEncoder().encode(text));
   },
-  writeBytes,
+  // Bun's own writer: node:fs would cost a small response's whole download time to load.
+  writeBytes: (_fd, bytes) =>
+    Bun.write(Bun.stdout, bytes).then(
+      () => true,
+      () => false,
+    ),
   stdin: () => Bun.stdin.stream(),
   runOnTerminal(argv) {
     try {

@@ -119,7 +119,7 @@ export function denoRuntime(): Runtime {
     write(fd, text) {
       writeAll(fd === 1 ? Deno.stdout : Deno.stderr, new TextEncoder().encode(text));
     },
-    writeBytes: (_fd, bytes) => writeAll(Deno.stdout, bytes),
+    writeBytes: async (_fd, bytes) => writeAll(Deno.stdout, bytes),
     stdin: () => Deno.stdin.readable,
     serve(options: ServeOptions): LocalServer {
       const server = Deno.serve({

@@ -31,8 +31,11 @@ export interface Runtime {
   debuggerVariable(env: Env): string | undefined;
   /** Synchronous, so output order is the order of calls even when the process exits right after. */
   write(fd: 1 | 2, text: string): void;
-  /** Bytes to fd 1 as they are, synchronously; false once the reader has gone (EPIPE), so a download can stop. */
-  writeBytes(fd: 1, bytes: Uint8Array): boolean;
+  /**
+   * Bytes to fd 1 as they are, resolved once written (so a slow reader slows the download rather
+   * than filling memory); false once the reader has gone (EPIPE), so a download can stop.
+   */
+  writeBytes(fd: 1, bytes: Uint8Array): Promise<boolean>;
   stdin(): ReadableStream<Uint8Array>;
   /**
    * Runs a program on our terminal (stdin inherited, its output discarded) and waits for it, as

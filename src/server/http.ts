@@ -58,8 +58,9 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean } = {}
       let response: Response;
       const sentAt = ctx.now();
       try {
-        extraCa ??= extraCertificates(ctx.env);
-        response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: await extraCa, stream });
+        // Certificates matter only to HTTPS: plain http (loopback only) never reads the bundles.
+        if (url.protocol === "https:") extraCa ??= extraCertificates(ctx.env);
+        response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: (await extraCa) ?? [], stream });
         ctx.trace(`${traceLine(request, url)} -> ${response.status} (${ctx.now() - sentAt} ms)`);
       } catch (error) {
         ctx.trace(`${traceLine(request, url)} -> failed (${ctx.now() - sentAt} ms)`);

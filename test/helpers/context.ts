@@ -35,7 +35,7 @@ export function bufferStream(append: (text: string) => void, isTTY: boolean, env
   const decoder = new TextDecoder();
   return {
     write: append,
-    writeBytes: (bytes) => {
+    writeBytes: async (bytes) => {
       append(decoder.decode(bytes, { stream: true }));
       return true;
     },

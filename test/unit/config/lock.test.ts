@@ -122,7 +122,7 @@ describe("acquireLock", () => {
     const write = (text: string) => {
       said += text;
     };
-    const waiting = { ...ctx, stderr: { write, writeBytes: () => false, isTTY: false, colors: PLAIN_COLORS } };
+    const waiting = { ...ctx, stderr: { write, writeBytes: async () => false, isTTY: false, colors: PLAIN_COLORS } };
     // The fake clock moves 25-50 ms a poll; the lock is stale (and broken) after 30 s.
     const lock = await acquireLock(waiting, path);
     expect(said).toBe(`Waiting for another pipeops process (pid ${OTHER_PID}) that holds ${path}; a lock left by a stuck process is broken after 30 s\n`);
