@@ -353,11 +353,12 @@ describe("output: bytes on a pipe, a readable document at a terminal", () => {
       return { size, maxRss: Number(readFileSync(rss, "utf8").trim().split("\n").pop()) * 1024 };
     };
     const small = await peak(1024 * 1024);
-    const large = await peak(256 * 1024 * 1024);
+    const large = await peak(384 * 1024 * 1024);
     expect(small.size).toBe(1024 * 1024);
-    expect(large.size).toBe(256 * 1024 * 1024);
-    // In bytes: 256 MiB more body, less than 32 MiB more memory.
-    expect(large.maxRss - small.maxRss).toBeLessThan(32 * 1024 * 1024);
+    expect(large.size).toBe(384 * 1024 * 1024);
+    // In bytes: 383 MiB more body, a quarter of that at most in more memory (the fetch's buffers;
+    // measured: about 45 MB, the same for 256 MiB as for 1 GiB). A body held whole would be all of it.
+    expect(large.maxRss - small.maxRss).toBeLessThan(96 * 1024 * 1024);
   });
 
   test("a reader that stops early (| head) stops the download: a 4 GiB body ends at once", async () => {
