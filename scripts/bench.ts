@@ -17,9 +17,13 @@ import { parseArgs } from "node:util";
 import { benchApi, formatApiBench } from "./bench-api.ts";
 import { type BuildFlags, build, RELEASE_FLAGS } from "./build.ts";
 import { formatLatency, measureLatency } from "./latency.ts";
+import { formatModules, modulesLoaded } from "./modules-loaded.ts";
 
-/** The issue's targets: startup and peak RSS at most 1.3x the one-liner, at most 300 KB of program code. */
-export const LIMITS = { startupRatio: 1.3, rssRatio: 1.3, overheadBytes: 300 * 1024 };
+/**
+ * The targets: start-up at most 1.2x the one-liner, on a pipe and at a terminal alike; peak RSS at
+ * most 1.3x; the binary at most 3 MiB larger than the one-liner (under 3% of the runtime it carries).
+ */
+export const LIMITS = { startupRatio: 1.2, rssRatio: 1.3, overheadBytes: 3 * 1024 * 1024 };
 
 const OUT = "dist/bench";
 const WARMUP = 5;
@@ -159,7 +163,7 @@ export async function bench(flags: BuildFlags, runs: number, pipeopsOut = join(O
       { name: "pipeops auth status", argv: [pipeopsOut, "auth", "status"], expectCode: 1, expectOut: /Not authenticated/ },
     ];
     const rows = measure(cases, runs, env);
-    const terminalRows = await measureAtTerminal([cases[0]!, cases[2]!], runs, env);
+    const terminalRows = await measureAtTerminal(cases, runs, env);
     return { flags, binaryBytes: statSync(pipeopsOut).size, oneLinerBytes: statSync(oneLiner).size, rows, terminalRows };
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -190,12 +194,12 @@ export function formatReport(report: BenchReport, runs: number): string {
     );
   }
   const terminalBase = report.terminalRows[0]!;
-  lines.push("", "At a terminal (colour on; no target, for comparison):", "", "| program | wall time | ratio |", "| --- | ---: | ---: |");
+  lines.push("", "At a terminal (a new pseudo-terminal for each run, colour on):", "", "| program | wall time | ratio |", "| --- | ---: | ---: |");
   for (const row of report.terminalRows) {
     lines.push(`| ${row.name} | ${row.wallMs.toFixed(1)} ms | ${(row.wallMs / terminalBase.wallMs).toFixed(2)}x |`);
   }
   const overhead = report.binaryBytes - report.oneLinerBytes;
-  lines.push("", `Binary: ${mb(report.binaryBytes)}; one-liner: ${mb(report.oneLinerBytes)}; program code embedded: ${kb(overhead)}.`);
+  lines.push("", `Binary: ${mb(report.binaryBytes)}; one-liner: ${mb(report.oneLinerBytes)}; pipeops adds ${kb(overhead)}.`);
   const checks = [
     ...report.rows
       .slice(1)
@@ -217,7 +221,17 @@ export function formatReport(report: BenchReport, runs: number): string {
             `${(row.rssBytes / base.rssBytes).toFixed(2)}x <= ${LIMITS.rssRatio}x`,
           ] as const,
       ),
-    ["embedded program code", overhead <= LIMITS.overheadBytes, `${kb(overhead)} <= ${kb(LIMITS.overheadBytes)}`] as const,
+    ...report.terminalRows
+      .slice(1)
+      .map(
+        (row) =>
+          [
+            `startup at a terminal ${row.name}`,
+            row.wallMs / terminalBase.wallMs <= LIMITS.startupRatio,
+            `${(row.wallMs / terminalBase.wallMs).toFixed(2)}x <= ${LIMITS.startupRatio}x`,
+          ] as const,
+      ),
+    ["binary size over the one-liner", overhead <= LIMITS.overheadBytes, `${kb(overhead)} <= ${kb(LIMITS.overheadBytes)}`] as const,
   ];
   lines.push("", ...checks.map(([name, ok, detail]) => `${ok ? "ok  " : "OVER"} ${name}: ${detail}`));
   return lines.join("\n");
@@ -247,6 +261,10 @@ if (import.meta.main) {
     console.log(formatReport(await bench(flags, runs, out), runs));
     console.log("");
   }
+  // What the two measured paths load: a module that joins them shows here, and in review.
+  console.log("Modules each path loads (their bundled, unminified size):");
+  for (const args of [["--version"], ["auth", "status"]]) console.log(`- ${formatModules(`pipeops ${args.join(" ")}`, await modulesLoaded(args))}`);
+  console.log("");
   if (!values.variants) {
     console.log(formatLatency(await measureLatency("dist/pipeops")));
     console.log("");

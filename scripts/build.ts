@@ -15,7 +15,7 @@ export interface BuildFlags {
 }
 
 /** What `npm run build` and `npm run release` use; chosen by `npm run bench -- --variants`. */
-export const RELEASE_FLAGS: BuildFlags = { minify: true, bytecode: false, splitting: true };
+export const RELEASE_FLAGS: BuildFlags = { minify: true, bytecode: true, splitting: true };
 
 export interface BuildOptions {
   entry?: string;

@@ -1,4 +1,5 @@
 /** Whether a stream takes colour, and the colours it then gets (picocolors, loaded only when one does). */
+import { withColorFlag } from "../runtime/colour-probe.ts";
 import type { Env } from "../runtime/types.ts";
 
 /** The colours pipeops uses, from picocolors' createColors(). */
@@ -23,5 +24,5 @@ export function colorEnabled(env: Env, isTTY: boolean): boolean {
  * colour: pipes and files never pay for it.
  */
 export async function colorsFor(enabled: boolean): Promise<Colors> {
-  return enabled ? (await import("./ansi.ts")).ansi : PLAIN_COLORS;
+  return enabled ? (await withColorFlag(() => import("./ansi.ts"))).ansi : PLAIN_COLORS;
 }
