@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the pipeops command-line client: curl -fsSL <this script's URL> | sh
 #
-# Detects the OS, the CPU architecture and musl (Alpine), downloads the release archive and
+# Detects the OS, the CPU architecture and musl (Alpine), downloads the release archive (the smaller
+# .tar.xz where xz is installed, else the .tar.gz; the .zip on Windows) and
 # SHA256SUMS, refuses an archive whose checksum does not match (installing nothing), and installs
 # the binary. POSIX sh: runs under dash, bash, ash (Alpine) and zsh.
 #
@@ -92,6 +93,9 @@ main() {
 	if [ "$os" = windows ]; then
 		archive="pipeops-$target.zip"
 		member=pipeops.exe
+	elif command -v xz >/dev/null 2>&1; then
+		archive="pipeops-$target.tar.xz"
+		member=pipeops
 	else
 		archive="pipeops-$target.tar.gz"
 		member=pipeops
@@ -125,7 +129,11 @@ main() {
 		command -v unzip >/dev/null 2>&1 || fail "unzip is not installed" "Install unzip and run this script again"
 		unzip -q "$tmp/$archive" "$member" -d "$tmp/unpacked"
 	else
-		tar -xzf "$tmp/$archive" -C "$tmp/unpacked" "$member"
+		case "$archive" in
+		# Through xz rather than tar -J: BusyBox and BSD tars may not know it.
+		*.xz) xz -dc "$tmp/$archive" | tar -xf - -C "$tmp/unpacked" "$member" ;;
+		*) tar -xzf "$tmp/$archive" -C "$tmp/unpacked" "$member" ;;
+		esac
 	fi
 	[ -f "$tmp/unpacked/$member" ] || fail "$archive does not contain $member"
 

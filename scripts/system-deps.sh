@@ -4,7 +4,8 @@
 #   chromium: the real-browser login test; qemu-user + libc6-arm64-cross: running the arm64 and
 #   pre-AVX x64 release binaries; unzip, curl, dash: the archive and installer tests; bash-completion,
 #   zsh, fish: the shell completion tests; openssl: the certificates of the proxy and TLS tests;
-#   time (GNU): peak memory of `pipeops api` streaming a large body, and of the bench.
+#   xz-utils: the release's .tar.xz archives and their install test; time (GNU): the peak memory of
+#   `pipeops api` streaming a large body, and of the bench.
 set -eu
 missing=""
 need() { [ -e "$1" ] || missing="$missing $2"; }
@@ -20,6 +21,7 @@ need /usr/bin/zsh zsh
 need /usr/bin/fish fish
 need /usr/bin/openssl openssl
 need /usr/bin/time time
+need /usr/bin/xz xz-utils
 [ -n "$missing" ] || exit 0
 # One name per package, in a stable order.
 packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ $//')

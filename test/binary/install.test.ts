@@ -5,7 +5,7 @@
  * `uname`/`ldd`/`sysctl`/`id` commands on PATH.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -22,14 +22,27 @@ let work = "";
 let server: ReturnType<typeof Bun.serve>;
 let baseUrl = "";
 const requests: string[] = [];
+/** /usr/bin and /bin as links in one folder, without the named program: a machine without xz. */
+let withoutXz = "";
 
-/** Archives standing in for other platforms: a shell script named pipeops, with a SHA256SUMS. */
+function pathWithout(program: string): string {
+  const dir = mkdtempSync(join(work, "path-"));
+  for (const from of ["/usr/bin", "/bin"]) {
+    for (const name of readdirSync(from)) {
+      if (name !== program && !existsSync(join(dir, name))) symlinkSync(join(from, name), join(dir, name));
+    }
+  }
+  return dir;
+}
+
+/** Archives standing in for other platforms (.tar.gz and .tar.xz): a shell script named pipeops, with a SHA256SUMS. */
 function fakeRelease(dir: string, archives: string[], program: string): void {
   mkdirSync(join(dir, "stage"), { recursive: true });
   writeFileSync(join(dir, "stage", "pipeops"), program, { mode: 0o755 });
   const sums: string[] = [];
   for (const archive of archives) {
-    const tar = Bun.spawnSync(["tar", "-czf", join(dir, archive), "-C", join(dir, "stage"), "pipeops"]);
+    const flag = archive.endsWith(".xz") ? "-cJf" : "-czf";
+    const tar = Bun.spawnSync(["tar", flag, join(dir, archive), "-C", join(dir, "stage"), "pipeops"]);
     if (!tar.success) throw new Error(`tar failed: ${tar.stderr.toString()}`);
     sums.push(`${sha256(readFileSync(join(dir, archive)))}  ${archive}`);
   }
@@ -57,7 +70,7 @@ function serve(request: Request): Response {
   if (!existsSync(full) || file === "BUILD-INFO.json") return new Response("not found", { status: 404 });
   if (variant === "good") return new Response(Bun.file(full));
   if (variant === "tampered") {
-    if (file !== "pipeops-linux-x64.tar.gz") return new Response(Bun.file(full));
+    if (!/^pipeops-linux-x64\.tar\.(gz|xz)$/.test(file)) return new Response(Bun.file(full));
     const bytes = readFileSync(full);
     const middle = bytes.length >> 1;
     bytes[middle] = bytes[middle]! ^ 0xff;
@@ -67,7 +80,7 @@ function serve(request: Request): Response {
     if (file !== "SHA256SUMS") return new Response(Bun.file(full));
     const lines = readFileSync(full, "utf8")
       .split("\n")
-      .filter((line) => !line.endsWith("  pipeops-linux-x64.tar.gz"));
+      .filter((line) => !/ {2}pipeops-linux-x64\.tar\.(gz|xz)$/.test(line));
     return new Response(lines.join("\n"));
   }
   if (variant === "nosums") return file === "SHA256SUMS" ? new Response("not found", { status: 404 }) : new Response(Bun.file(full));
@@ -77,7 +90,11 @@ function serve(request: Request): Response {
 beforeAll(async () => {
   releaseDir = await ensureRelease();
   work = mkdtempSync(join(tmpdir(), "pipeops-install-test-"));
-  const all = ["linux-x64", "linux-x64-musl", "linux-arm64", "linux-arm64-musl", "darwin-x64", "darwin-arm64"].map((t) => `pipeops-${t}.tar.gz`);
+  const all = ["linux-x64", "linux-x64-musl", "linux-arm64", "linux-arm64-musl", "darwin-x64", "darwin-arm64"].flatMap((t) => [
+    `pipeops-${t}.tar.gz`,
+    `pipeops-${t}.tar.xz`,
+  ]);
+  withoutXz = pathWithout("xz");
   fakeRelease(join(work, "fake"), all, '#!/bin/sh\necho "pipeops 9.9.9 (commit fake)"\n');
   fakeRelease(join(work, "broken"), all, "#!/bin/sh\necho 'Error loading shared library libstdc++.so.6: No such file or directory' >&2\nexit 127\n");
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: serve });
@@ -97,6 +114,8 @@ interface Stubs {
   uid?: number;
   /** A curl that records its arguments and fails, for the default URLs (no network). */
   curlLog?: string;
+  /** No xz on the machine: install.sh must take the .tar.gz. */
+  noXz?: boolean;
 }
 
 function stubDir(stubs: Stubs): string {
@@ -124,7 +143,7 @@ interface InstallRun {
 async function install(shell: string, env: Record<string, string | undefined>, stubs: Stubs = {}): Promise<InstallRun> {
   const home = mkdtempSync(join(work, "home-"));
   const dir = join(home, "bin");
-  const path = `${stubDir(stubs)}:/usr/local/bin:/usr/bin:/bin`;
+  const path = `${stubDir(stubs)}:${stubs.noXz ? withoutXz : "/usr/local/bin:/usr/bin:/bin"}`;
   const fullEnv: Record<string, string> = { PATH: path, HOME: home, PIPEOPS_INSTALL_DIR: dir };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete fullEnv[key];
@@ -148,13 +167,26 @@ for (const shell of SHELLS) {
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
       const installed = join(run.dir, "pipeops");
-      expect(run.stdout).toContain(`Checksum verified (sha256 ${sha256(readFileSync(join(releaseDir, "pipeops-linux-x64.tar.gz")))})`);
+      expect(run.stdout).toContain(`Checksum verified (sha256 ${sha256(readFileSync(join(releaseDir, "pipeops-linux-x64.tar.xz")))})`);
       expect(run.stdout).toContain(`Installed pipeops to ${installed}\npipeops ${pkg.version} (commit ${readReleaseInfo(releaseDir)!.commit})\n`);
       expect(run.stdout).toContain(`Note: ${run.dir} is not on your PATH`);
       expect(statSync(installed).mode & 0o777).toBe(0o755);
       expect(readFileSync(installed).equals(readFileSync(join(releaseDir, "pipeops-linux-x64")))).toBe(true);
       expect(readdirSync(run.dir)).toEqual(["pipeops"]);
+      expect(requests).toEqual(["/good/pipeops-linux-x64.tar.xz", "/good/SHA256SUMS"]);
+    });
+
+    test.skipIf(!HOST_IS_LINUX_X64)("without xz on the machine: the .tar.gz, verified the same way", async () => {
+      requests.length = 0;
+      const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good/` }, { noXz: true });
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Checksum verified (sha256 ${sha256(readFileSync(join(releaseDir, "pipeops-linux-x64.tar.gz")))})`);
+      expect(readFileSync(join(run.dir, "pipeops")).equals(readFileSync(join(releaseDir, "pipeops-linux-x64")))).toBe(true);
       expect(requests).toEqual(["/good/pipeops-linux-x64.tar.gz", "/good/SHA256SUMS"]);
+      const tampered = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/tampered` }, { noXz: true });
+      expect(tampered.stderr).toStartWith("Error: checksum mismatch for pipeops-linux-x64.tar.gz (expected ");
+      expectNothingInstalled(tampered);
     });
 
     test.skipIf(!HOST_IS_LINUX_X64)("replaces an existing pipeops", async () => {
@@ -176,14 +208,14 @@ for (const shell of SHELLS) {
         { uname: ["Linux", "x86_64"], ldd: "ldd (Debian GLIBC 2.36-9) 2.36" },
       );
       expect(run.stderr).toMatch(
-        /^Error: checksum mismatch for pipeops-linux-x64\.tar\.gz \(expected [0-9a-f]{64}, got [0-9a-f]{64}\)\nThe download is corrupt or was tampered with; nothing was installed\n$/,
+        /^Error: checksum mismatch for pipeops-linux-x64\.tar\.xz \(expected [0-9a-f]{64}, got [0-9a-f]{64}\)\nThe download is corrupt or was tampered with; nothing was installed\n$/,
       );
       expectNothingInstalled(run);
     });
 
     test("refuses an archive that SHA256SUMS does not list", async () => {
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/nosum` }, { uname: ["Linux", "x86_64"], ldd: "ldd (GNU libc) 2.36" });
-      expect(run.stderr).toBe("Error: SHA256SUMS has no checksum for pipeops-linux-x64.tar.gz\nRefusing to install an archive that cannot be verified\n");
+      expect(run.stderr).toBe("Error: SHA256SUMS has no checksum for pipeops-linux-x64.tar.xz\nRefusing to install an archive that cannot be verified\n");
       expectNothingInstalled(run);
     });
 
@@ -198,7 +230,7 @@ for (const shell of SHELLS) {
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake` }, { uname: ["Linux", "aarch64"], ldd: "musl libc (aarch64)" });
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(requests).toEqual(["/fake/pipeops-linux-arm64-musl.tar.gz", "/fake/SHA256SUMS"]);
+      expect(requests).toEqual(["/fake/pipeops-linux-arm64-musl.tar.xz", "/fake/SHA256SUMS"]);
       expect(run.stdout).toContain("musl C library detected (Alpine): pipeops needs libstdc++ and libgcc (apk add libstdc++ libgcc)\n");
       expect(run.stdout).toContain(`Installed pipeops to ${join(run.dir, "pipeops")}\npipeops 9.9.9 (commit fake)\n`);
     });
@@ -216,11 +248,19 @@ for (const shell of SHELLS) {
       const intelMac = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake` }, { uname: ["Darwin", "x86_64"], sysctl: "0" });
       expect([arm.code, mac.code, intelMac.code]).toEqual([0, 0, 0]);
       expect(arm.stdout).not.toContain("musl");
-      expect(requests.filter((path) => path.endsWith(".tar.gz"))).toEqual([
-        "/fake/pipeops-linux-arm64.tar.gz",
-        "/fake/pipeops-darwin-arm64.tar.gz",
-        "/fake/pipeops-darwin-x64.tar.gz",
+      expect(requests.filter((path) => path.includes(".tar."))).toEqual([
+        "/fake/pipeops-linux-arm64.tar.xz",
+        "/fake/pipeops-darwin-arm64.tar.xz",
+        "/fake/pipeops-darwin-x64.tar.xz",
       ]);
+      requests.length = 0;
+      const armWithoutXz = await install(
+        shell,
+        { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake` },
+        { uname: ["Linux", "aarch64"], ldd: "ldd (GNU libc) 2.36", noXz: true },
+      );
+      expect(armWithoutXz.code).toBe(0);
+      expect(requests).toEqual(["/fake/pipeops-linux-arm64.tar.gz", "/fake/SHA256SUMS"]);
     });
 
     test("Windows (Git Bash): the zip, installed as pipeops.exe", async () => {
@@ -265,8 +305,8 @@ for (const shell of SHELLS) {
         .split("\n")
         .map((line) => line.split(" ").pop());
       expect(urls).toEqual([
-        "https://github.com/PipeOpsHQ/pipeops-cli/releases/download/v1.2.3/pipeops-linux-x64.tar.gz",
-        "https://github.com/PipeOpsHQ/pipeops-cli/releases/latest/download/pipeops-linux-x64.tar.gz",
+        "https://github.com/PipeOpsHQ/pipeops-cli/releases/download/v1.2.3/pipeops-linux-x64.tar.xz",
+        "https://github.com/PipeOpsHQ/pipeops-cli/releases/latest/download/pipeops-linux-x64.tar.xz",
       ]);
     });
   });

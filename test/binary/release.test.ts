@@ -11,7 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { archiveName, binaryName, ensureRelease, readReleaseInfo, sha256, TARGETS, type Target } from "../../scripts/release.ts";
+import { archiveName, archiveNames, binaryName, ensureRelease, readReleaseInfo, sha256, TARGETS, type Target, xzArchiveName } from "../../scripts/release.ts";
 
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const QEMU_TIMEOUT_MS = 120_000;
@@ -57,8 +57,8 @@ function tool(name: string, debianPackage: string): string {
 }
 
 describe("archives and checksums", () => {
-  test("one archive per target and SHA256SUMS covering exactly those", () => {
-    const expected = TARGETS.map(archiveName).sort();
+  test("a .tar.gz and a .tar.xz per target (a .zip for Windows), and SHA256SUMS covering exactly those", () => {
+    const expected = TARGETS.flatMap(archiveNames).sort();
     const sums = readFileSync(join(dir, "SHA256SUMS"), "utf8");
     const lines = sums.trimEnd().split("\n");
     expect(lines.map((line) => line.split("  ")[1]).sort()).toEqual(expected);
@@ -79,6 +79,16 @@ describe("archives and checksums", () => {
       const out = mkdtempSync(join(work, "tar-"));
       expect(run(["tar", "-xzf", join(dir, archiveName(target)), "-C", out]).code).toBe(0);
       expect(readFileSync(join(out, "pipeops")).equals(readFileSync(join(dir, binaryName(target))))).toBe(true);
+    });
+
+    test(`${xzArchiveName(target)} holds the same, as install.sh unpacks it (xz -dc | tar -x), and is smaller`, () => {
+      const xz = join(dir, xzArchiveName(target)!);
+      const listing = run(["sh", "-c", 'xz -dc "$1" | tar -tvf -', "sh", xz]);
+      expect(listing.stdout).toMatch(/^-rwxr-xr-x 0\/0 +\d+ \S+ \S+ pipeops\n$/);
+      const out = mkdtempSync(join(work, "xz-"));
+      expect(run(["sh", "-c", 'xz -dc "$1" | tar -xf - -C "$2" pipeops', "sh", xz, out]).code).toBe(0);
+      expect(readFileSync(join(out, "pipeops")).equals(readFileSync(join(dir, binaryName(target))))).toBe(true);
+      expect(statSync(xz).size).toBeLessThan(statSync(join(dir, archiveName(target))).size);
     });
   }
 
@@ -293,6 +303,6 @@ describe("CPUs and architectures we cannot run natively (qemu-user)", () => {
 });
 
 test("the release folder holds nothing but the binaries, the archives, SHA256SUMS and BUILD-INFO.json", () => {
-  const expected = [...TARGETS.flatMap((t) => [binaryName(t), archiveName(t)]), "SHA256SUMS", "BUILD-INFO.json"].sort();
+  const expected = [...TARGETS.flatMap((t) => [binaryName(t), ...archiveNames(t)]), "SHA256SUMS", "BUILD-INFO.json"].sort();
   expect(readdirSync(dir).sort()).toEqual(expected);
 });
