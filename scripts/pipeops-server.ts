@@ -94,6 +94,8 @@ export interface PipeOpsServer {
   stats: { authorizationCodeGrants: number; refreshGrants: number; userinfoRequests: number; profileRequests: number; tokenFormats: (string | null)[] };
   /** A workspace service token (`sat_…`) that the API accepts, as production's automation tokens. */
   issueServiceToken(): string;
+  /** An access token as production issues it when asked for `token_format: jwt`: a JWT whose `exp` is `ttlSeconds` away. */
+  issueJwt(ttlSeconds: number): string;
   /** Spends every refresh token issued so far: the next refresh with one is refused. */
   revokeRefreshTokens(): void;
   /**
@@ -148,14 +150,20 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
       ? new Response(message, { status, headers: { "content-type": "text/plain" } })
       : Response.json({ status: "error", message }, { status });
 
-  const issueAccess = () => {
-    const token = opaque("pat_");
+  /** An unsigned-looking JWT (the signature is random bytes: only this server checks it, by lookup). */
+  const jwt = (seconds: number) => {
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const now = Math.floor(Date.now() / 1000);
+    return `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub: pipeopsUser.uuid, iat: now, exp: now + seconds })}.${randomBytes(32).toString("base64url")}`;
+  };
+  const issueAccess = (format?: string) => {
+    const token = format === "jwt" ? jwt(ttl) : opaque("pat_");
     accessTokens.set(token, Date.now() + ttl * 1000);
     return token;
   };
 
-  const tokenAnswer = (refreshToken: string | undefined) => {
-    const accessToken = issueAccess();
+  const tokenAnswer = (refreshToken: string | undefined, format?: string) => {
+    const accessToken = issueAccess(format);
     if (options.tokenShape === "envelope") {
       return Response.json({
         status: "success",
@@ -210,7 +218,7 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
       stats.tokenFormats.push(params.token_format ?? null);
       const refreshToken = opaque("prt_");
       refreshTokens.add(refreshToken);
-      return tokenAnswer(refreshToken);
+      return tokenAnswer(refreshToken, params.token_format);
     }
     if (params.grant_type === "refresh_token") {
       const used = params.refresh_token ?? "";
@@ -385,6 +393,11 @@ export async function startPipeOpsServer(options: PipeOpsServerOptions = {}): Pr
     issueServiceToken() {
       const token = opaque("sat_");
       accessTokens.set(token, Number.POSITIVE_INFINITY);
+      return token;
+    },
+    issueJwt(ttlSeconds) {
+      const token = jwt(ttlSeconds);
+      accessTokens.set(token, Date.now() + ttlSeconds * 1000);
       return token;
     },
     revokeRefreshTokens: () => refreshTokens.clear(),

@@ -211,3 +211,7 @@ export const redirectedElsewhere = (origin: string, to: URL) =>
   new CliError("server", `${origin} redirected to ${to.origin}, which pipeops api does not follow`, "The session's token is sent only to the API's origin");
 /** A status of 400 or more: the server's own message (its envelope's `message`) and the status. */
 export const apiStatus = (message: string, status: number) => new CliError("server", `${sanitize(message, 200)} (HTTP ${status})`);
+
+/** A duration flag that is not one: `--min-remaining 45` (no unit), `--min-remaining soon`. */
+export const badDuration = (flag: string, raw: string, hint: string) =>
+  usageError(`${flag} takes a duration such as 90s, 45m, 2h or 1d, got '${sanitize(raw, 20)}'`, hint);

@@ -32,3 +32,24 @@ export function parseSeconds(text: string): number | undefined {
   const seconds = Number(trimmed);
   return /^\d+(\.\d+)?$/.test(trimmed) && seconds > 0 ? seconds : undefined;
 }
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** "45m", "2h", "1.5d", "90s": a duration with its unit, in seconds; undefined for anything else (or over a year). */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  return seconds > 0 && seconds <= 365 * 86_400 ? seconds : undefined;
+}
+
+/** Seconds as people say them: "45s", "12m", "1h 5m", "3d 4h" (two units at most, rounded down). */
+export function formatDuration(seconds: number): string {
+  const whole = Math.max(0, Math.floor(seconds));
+  const days = Math.floor(whole / 86_400);
+  const hours = Math.floor((whole % 86_400) / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  if (days > 0) return hours > 0 ? `${days}d ${hours}h` : `${days}d`;
+  if (hours > 0) return minutes > 0 ? `${hours}h ${minutes}m` : `${hours}h`;
+  return minutes > 0 ? `${minutes}m` : `${whole}s`;
+}

@@ -45,6 +45,19 @@ export async function freshSession(ctx: Context, session: Session): Promise<Sess
   }
 }
 
+/**
+ * The session renewed now, however long its access token has left (under the lock, as any refresh):
+ * for `auth status --min-remaining`, when the token would end inside the window asked for.
+ */
+export async function renewSession(ctx: Context, session: Session): Promise<Session> {
+  const conn = await connectTo(ctx, session);
+  try {
+    return (await refreshSession(ctx, conn, session)).session;
+  } finally {
+    await rememberClock(ctx, conn);
+  }
+}
+
 /** A usable access token for the session: refreshed when it expires within a minute. */
 export async function usableAccessToken(ctx: Context, session: Session): Promise<string> {
   return (await freshSession(ctx, session)).accessToken;

@@ -79,12 +79,12 @@ for (const [shell, completes, installed] of SHELLS) {
       expect(await completes("pipeops lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth ")).toEqual(["login", "logout", "me", "status", "token", "userinfo", "whoami"]);
-      expect(await completes("pipeops status --")).toEqual(["--json"]);
+      expect(await completes("pipeops status --")).toEqual(["--json", "--min-remaining"]);
     });
 
     test("flags of a command, and a shell for completion", async () => {
       expect(await completes("pipeops auth login --no-")).toEqual(["--no-browser"]);
-      expect(await completes("pipeops auth status --")).toEqual(["--json"]);
+      expect(await completes("pipeops auth status --")).toEqual(["--json", "--min-remaining"]);
       expect(await completes("pipeops completion ")).toEqual(["bash", "fish", "powershell", "zsh"]);
       expect(await completes("pipeops api --i")).toEqual(["--include", "--input"]);
     });

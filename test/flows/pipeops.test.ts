@@ -94,7 +94,8 @@ describe("browser login against the PipeOps API", () => {
     const ok = await browserLogin(envelopeServer);
     await fetch(await completeAuthorization(ok.url.href));
     expect((await ok.cli.result).stdout).toBe("✓ Successfully authenticated as user@example.com\n");
-    expect(readConfig(ok.configPath)!.auth_token).toMatch(/^pat_/);
+    // A JWT: the CLI asks for token_format jwt, as the official CLI does, and production then issues one.
+    expect(readConfig(ok.configPath)!.auth_token).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
 
     const refused = await browserLogin(envelopeServer);
     const back = new URL(await completeAuthorization(refused.url.href));
@@ -199,7 +200,7 @@ describe("--no-browser against the PipeOps API (no device grant): the address pa
     const [, url] = await cli.waitForStderr(/Please open this URL in your browser to authenticate:\n(\S+)\n\nWaiting for authentication\.\.\.\n/);
     await fetch(await completeAuthorization(url!));
     expect((await cli.result).code).toBe(0);
-    expect(readConfig(configPath)!.auth_token).toMatch(/^pat_/);
+    expect(readConfig(configPath)!.auth_token).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 });
 

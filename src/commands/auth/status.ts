@@ -5,11 +5,23 @@ import { type Command, JSON_FLAG, parseFlags, type Streams } from "../../command
 import type { Context } from "../../context.ts";
 import { printError, printJson, SYMBOL_FAIL, successLine } from "../../output.ts";
 import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../server/url.ts";
-import { isServiceAccountToken, isSession, loadSession, type NoSession, type Session } from "../../session/session.ts";
-import { formatLocal, formatRfc3339 } from "../../time.ts";
+import { canRefresh, isServiceAccountToken, isSession, loadSession, type NoSession, type Session } from "../../session/session.ts";
+import { formatDuration, formatLocal, formatRfc3339, parseDuration } from "../../time.ts";
 
 export interface StatusOptions {
   json: boolean;
+  /** --min-remaining: how long the credential must stay valid, in seconds; exit 3 when it will not. */
+  minRemainingSeconds?: number;
+}
+
+/** Exit 3: authenticated, but the token ends before the time --min-remaining asks for. */
+export const EXIT_TOO_SHORT = 3;
+
+/** What --min-remaining found: the time asked for, the time left (null: it does not expire, or cannot say), and whether that is enough. */
+export interface RemainingCheck {
+  askedSeconds: number;
+  remainingSeconds: number | null;
+  ok: boolean;
 }
 
 /** A session was found for the server and checked with it: valid when `problem` is null. */
@@ -29,6 +41,8 @@ export interface AuthenticatedStatus {
   /** The server asked, and where the token came from: `env`, or the file's path. */
   server?: string;
   source?: string;
+  /** Only with --min-remaining. */
+  remaining?: RemainingCheck;
 }
 
 /** No session for the server this invocation talks to. */
@@ -49,7 +63,7 @@ export type StatusResult = AuthenticatedStatus | NotAuthenticatedStatus;
  * the expiry of the token actually used. Whatever goes wrong after the options are read is part of
  * the status (exit 1), so `--json` always prints one document.
  */
-async function run(ctx: Context, _options: StatusOptions): Promise<StatusResult> {
+async function run(ctx: Context, options: StatusOptions): Promise<StatusResult> {
   let session: Session | NoSession;
   try {
     session = await loadSession(ctx);
@@ -58,7 +72,7 @@ async function run(ctx: Context, _options: StatusOptions): Promise<StatusResult>
     throw error;
   }
   // Checking with the server is a function of its own: the usual offline answer never compiles it.
-  return isSession(session) ? checkWithServer(ctx, session) : notAuthenticated(ctx, session);
+  return isSession(session) ? checkWithServer(ctx, session, options) : notAuthenticated(ctx, session);
 }
 
 function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
@@ -66,9 +80,13 @@ function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
   return found.storedFor ? { authenticated: false, storedFor: found.storedFor, server } : { authenticated: false, server };
 }
 
-async function checkWithServer(ctx: Context, session: Session): Promise<StatusResult> {
+async function checkWithServer(ctx: Context, session: Session, options: StatusOptions): Promise<StatusResult> {
   // The OAuth stack loads only for a session to check.
-  const [{ withSession }, { fetchUserInfo }] = await Promise.all([import("../../session/authenticated.ts"), import("../../oauth/userinfo.ts")]);
+  const [{ withSession, renewSession }, { fetchUserInfo }, { jwtExpiry }] = await Promise.all([
+    import("../../session/authenticated.ts"),
+    import("../../oauth/userinfo.ts"),
+    import("../../session/jwt.ts"),
+  ]);
   const serviceAccount = isServiceAccountToken(session.accessToken);
   const origin = {
     server: serverName(session.apiUrl),
@@ -76,18 +94,36 @@ async function checkWithServer(ctx: Context, session: Session): Promise<StatusRe
     tokenType: serviceAccount ? ("service_account" as const) : ("oauth" as const),
     tokenSource: session.variable ?? ctx.store().path,
   };
+  // A token with no stored expiry (from the environment, --with-token, --token) may be a JWT that says when it ends.
+  const expiresAtOf = (used: Session) => (serviceAccount ? undefined : (used.expiresAt ?? jwtExpiry(used.accessToken)));
   const expiry = (expiresAt: Date | undefined, now: number) =>
-    serviceAccount || !expiresAt ? { expiresAt: null } : { expiresAt, expiresInSeconds: Math.floor((expiresAt.getTime() - now) / 1000) };
+    expiresAt ? { expiresAt, expiresInSeconds: Math.floor((expiresAt.getTime() - now) / 1000) } : { expiresAt: null };
   try {
-    let serverNow = ctx.now();
-    const { value: user, session: used } = await withSession(ctx, session, async (token, conn) => {
+    // The server's clock, as its answers show it, less ours.
+    let offsetMs = 0;
+    const checked = await withSession(ctx, session, async (token, conn) => {
       const user = await fetchUserInfo(conn, token);
-      serverNow = conn.clock.now();
+      offsetMs = conn.clock.now() - ctx.now();
       return user;
     });
-    return { authenticated: true, email: user.email ?? user.id, ...expiry(used.expiresAt, serverNow), problem: null, ...origin };
+    const user = checked.value;
+    let used = checked.session;
+    const left = () => {
+      const expiresAt = expiresAtOf(used);
+      return expiresAt ? (expiresAt.getTime() - ctx.now() - offsetMs) / 1000 : null;
+    };
+    let remaining: RemainingCheck | undefined;
+    const asked = options.minRemainingSeconds;
+    if (asked !== undefined) {
+      // A session that can be renewed is, when its token would end inside the window: then judged by the new token.
+      const before = left();
+      if (before !== null && before < asked && canRefresh(used)) used = await renewSession(ctx, used);
+      const after = left();
+      remaining = { askedSeconds: asked, remainingSeconds: after === null ? null : Math.floor(after), ok: after === null || after >= asked };
+    }
+    return { authenticated: true, email: user.email ?? user.id, ...expiry(expiresAtOf(used), ctx.now() + offsetMs), problem: null, ...origin, remaining };
   } catch (error) {
-    if (isReportable(error)) return { authenticated: true, email: null, ...expiry(session.expiresAt, ctx.now()), problem: error, ...origin };
+    if (isReportable(error)) return { authenticated: true, email: null, ...expiry(expiresAtOf(session), ctx.now()), problem: error, ...origin };
     throw error;
   }
 }
@@ -116,7 +152,17 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
     const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
     // --quiet: the essential line alone.
     stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + (stdout.quiet ? "" : expires + server));
+    if (result.remaining && !result.remaining.ok) printError(stderr, tooShort(result.remaining));
   }
+}
+
+/** Exit 3's line: when the token ends, against what was asked. */
+function tooShort({ askedSeconds, remainingSeconds }: RemainingCheck): CliError {
+  return new CliError(
+    "token_expired",
+    `the token expires in ${formatDuration(remainingSeconds ?? 0)}, sooner than the ${formatDuration(askedSeconds)} --min-remaining asks for`,
+    "Run 'pipeops auth login' for a new session, or use a token that lasts longer",
+  );
 }
 
 /**
@@ -138,20 +184,50 @@ export function toJson(result: StatusResult): Record<string, unknown> {
     // For a login session, as the official CLI has them; a service-account token has no expiry.
     ...(result.tokenType === "service_account" ? {} : { token_expires_at: expiresAt, token_expires_in_seconds: result.expiresInSeconds ?? null }),
   };
-  return { authenticated: true, email: result.email, expires_at: expiresAt, token_valid: result.problem === null, ...origin, ...official, ...error };
+  const remaining = result.remaining ? { remaining_seconds: result.remaining.remainingSeconds, min_remaining_ok: result.remaining.ok } : {};
+  return {
+    authenticated: true,
+    email: result.email,
+    expires_at: expiresAt,
+    token_valid: result.problem === null,
+    ...origin,
+    ...official,
+    ...remaining,
+    ...error,
+  };
 }
 
-const FLAGS = [JSON_FLAG] as const;
+const FLAGS = [
+  JSON_FLAG,
+  {
+    name: "--min-remaining",
+    value: "<duration>",
+    description: "Exit 3 unless the token stays valid this long (45m, 2h, 1d); a session is renewed first if it can be",
+  },
+] as const;
+
+async function parse(argv: readonly string[]): Promise<StatusOptions> {
+  const flags = await parseFlags(command, argv);
+  const raw = flags.minRemaining;
+  if (raw === undefined) return { json: flags.json ?? false };
+  const seconds = parseDuration(raw);
+  if (seconds === undefined) throw (await import("../../errors.ts")).badDuration("--min-remaining", raw, "Run 'pipeops auth status --help' for usage");
+  return { json: flags.json ?? false, minRemainingSeconds: seconds };
+}
 
 export const command: Command<StatusOptions, StatusResult, typeof FLAGS> = {
   name: "auth status",
   summary: "Check current authentication status",
   flags: FLAGS,
-  examples: ["pipeops auth status", "pipeops auth status --json"],
-  parse: async (argv) => ({ json: (await parseFlags(command, argv)).json ?? false }),
+  examples: [
+    "pipeops auth status",
+    "pipeops auth status --json",
+    "pipeops auth status --min-remaining 45m   # exit 3 when the token would not last a 45-minute job",
+  ],
+  parse,
   run,
   render,
-  exitCode: (result) => (result.authenticated && !result.problem ? EXIT_OK : EXIT_FAILURE),
+  exitCode: (result) => (!result.authenticated || result.problem ? EXIT_FAILURE : result.remaining?.ok === false ? EXIT_TOO_SHORT : EXIT_OK),
   // A bad setting (exit 2) or Ctrl-C still ends the invocation, with a document saying why.
   reportsJson: (options) => options.json,
 };
