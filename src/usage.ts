@@ -10,7 +10,7 @@ Usage:
   pipeops <command> [flags]
 
 Commands:
-  auth          Manage authentication (login, logout, status, me, token)
+  auth          Manage authentication (login, logout, status, me, token, doctor)
   api           Make an authenticated request to the PipeOps API
   completion    Print the shell completion script (bash, zsh, fish, powershell)
 

@@ -14,7 +14,7 @@ export type Shell = (typeof SHELLS)[number];
 /** The command tree as tab completes it: `auth`, its commands and their flags, `completion` and its shells. */
 async function completionTree(): Promise<RootCommand> {
   const root = new RootCommand();
-  root.command("auth", "Manage authentication (login, logout, status, me, token)");
+  root.command("auth", "Manage authentication (login, logout, status, me, token, doctor)");
   const commands = new Map(await authCommands());
   // Each auth command, its aliases under auth, and the official CLI's names at the top level.
   const names: [string, AuthName][] = [

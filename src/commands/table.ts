@@ -7,6 +7,7 @@ export const AUTH_COMMANDS = {
   status: () => import("./auth/status.ts"),
   me: () => import("./auth/me.ts"),
   token: () => import("./auth/token.ts"),
+  doctor: () => import("./auth/doctor.ts"),
 } satisfies Record<string, () => Promise<{ command: AnyCommand }>>;
 
 export type AuthName = keyof typeof AUTH_COMMANDS;

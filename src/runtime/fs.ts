@@ -276,3 +276,31 @@ export async function linkIfAbsent(existing: string, path: string): Promise<bool
     throw error;
   }
 }
+
+/** What a path is, its permission bits and its owner, without following a last symbolic link's loop; null when nothing is there. */
+export async function fileStatus(path: string): Promise<{ kind: "file" | SpecialFile; mode: number; uid: number; ownUid: number | undefined } | null> {
+  const { fs } = await nodeFs();
+  try {
+    const stat = await fs.stat(path);
+    return { kind: stat.isFile() ? "file" : specialKind(stat), mode: stat.mode & 0o777, uid: stat.uid, ownUid: process.getuid?.() };
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return null;
+    throw error;
+  }
+}
+
+/** The first executable called `name` in the folders of PATH, as a shell would find it; undefined when none is. */
+export async function findOnPath(name: string, path: string | undefined): Promise<string | undefined> {
+  const { fs, constants } = await nodeFs();
+  for (const dir of (path ?? "").split(process.platform === "win32" ? ";" : ":")) {
+    if (!dir) continue;
+    const candidate = resolve(dir, name);
+    try {
+      await fs.access(candidate, constants.X_OK);
+      if ((await fs.stat(candidate)).isFile()) return candidate;
+    } catch {
+      // Not here: the next folder.
+    }
+  }
+  return undefined;
+}

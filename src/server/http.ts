@@ -44,9 +44,10 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * requests (network errors, 429, 5xx; Retry-After honoured), bodies over 1 MiB refused, and failures
  * turned into one-line errors that name the server.
  */
-export function createHttpFetch(ctx: Context, options: { stream?: boolean } = {}): typeof fetch {
+export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries?: number } = {}): typeof fetch {
   const timeoutSeconds = httpTimeoutSeconds(ctx.env);
   const stream = options.stream === true;
+  const maxTries = options.tries ?? MAX_TRIES;
   // Read once, when the first request needs them.
   let extraCa: Promise<string[]> | undefined;
   const httpFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -59,18 +60,18 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean } = {}
       const sentAt = ctx.now();
       try {
         // Certificates matter only to HTTPS: plain http (loopback only) never reads the bundles.
-        if (url.protocol === "https:") extraCa ??= extraCertificates(ctx.env);
+        if (url.protocol === "https:") extraCa ??= loadCertificates(ctx.env);
         response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: (await extraCa) ?? [], stream });
         ctx.trace(`${traceLine(request, url)} -> ${response.status} (${ctx.now() - sentAt} ms)`);
       } catch (error) {
         ctx.trace(`${traceLine(request, url)} -> failed (${ctx.now() - sentAt} ms)`);
-        if (retryable && attempt < MAX_TRIES && error instanceof CliError && error.code === "network") {
+        if (retryable && attempt < maxTries && error instanceof CliError && error.code === "network") {
           await ctx.sleep(backoffMs(attempt));
           continue;
         }
         throw error;
       }
-      if (retryable && attempt < MAX_TRIES && (response.status === 429 || response.status >= 500)) {
+      if (retryable && attempt < maxTries && (response.status === 429 || response.status >= 500)) {
         const wait = retryAfterMs(response.headers.get("retry-after"), ctx.now()) ?? backoffMs(attempt);
         if (wait <= MAX_RETRY_WAIT_MS) {
           await response.body?.cancel();
@@ -216,7 +217,7 @@ function errorCodes(error: unknown): string[] {
 const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
 
 /** The certificates NODE_EXTRA_CA_CERTS and SSL_CERT_FILE name, added to the built-in ones. */
-async function extraCertificates(env: Env): Promise<string[]> {
+export async function loadCertificates(env: Env): Promise<string[]> {
   const files = certificateFiles(env);
   if (files.length === 0) return [];
   const { readFileIfExists } = await import("../runtime/fs.ts");

@@ -64,7 +64,8 @@ export function proxyFor(url: URL, env: Env): ProxyServer | undefined {
 
 /** The files of extra trusted certificates the environment names (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE). */
 export function certificateFiles(env: Env): string[] {
-  return ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"].map((name) => env[name]?.trim() ?? "").filter(Boolean);
+  // Both often name the same bundle: read once.
+  return [...new Set(["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"].map((name) => env[name]?.trim() ?? "").filter(Boolean))];
 }
 
 /** The certificates in a PEM bundle; a file with none is a usage error naming it. */

@@ -78,7 +78,7 @@ for (const [shell, completes, installed] of SHELLS) {
       expect(await completes("pipeops ")).toEqual(["api", "auth", "completion", "login", "logout", "me", "status", "userinfo", "whoami"]);
       expect(await completes("pipeops lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth lo")).toEqual(["login", "logout"]);
-      expect(await completes("pipeops auth ")).toEqual(["login", "logout", "me", "status", "token", "userinfo", "whoami"]);
+      expect(await completes("pipeops auth ")).toEqual(["doctor", "login", "logout", "me", "status", "token", "userinfo", "whoami"]);
       expect(await completes("pipeops status --")).toEqual(["--json", "--min-remaining"]);
     });
 
