@@ -37,8 +37,10 @@ async function run(ctx: Context, _options: DoctorOptions): Promise<DoctorResult>
 const SYMBOLS = { ok: "✓", warn: "!", fail: "✗" } as const;
 
 function render({ stdout }: Streams, result: DoctorResult, options: DoctorOptions): void {
-  if (options.json)
-    return printJson(stdout, { checks: result.checks.map(({ name, status, detail, hint }) => ({ name, status, detail, hint: hint ?? null })), ok: result.ok });
+  if (options.json) {
+    printJson(stdout, { checks: result.checks.map(({ name, status, detail, hint }) => ({ name, status, detail, hint: hint ?? null })), ok: result.ok });
+    return;
+  }
   const { colors } = stdout;
   const paint = { ok: colors.green, warn: colors.yellow, fail: colors.red } as const;
   let text = "";
