@@ -5,7 +5,8 @@
 #   pre-AVX x64 release binaries; unzip, curl, dash: the archive and installer tests; bash-completion,
 #   zsh, fish: the shell completion tests; openssl: the certificates of the proxy and TLS tests;
 #   xz-utils: the release's .tar.xz archives and their install test; time (GNU): the peak memory of
-#   `pipeops api` streaming a large body, and of the bench.
+#   `pipeops api` streaming a large body, and of the bench; dbus-daemon, gnome-keyring, libsecret-1-0: a
+#   real Secret Service for the keyring tests (Bun.secrets loads libsecret).
 set -eu
 missing=""
 need() { [ -e "$1" ] || missing="$missing $2"; }
@@ -22,6 +23,9 @@ need /usr/bin/fish fish
 need /usr/bin/openssl openssl
 need /usr/bin/time time
 need /usr/bin/xz xz-utils
+need /usr/bin/dbus-run-session dbus-daemon
+need /usr/bin/gnome-keyring-daemon gnome-keyring
+need /usr/lib/x86_64-linux-gnu/libsecret-1.so.0 libsecret-1-0
 [ -n "$missing" ] || exit 0
 # One name per package, in a stable order.
 packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ $//')

@@ -48,6 +48,8 @@ export interface Context {
   trace(line: string): void;
   /** The variable that made the runtime open a debugger before pipeops started, when one did. */
   debuggerVariable(): string | undefined;
+  /** The OS keyring, where this runtime has one (src/config/keyring.ts uses it). */
+  keyring: Runtime["keyring"];
 }
 
 /** What commands use of the credential store. */
@@ -86,7 +88,10 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const storeAt = (path: string) =>
     lazyCredentialFile(path, runtime.isMissing, async (at) => {
       const { CredentialStore } = await import("./config/store.ts");
-      return new CredentialStore(at, (message, hint) => renderers.warning(stderr, message, hint));
+      // Checked by `auth login`, which says what is wrong with another value; a save ignores one.
+      const preferred = env.PIPEOPS_CREDENTIAL_STORE?.trim().toLowerCase();
+      const kind = preferred === "keyring" || preferred === "file" ? preferred : undefined;
+      return new CredentialStore(at, (message, hint) => renderers.warning(stderr, message, hint), runtime.keyring, kind);
     });
   const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
@@ -134,6 +139,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     raise: runtime.raise,
     pid: runtime.pid,
     debuggerVariable: () => runtime.debuggerVariable(env),
+    keyring: runtime.keyring,
     processAlive: runtime.processAlive,
     connectOptions(options) {
       // Said once, at the first request: only commands that connect care.

@@ -215,3 +215,13 @@ export const apiStatus = (message: string, status: number) => new CliError("serv
 /** A duration flag that is not one: `--min-remaining 45` (no unit), `--min-remaining soon`. */
 export const badDuration = (flag: string, raw: string, hint: string) =>
   usageError(`${flag} takes a duration such as 90s, 45m, 2h or 1d, got '${sanitize(raw, 20)}'`, hint);
+
+// The OS keyring (src/config/keyring.ts): failures are closed, and say the two ways out.
+
+const KEYRING_HINT =
+  "Start or unlock a keyring (Secret Service, Keychain, Credential Manager), or log in without --keyring (and unset PIPEOPS_CREDENTIAL_STORE)";
+export const keyringUnavailable = (reason: string, cause?: unknown) =>
+  new CliError("config_write", `the OS keyring cannot be used: ${sanitize(reason, 200)}`, KEYRING_HINT, { cause });
+export const keyringFailed = (what: string) => new CliError("config_write", `the OS keyring failed: ${what}`, KEYRING_HINT);
+export const badCredentialStore = (raw: string) =>
+  usageError(`PIPEOPS_CREDENTIAL_STORE must be "keyring" or "file", got '${sanitize(raw, 20)}'`, "Unset it to keep tokens in the credential file");

@@ -13,6 +13,8 @@ export const ConfigFileSchema = v.looseObject({
   refresh_token: v.optional(v.string()),
   expires_at: v.optional(rfc3339),
   api_url: v.optional(httpUrl),
+  // "keyring": the tokens are in the OS keyring (src/config/keyring.ts), not in this file.
+  credential_store: v.optional(v.picklist(["keyring", "file"])),
   // The Go CLI's nested credentials and server settings, read when ours are absent
   // (PipeOpsHQ/pipeops-cli internal/config/config.go, OAuthConfig). It writes "" for unset strings.
   oauth: v.optional(

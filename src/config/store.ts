@@ -1,7 +1,9 @@
 import * as v from "valibot";
 import { type CliError, configInvalid, configNotAFile, configUnreadable, configWriteFailed, sanitize, writeDenied } from "../errors.ts";
 import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import type { Keyring } from "../runtime/types.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
+import { deleteEntry, entryName, readEntry, writeEntry } from "./keyring.ts";
 import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
 
@@ -16,15 +18,20 @@ export interface StoredCredentials {
   accessToken: string;
   refreshToken?: string;
   expiresAt?: Date;
-  /** Where they were read: our own keys, or the Go CLI's nested `oauth` object. */
-  source: "file" | "go-cli";
+  /** Where they were read: our own keys, the Go CLI's nested `oauth` object, or the OS keyring. */
+  source: "file" | "go-cli" | "keyring";
 }
+
+/** Where tokens are kept: the credential file (the default), or the OS keyring. */
+export type CredentialStoreKind = "file" | "keyring";
 
 export interface CredentialUpdate {
   accessToken: string;
   refreshToken?: string;
   expiresAt?: Date;
   apiUrl?: string;
+  /** Where to keep the tokens from now on; unset: where they are kept now. */
+  store?: CredentialStoreKind;
 }
 
 export interface ConfigSnapshot {
@@ -47,6 +54,9 @@ export class CredentialStore {
   constructor(
     readonly path: string,
     private readonly warn: (message: string, hint?: string) => void,
+    private readonly keyring: () => Keyring | undefined = () => undefined,
+    /** PIPEOPS_CREDENTIAL_STORE: where every save (a login, a refresh) puts the tokens, moving them there. */
+    private readonly preferred?: CredentialStoreKind,
   ) {}
 
   async read(): Promise<ConfigSnapshot> {
@@ -68,19 +78,37 @@ export class CredentialStore {
     }
     const data = this.parse(file.text);
     const settings: ServerSettings = { clientId: data.oauth?.client_id || undefined, consoleUrl: data.oauth?.dashboard_url || undefined };
-    const snapshot = { data, credentials: credentialsOf(data), apiUrl: data.api_url ?? (data.oauth?.base_url || undefined), settings };
-    return { snapshot, text: file.text };
+    const apiUrl = data.api_url ?? (data.oauth?.base_url || undefined);
+    const credentials = data.credential_store === "keyring" ? await this.fromKeyring(data, apiUrl) : credentialsOf(data);
+    return { snapshot: { data, credentials, apiUrl, settings }, text: file.text };
   }
 
-  /** The file's object to write back, every value another tool wrote kept as its exact text. */
-  private async writable(): Promise<Record<string, unknown>> {
-    const { text } = await this.load();
-    return text === undefined ? {} : losslessObject(text);
+  /** The keyring entry for this file and server; an unusable keyring is an error, never "no credentials". */
+  private async fromKeyring(data: ConfigFile, apiUrl: string | undefined): Promise<StoredCredentials | null> {
+    const entry = await readEntry(this.keyring(), this.entry(apiUrl));
+    if (!entry) return null;
+    return { accessToken: entry.access_token, refreshToken: entry.refresh_token, expiresAt: expiryOf(data.expires_at), source: "keyring" };
+  }
+
+  private entry(apiUrl: string | undefined): string {
+    return entryName(apiUrl ? new URL(apiUrl).origin : "default", this.path);
+  }
+
+  /**
+   * The file's object to write back, every value another tool wrote kept as its exact text (so
+   * its values are not plain strings: decisions read `data`, the same file validated).
+   */
+  private async writable(): Promise<{ raw: Record<string, unknown>; data: Partial<ConfigFile> }> {
+    const { text, snapshot } = await this.load();
+    return { raw: text === undefined ? {} : losslessObject(text), data: snapshot.data };
   }
 
   /** Stores new credentials; every other key, the Go CLI's included, stays as it was. */
   async save(update: CredentialUpdate): Promise<void> {
-    const next: Record<string, unknown> = { ...(await this.writable()), auth_token: update.accessToken };
+    const { raw: current, data } = await this.writable();
+    const was: CredentialStoreKind = data.credential_store === "keyring" ? "keyring" : "file";
+    if ((update.store ?? this.preferred ?? was) === "keyring") return this.saveInKeyring(current, data, update);
+    const next: Record<string, unknown> = { ...current, auth_token: update.accessToken };
     const expiresAt = storableTime(update.expiresAt);
     setOrDelete(next, "refresh_token", update.refreshToken);
     setOrDelete(next, "expires_at", expiresAt);
@@ -94,13 +122,42 @@ export class CredentialStore {
       if (update.apiUrl) oauth.base_url = update.apiUrl;
       next.oauth = oauth;
     }
+    delete next.credential_store;
     await this.write(next);
+    // Back from the keyring: the old entry goes once the file holds the tokens.
+    if (was === "keyring") await deleteEntry(this.keyring(), this.entry(data.api_url)).catch(() => false);
   }
 
-  /** Removes our session keys and the Go CLI's; returns false when there was nothing to remove. */
+  /**
+   * The tokens into the keyring, read back, and only then out of the file (ours and the official
+   * CLI's keys both), which keeps what is not secret and says where the tokens are.
+   */
+  private async saveInKeyring(current: Record<string, unknown>, data: Partial<ConfigFile>, update: CredentialUpdate): Promise<void> {
+    const apiUrl = update.apiUrl ?? data.api_url;
+    await writeEntry(this.keyring(), this.entry(apiUrl), {
+      access_token: update.accessToken,
+      ...(update.refreshToken ? { refresh_token: update.refreshToken } : {}),
+    });
+    const next: Record<string, unknown> = { ...current, credential_store: "keyring" };
+    for (const key of ["auth_token", "refresh_token"]) delete next[key];
+    setOrDelete(next, "expires_at", storableTime(update.expiresAt));
+    if (apiUrl) next.api_url = apiUrl;
+    if (isRecord(next.oauth)) {
+      const oauth: Record<string, unknown> = { ...next.oauth };
+      for (const key of GO_CLI_SESSION_KEYS) delete oauth[key];
+      next.oauth = oauth;
+    }
+    await this.write(next);
+    // A session for another server had its own entry: it is not this file's any more.
+    if (data.credential_store === "keyring" && data.api_url !== apiUrl) await deleteEntry(this.keyring(), this.entry(data.api_url)).catch(() => false);
+  }
+
+  /** Removes our session keys and the Go CLI's, and the keyring entry; returns false when there was nothing to remove. */
   async clear(): Promise<boolean> {
-    const next = await this.writable();
+    const { raw: next, data } = await this.writable();
     let removed = false;
+    // The keyring's entry first: a keyring that cannot be used fails the logout, and the file says where the tokens still are.
+    if (data.credential_store === "keyring") removed = await deleteEntry(this.keyring(), this.entry(data.api_url));
     for (const key of SESSION_KEYS) {
       if (key in next) {
         delete next[key];

@@ -102,3 +102,20 @@ export async function credentialsCheck(ctx: Context, fileReadable: boolean): Pro
   }
   return { check: fail(CREDENTIALS, `${parts.join(", ")}; expired ${formatLocal(expiresAt)}`, "Run 'pipeops auth login' to re-authenticate"), session };
 }
+
+/** The OS keyring: in use or not, and whether it can be used here, with the platform's own reason when not. */
+export async function keyringCheck(ctx: Context, snapshot: ConfigSnapshot | undefined): Promise<Check> {
+  const { probeKeyring } = await import("../config/keyring.ts");
+  const inUse = snapshot?.data.credential_store === "keyring";
+  try {
+    await probeKeyring(ctx.keyring());
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    if (inUse) return fail("keyring", `the credential file keeps its tokens there, but ${error.message.replace(/^the /, "the ")}`, error.hint);
+    return ok("keyring", `not available here (${error.message.replace(/^the OS keyring cannot be used: /, "")}); tokens stay in the credential file`);
+  }
+  return ok(
+    "keyring",
+    inUse ? "in use: the tokens are in the OS keyring, the file holds no secret" : "available; not in use (opt in: pipeops auth login --keyring)",
+  );
+}

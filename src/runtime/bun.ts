@@ -159,6 +159,16 @@ export const bunRuntime: Runtime = {
     const ca = extraCa.length > 0 ? { ca: [...builtin<typeof import("node:tls")>("node:tls").rootCertificates, ...extraCa] } : {};
     return { proxy: proxy ? proxy.href : false, tls: { rejectUnauthorized: true, ...ca }, verbose: false } as unknown as RequestInit;
   },
+  keyring() {
+    // Bun.secrets: Keychain Services, libsecret (Secret Service over D-Bus), Credential Manager.
+    const secrets = (Bun as { secrets?: typeof Bun.secrets }).secrets;
+    if (!secrets) return undefined;
+    return {
+      get: (service, name) => secrets.get({ service, name }),
+      set: (service, name, value) => secrets.set({ service, name, value }),
+      delete: (service, name) => secrets.delete({ service, name }),
+    };
+  },
   terminalSize() {
     // Only for a QR code: reading it makes Bun build its Node stderr stream.
     const { columns, rows } = process.stderr;

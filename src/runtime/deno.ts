@@ -198,6 +198,8 @@ export function denoRuntime(): Runtime {
       return () => Deno.removeSignalListener(signal, handler);
     },
     raise: (signal) => Deno.kill(Deno.pid, signal),
+    // Deno has no OS keyring API: --keyring fails closed there, saying so.
+    keyring: () => undefined,
     processAlive(pid) {
       try {
         Deno.kill(pid, 0);

@@ -1,7 +1,7 @@
 import { bunRuntime } from "./bun.ts";
 import type { Runtime } from "./types.ts";
 
-export type { LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
+export type { Keyring, LocalServer, Runtime, ServeOptions, Signal } from "./types.ts";
 
 /**
  * Picks the implementation for the runtime we were started on: Deno when its global exists, else

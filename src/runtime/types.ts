@@ -16,6 +16,14 @@ export interface ServeOptions {
 
 export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGTSTP" | "SIGCONT";
 
+/** The OS credential store (macOS Keychain, Secret Service on Linux, Windows Credential Manager). */
+export interface Keyring {
+  get(service: string, name: string): Promise<string | null>;
+  set(service: string, name: string, value: string): Promise<void>;
+  /** True when there was an entry to delete. */
+  delete(service: string, name: string): Promise<boolean>;
+}
+
 export interface Runtime {
   readonly name: "bun" | "deno";
   readonly pid: number;
@@ -71,6 +79,8 @@ export interface Runtime {
    * so SIGTERM and SIGHUP end the process as they would have, and SIGSTOP stops it (job control).
    */
   raise(signal: "SIGTERM" | "SIGHUP" | "SIGSTOP"): void;
+  /** The OS keyring, or undefined where this runtime has no way to it (Deno). */
+  keyring(): Keyring | undefined;
   /** True when a process with this pid exists (used to break stale lock files). */
   processAlive(pid: number): boolean;
   exit(code: number): never;

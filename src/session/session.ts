@@ -56,6 +56,8 @@ export function isSession(found: Session | NoSession): found is Session {
  * PIPEOPS_API_URL names another server they count as absent, so they are never sent there.
  * A token that cannot be a bearer token is the spec's invalid-token error, before any request.
  */
+const SOURCE_NAMES = { file: "pipeops' keys", "go-cli": "the official CLI's oauth keys", keyring: "the tokens in the OS keyring" } as const;
+
 export async function loadSession(ctx: Context): Promise<Session | NoSession> {
   const fromEnv = envToken(ctx.env);
   if (fromEnv) {
@@ -64,9 +66,7 @@ export async function loadSession(ctx: Context): Promise<Session | NoSession> {
   }
   const store = ctx.store();
   const { credentials, apiUrl, settings } = await store.read();
-  ctx.trace(
-    `credentials: ${credentials ? `${store.path}, ${credentials.source === "go-cli" ? "the official CLI's oauth keys" : "pipeops' keys"}` : `none in ${store.path}`}`,
-  );
+  ctx.trace(`credentials: ${credentials ? `${store.path}, ${SOURCE_NAMES[credentials.source]}` : `none in ${store.path}`}`);
   if (!credentials) return { none: true };
   const server = resolveApiUrl(ctx, apiUrl);
   if (apiUrl && !sameServer(server, parseServerUrl(apiUrl, FILE_API_URL))) return { none: true, storedFor: serverName(new URL(apiUrl)) };

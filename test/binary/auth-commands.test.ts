@@ -86,6 +86,7 @@ describe("not authenticated", () => {
       token_source: path,
       token_expires_at: null,
       token_expires_in_seconds: null,
+      credential_store: "file",
       error: "could not reach http://127.0.0.1:9: connection refused",
     });
     expect(result.stderr).toBe("");
@@ -288,6 +289,7 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
       token_source: "PIPEOPS_AUTH_TOKEN",
       token_expires_at: null,
       token_expires_in_seconds: null,
+      credential_store: null,
     });
     expect(existsSync(path)).toBe(false);
   });

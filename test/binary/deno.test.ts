@@ -104,6 +104,7 @@ describe("under Deno", () => {
         token_source: configPath,
         token_expires_at: "2099-12-31T23:59:59Z",
         token_expires_in_seconds: expect.any(Number),
+        credential_store: "file",
       });
       expect(await runDeno(["auth", "me"], { env })).toEqual({
         code: 0,

@@ -44,7 +44,16 @@ describe("auth doctor", () => {
     const { code, report, stdout, stderr } = await doctor({ ...env, PIPEOPS_API_URL: server.url });
     expect(code).toBe(0);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((check) => check.name)).toEqual(["credential file", "credentials", "server", "clock", "browser", "callback ports", "terminal"]);
+    expect(report.checks.map((check) => check.name)).toEqual([
+      "credential file",
+      "credentials",
+      "server",
+      "clock",
+      "browser",
+      "callback ports",
+      "terminal",
+      "keyring",
+    ]);
     expect(named(report, "credential file")).toMatchObject({ status: "ok", detail: expect.stringContaining("mode 0600, pipeops' keys") });
     expect(named(report, "credentials")).toMatchObject({
       status: "ok",

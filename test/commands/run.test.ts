@@ -82,6 +82,8 @@ for (const mode of MODES) {
         tokenType: "oauth",
         tokenSource: path,
         expiresInSeconds: expect.any(Number),
+        credentialStore: "file",
+        remaining: undefined,
       });
       status.render(ctx, result, options);
       expect(ctx.out()).toBe(`✓ Authenticated as user@example.com\nToken expires: 2099-12-31 23:59:59\nServer: ${mode.env().PIPEOPS_API_URL}\n`);

@@ -290,6 +290,7 @@ describe("using a PipeOps session", () => {
       api_endpoint: server.url,
       token_type: "service_account",
       token_source: "PIPEOPS_TOKEN",
+      credential_store: null,
     });
     expect(existsSync(configPath)).toBe(false);
   });

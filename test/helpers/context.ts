@@ -87,6 +87,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     raise: bunRuntime.raise,
     pid: bunRuntime.pid,
     processAlive: bunRuntime.processAlive,
+    keyring: bunRuntime.keyring,
     connectOptions: bunRuntime.connectOptions,
     store() {
       store ??= new CredentialStore(configPath(env, home), (message, hint) => printWarning(stderr, message, hint));

@@ -51,6 +51,7 @@ describe("auth status output (spec strings)", () => {
       tokenType: "oauth" as const,
       tokenSource: "/home/u/.pipeops.json",
       expiresInSeconds: 90,
+      credentialStore: "file" as const,
     };
     const { out } = rendered(
       status,
@@ -59,7 +60,7 @@ describe("auth status output (spec strings)", () => {
     );
     expect(out).toBe(
       '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "https://api.pipeops.io",\n  "source": "/home/u/.pipeops.json",\n' +
-        '  "api_endpoint": "https://api.pipeops.io",\n  "token_type": "oauth",\n  "token_source": "/home/u/.pipeops.json",\n  "token_expires_at": "2024-12-31T23:59:59Z",\n  "token_expires_in_seconds": 90\n}\n',
+        '  "api_endpoint": "https://api.pipeops.io",\n  "token_type": "oauth",\n  "token_source": "/home/u/.pipeops.json",\n  "token_expires_at": "2024-12-31T23:59:59Z",\n  "token_expires_in_seconds": 90,\n  "credential_store": "file"\n}\n',
     );
     expect(JSON.parse(rendered(status, { authenticated: false, server: "https://api.pipeops.io" }, { json: true }).out)).toEqual({
       authenticated: false,
@@ -71,7 +72,7 @@ describe("auth status output (spec strings)", () => {
       api_endpoint: "https://api.pipeops.io",
     });
     // A service-account token: its type, no expiry fields.
-    const service = { ...production, tokenType: "service_account" as const, tokenSource: "PIPEOPS_TOKEN", source: "env" };
+    const service = { ...production, tokenType: "service_account" as const, tokenSource: "PIPEOPS_TOKEN", source: "env", credentialStore: null };
     expect(
       JSON.parse(rendered(status, { authenticated: true, email: "ci@example.com", expiresAt: null, problem: null, ...service }, { json: true }).out),
     ).toEqual({
@@ -84,6 +85,7 @@ describe("auth status output (spec strings)", () => {
       api_endpoint: "https://api.pipeops.io",
       token_type: "service_account",
       token_source: "PIPEOPS_TOKEN",
+      credential_store: null,
     });
   });
 

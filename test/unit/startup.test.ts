@@ -45,8 +45,9 @@ test("commands, flag parsing, help, colours, the credential store, the OAuth sta
 });
 
 test("the code loaded at start stays within its budget", async () => {
-  // JavaScriptCore parses all of it at every start, so its size is most of what start-up costs
-  // beyond Bun's own (npm run bench measures it). Code that would go over belongs behind an import().
+  // JavaScriptCore loads all of it at every start (as bytecode since the release is built with it,
+  // which made each KB cheaper; 24 KB before, 26 KB since stdin read as bytes and the keyring joined
+  // the runtime module). npm run bench measures what it costs. Code that would go over belongs behind an import().
   const { bytes } = await loadedAtStart();
-  expect(bytes).toBeLessThan(24 * 1024);
+  expect(bytes).toBeLessThan(26 * 1024);
 });

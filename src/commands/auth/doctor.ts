@@ -6,7 +6,7 @@
 import { type Command, JSON_FLAG, parseFlags, type Streams } from "../../command.ts";
 import type { Context } from "../../context.ts";
 import type { Check } from "../../doctor/check.ts";
-import { credentialsCheck, fileCheck } from "../../doctor/files.ts";
+import { credentialsCheck, fileCheck, keyringCheck } from "../../doctor/files.ts";
 import { browserCheck, portsCheck, terminalCheck } from "../../doctor/local.ts";
 import { serverChecks } from "../../doctor/server.ts";
 import { printJson } from "../../output.ts";
@@ -30,6 +30,7 @@ async function run(ctx: Context, _options: DoctorOptions): Promise<DoctorResult>
     await browserCheck(ctx),
     await portsCheck(ctx),
     terminalCheck(ctx),
+    await keyringCheck(ctx, file.snapshot),
   ];
   return { checks, ok: checks.every((check) => check.status !== "fail") };
 }
@@ -55,7 +56,7 @@ const FLAGS = [JSON_FLAG] as const;
 
 export const command: Command<DoctorOptions, DoctorResult, typeof FLAGS> = {
   name: "auth doctor",
-  summary: "Check why login may not work here (file, credentials, server, clock, browser, ports)",
+  summary: "Check why login may not work here (file, credentials, server, clock, browser, ports, keyring)",
   flags: FLAGS,
   examples: ["pipeops auth doctor", "pipeops auth doctor --json | jq '.checks[] | select(.status != \"ok\")'"],
   parse: async (argv) => ({ json: (await parseFlags(command, argv)).json ?? false }),

@@ -1,8 +1,8 @@
 import { type Command, type FlagSpec, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
-import type { ServerSettings } from "../../config/store.ts";
+import type { CredentialStoreKind, ServerSettings } from "../../config/store.ts";
 import type { Context, Env } from "../../context.ts";
-import { badLoginTimeout, invalidToken, loginInterrupted, loginTimeoutTooLong, noTokenInput, tokenInputTooLong } from "../../errors.ts";
+import { badCredentialStore, badLoginTimeout, invalidToken, loginInterrupted, loginTimeoutTooLong, noTokenInput, tokenInputTooLong } from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
 import { authorizationCodeLogin } from "../../login/browser.ts";
 import { deviceLogin } from "../../login/device.ts";
@@ -35,6 +35,8 @@ export interface LoginOptions {
   timeoutSeconds: number;
   /** A QR code of the URL to open (--qr, or PIPEOPS_QR), at a terminal. */
   qr: boolean;
+  /** --keyring: the tokens go into the OS keyring, the file keeps only what is not secret. */
+  keyring?: boolean;
 }
 
 /** Longest wait we accept: a day. */
@@ -57,6 +59,7 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
     timeoutSeconds,
     qr: flags.qr ?? false,
     ...(flags.token !== undefined ? { token: flags.token } : {}),
+    ...(flags.keyring ? { keyring: true } : {}),
   };
 }
 
@@ -99,11 +102,12 @@ export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform:
 /** Logs in and stores the new credentials; the old ones are replaced only once the new login succeeded. */
 async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   const store = ctx.store();
-  // Read first: a broken credential file is reported before the user goes through a browser.
+  const kept = await credentialStoreOf(ctx, options);
+  // Read first: a broken credential file (or a keyring that cannot be used) is reported before the user goes through a browser.
   const { apiUrl: storedApiUrl, settings } = await store.read();
   const apiUrl = resolveApiUrl(ctx, storedApiUrl);
-  if (options.withToken) return loginWithToken(ctx, apiUrl, settings, await tokenFromStdin(ctx));
-  if (options.token !== undefined) return { ...(await loginWithToken(ctx, apiUrl, settings, options.token.trim())), tokenOnCommandLine: true };
+  if (options.withToken) return loginWithToken(ctx, apiUrl, settings, await tokenFromStdin(ctx), kept);
+  if (options.token !== undefined) return { ...(await loginWithToken(ctx, apiUrl, settings, options.token.trim(), kept)), tokenOnCommandLine: true };
 
   const conn = await connect(ctx, apiUrl, settings);
   const scope = loginScopes(ctx.env, conn.as.scopes_supported);
@@ -130,6 +134,7 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
       // Expiry is the server's business: kept in server time, as refreshes do.
       expiresAt: conn.clock.expiresAt(tokens.expiresIn, ctx.now()),
       apiUrl: serverName(conn.apiUrl),
+      store: kept,
     };
     // Under the lock, so a refresh in another process cannot write the old session back over ours.
     await withLock(ctx, await lockPathFor(store.path), () => store.save(credentials));
@@ -152,13 +157,32 @@ async function tokenFromStdin(ctx: Context): Promise<string> {
 }
 
 /** A token handed over (stdin or --token): checked with one request to the server, then stored; never shown. */
-async function loginWithToken(ctx: Context, apiUrl: URL, settings: ServerSettings | undefined, token: string): Promise<LoginResult> {
+async function loginWithToken(
+  ctx: Context,
+  apiUrl: URL,
+  settings: ServerSettings | undefined,
+  token: string,
+  kept: CredentialStoreKind | undefined,
+): Promise<LoginResult> {
   if (!isBearerToken(token)) throw invalidToken();
   const conn = await connect(ctx, apiUrl, settings);
   const user = await fetchUserInfo(conn, token);
   const store = ctx.store();
-  await withLock(ctx, await lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl) }));
+  await withLock(ctx, await lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl), store: kept }));
   return loginResult(ctx, user.email ?? user.id);
+}
+
+/**
+ * Where the new tokens go: the keyring for --keyring or PIPEOPS_CREDENTIAL_STORE=keyring, the file
+ * for PIPEOPS_CREDENTIAL_STORE=file, else where they are now. The keyring is tried before the
+ * login starts: one that cannot be used ends it at once, with nothing written anywhere.
+ */
+async function credentialStoreOf(ctx: Context, options: LoginOptions): Promise<CredentialStoreKind | undefined> {
+  const raw = ctx.env.PIPEOPS_CREDENTIAL_STORE?.trim().toLowerCase();
+  if (raw && raw !== "keyring" && raw !== "file") throw badCredentialStore(raw);
+  const kept = options.keyring ? "keyring" : (raw as CredentialStoreKind | undefined);
+  if (kept === "keyring") await (await import("../../config/keyring.ts")).probeKeyring(ctx.keyring());
+  return kept;
 }
 
 /** The token typed or pasted at the terminal: hidden where the terminal allows it. */
@@ -199,6 +223,10 @@ const FLAGS = [
   },
   { name: "--timeout", value: "<seconds>", description: "Give up waiting for authentication after this long (default: 300)" },
   { name: "--qr", description: "Also show the URL to open as a QR code, to sign in from a phone (PIPEOPS_QR=1)" },
+  {
+    name: "--keyring",
+    description: "Keep the tokens in the OS keyring, not the file (PIPEOPS_CREDENTIAL_STORE=keyring); fails if there is none",
+  },
 ] as const satisfies readonly FlagSpec[];
 
 export const command: Command<LoginOptions, LoginResult, typeof FLAGS> = {
@@ -216,6 +244,7 @@ export const command: Command<LoginOptions, LoginResult, typeof FLAGS> = {
     "pipeops auth login --no-browser",
     "pipeops auth login --with-token < token.txt",
     'pipeops auth login --token "$PIPEOPS_TOKEN"',
+    "pipeops auth login --keyring",
   ],
   argumentsHint: "to log in with a token, pipe it in: pipeops auth login --with-token < token.txt",
   parse,

@@ -43,6 +43,8 @@ export interface AuthenticatedStatus {
   source?: string;
   /** Only with --min-remaining. */
   remaining?: RemainingCheck;
+  /** Where stored tokens are kept; null for a token from the environment. */
+  credentialStore?: "file" | "keyring" | null;
 }
 
 /** No session for the server this invocation talks to. */
@@ -93,6 +95,7 @@ async function checkWithServer(ctx: Context, session: Session, options: StatusOp
     source: session.source === "env" ? "env" : ctx.store().path,
     tokenType: serviceAccount ? ("service_account" as const) : ("oauth" as const),
     tokenSource: session.variable ?? ctx.store().path,
+    credentialStore: session.source === "env" ? null : session.source === "keyring" ? ("keyring" as const) : ("file" as const),
   };
   // A token with no stored expiry (from the environment, --with-token, --token) may be a JWT that says when it ends.
   const expiresAtOf = (used: Session) => (serviceAccount ? undefined : (used.expiresAt ?? jwtExpiry(used.accessToken)));
@@ -183,6 +186,7 @@ export function toJson(result: StatusResult): Record<string, unknown> {
     token_source: result.tokenSource ?? null,
     // For a login session, as the official CLI has them; a service-account token has no expiry.
     ...(result.tokenType === "service_account" ? {} : { token_expires_at: expiresAt, token_expires_in_seconds: result.expiresInSeconds ?? null }),
+    credential_store: result.credentialStore ?? null,
   };
   const remaining = result.remaining ? { remaining_seconds: result.remaining.remainingSeconds, min_remaining_ok: result.remaining.ok } : {};
   return {
