@@ -68,6 +68,7 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
       ctx.stdout.write(versionLine());
       return EXIT_OK;
     }
+    await ctx.loadColors();
     if (to.kind !== "command" && to.kind !== "top") return await explain(ctx, to);
     // Commands that hold a token refuse to run with a debugger attached; `api` is one of them.
     const debuggerVariable = to.kind === "command" || to.name === "api" ? ctx.debuggerVariable() : undefined;
@@ -79,6 +80,7 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
     await command.render(ctx, result, options);
     return command.exitCode?.(result) ?? EXIT_OK;
   } catch (error) {
+    await ctx.loadColors();
     return reportFailure(ctx, error, json);
   }
 }

@@ -2,7 +2,7 @@
 import { configPath, EMPTY_CONFIG } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
 import { BROWSER_GRACE_MS, browserCommands, detectWsl, exitCodeMeansNothing, isWebUrl } from "./io/browser.ts";
-import { colorEnabled, colorsFor } from "./io/colour.ts";
+import { type Colors, colorEnabled, colorsFor, PLAIN_COLORS } from "./io/colour.ts";
 import { type InputStream, lineReader, type OutputStream, outputStream } from "./io/streams.ts";
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
 import type { Runtime } from "./runtime/index.ts";
@@ -50,6 +50,11 @@ export interface Context {
   debuggerVariable(): string | undefined;
   /** The OS keyring, where this runtime has one (src/config/keyring.ts uses it). */
   keyring: Runtime["keyring"];
+  /**
+   * Loads the colours of the streams that take them (a terminal, FORCE_COLOR), before a command
+   * or an error prints: `--version` never pays for them, even at a terminal.
+   */
+  loadColors(): Promise<void>;
 }
 
 /** What commands use of the credential store. */
@@ -96,20 +101,22 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
   const errTTY = runtime.isTerminal(2);
-  // At a terminal picocolors' own colour detection reads process.stdout, which Bun builds on first
-  // use; the bench's terminal row shows what that costs, and it has no target, so nothing works around it.
+  // Decided now, loaded by loadColors(): picocolors costs a terminal start about 1 ms (src/io/ansi.ts).
+  const colorOut = colorEnabled(env, outTTY);
+  const colorErr = colorEnabled(env, errTTY);
+  let ansi: Colors | undefined;
   const stdout = outputStream(
     (text) => runtime.write(1, text),
     (bytes) => runtime.writeBytes(1, bytes),
     outTTY,
-    await colorsFor(colorEnabled(env, outTTY)),
+    () => (colorOut && ansi) || PLAIN_COLORS,
   );
   // Nothing writes bytes to stderr: text only.
   const stderr = outputStream(
     (text) => runtime.write(2, text),
     async () => false,
     errTTY,
-    await colorsFor(colorEnabled(env, errTTY)),
+    () => (colorErr && ansi) || PLAIN_COLORS,
   );
   return {
     env,
@@ -140,6 +147,9 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     pid: runtime.pid,
     debuggerVariable: () => runtime.debuggerVariable(env),
     keyring: runtime.keyring,
+    async loadColors() {
+      if ((colorOut || colorErr) && !ansi) ansi = await colorsFor(true);
+    },
     processAlive: runtime.processAlive,
     connectOptions(options) {
       // Said once, at the first request: only commands that connect care.

@@ -36,8 +36,9 @@ function withGlobals(ctx: Context, flags: GlobalFlags): Context {
   if (!flags.config && !flags.quiet && !flags.verbose) return ctx;
   const overrides: PropertyDescriptorMap = {};
   if (flags.quiet) {
-    overrides.stdout = { value: { ...ctx.stdout, quiet: true } };
-    overrides.stderr = { value: { ...ctx.stderr, quiet: true } };
+    // On top of the streams, not a copy: their colours load later.
+    overrides.stdout = { value: Object.create(ctx.stdout, { quiet: { value: true } }) };
+    overrides.stderr = { value: Object.create(ctx.stderr, { quiet: { value: true } }) };
   }
   if (flags.verbose && ctx.env.PIPEOPS_DEBUG !== "1") overrides.trace = { value: (line: string) => ctx.stderr.write(`trace: ${line}\n`) };
   if (flags.config) {

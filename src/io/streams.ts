@@ -30,8 +30,21 @@ export interface InputStream extends TerminalControls {
 /** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
 export const MAX_LINE_CHARS = 64 * 1024;
 
-export function outputStream(write: (text: string) => void, writeBytes: (bytes: Uint8Array) => Promise<boolean>, isTTY: boolean, colors: Colors): OutputStream {
-  return { write, writeBytes, isTTY, colors };
+/** `colors` is asked each time: the stream's colours load after it is made (Context.loadColors). */
+export function outputStream(
+  write: (text: string) => void,
+  writeBytes: (bytes: Uint8Array) => Promise<boolean>,
+  isTTY: boolean,
+  colors: () => Colors,
+): OutputStream {
+  return {
+    write,
+    writeBytes,
+    isTTY,
+    get colors() {
+      return colors();
+    },
+  };
 }
 
 /** Splits a byte stream into lines on demand; unread input stays unread, and nothing read is unbounded. */

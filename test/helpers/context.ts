@@ -88,6 +88,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     pid: bunRuntime.pid,
     processAlive: bunRuntime.processAlive,
     keyring: bunRuntime.keyring,
+    loadColors: async () => {},
     connectOptions: bunRuntime.connectOptions,
     store() {
       store ??= new CredentialStore(configPath(env, home), (message, hint) => printWarning(stderr, message, hint));
