@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchApi, formatApiBench } from "./bench-api.ts";
+import { benchApi, formatApiBench, median } from "./bench-api.ts";
 import { type BuildFlags, build, RELEASE_FLAGS } from "./build.ts";
 import { formatLatency, measureLatency } from "./latency.ts";
 import { formatModules, modulesLoaded } from "./modules-loaded.ts";
@@ -45,12 +45,6 @@ interface Case {
   argv: string[];
   expectCode: number;
   expectOut: RegExp;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function runOnce(argv: string[], env: Record<string, string>): Sample & { code: number; stdout: string } {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { BINARY, cleanEnv, runBinary } from "../helpers/binary.ts";
-import { homeWithFile, tempDir } from "../helpers/context.ts";
+import { homeWithSession, tempDir } from "../helpers/context.ts";
 import { startSink } from "../helpers/fault-server.ts";
 import { loginWithAuthorizationCode, pipeopsLogin } from "../helpers/flows.ts";
 import { spawnInTerminal } from "../helpers/interactive.ts";
@@ -37,14 +37,8 @@ const ci = (token = server.issueServiceToken()) => ({ HOME: tempDir(), PIPEOPS_A
 /** A HOME logged in to the server through its own sign-in, as `pipeops auth login` leaves it. */
 async function loggedIn(overrides: Record<string, unknown> = {}) {
   const tokens = await pipeopsLogin(server);
-  const file = homeWithFile({
-    auth_token: tokens.access_token,
-    refresh_token: tokens.refresh_token,
-    expires_at: new Date(Date.now() + tokens.expires_in * 1000).toISOString(),
-    api_url: server.url,
-    ...overrides,
-  });
-  return { ...file, tokens, env: { ...file.env, PIPEOPS_API_URL: server.url } };
+  const expiresAt = new Date(Date.now() + tokens.expires_in * 1000).toISOString();
+  return { ...homeWithSession(tokens, server.url, { expires_at: expiresAt, ...overrides }), tokens };
 }
 
 const api = (args: string[], env: Record<string, string>, stdin?: string) => runBinary(["api", ...args], { env, stdin });
@@ -379,13 +373,8 @@ describe("against a standards server (oidc-provider)", () => {
 
   test("api me: its userinfo with the stored session", async () => {
     const tokens = await loginWithAuthorizationCode(standard);
-    const { env } = homeWithFile({
-      auth_token: tokens.access_token,
-      refresh_token: tokens.refresh_token,
-      expires_at: "2099-01-01T00:00:00Z",
-      api_url: standard.url,
-    });
-    const result = await runBinary(["api", "me"], { env: { ...env, PIPEOPS_API_URL: standard.url } });
+    const { env } = homeWithSession(tokens, standard.url);
+    const result = await runBinary(["api", "me"], { env });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ email: expect.stringContaining("@") });
   });

@@ -8,7 +8,7 @@ import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-se
 import type { Check } from "../../src/doctor/check.ts";
 import { portsCheck } from "../../src/doctor/local.ts";
 import { runBinary } from "../helpers/binary.ts";
-import { homeWithFile, testContext } from "../helpers/context.ts";
+import { homeWithFile, homeWithSession, testContext } from "../helpers/context.ts";
 import { pipeopsLogin } from "../helpers/flows.ts";
 import { closedPort } from "../helpers/network.ts";
 
@@ -34,12 +34,7 @@ const named = (report: Report, name: string) => report.checks.find((check) => ch
 describe("auth doctor", () => {
   test("a healthy login: every check ok but the machine's own (no display, no terminal here), exit 0, one request, no token", async () => {
     const tokens = await pipeopsLogin(server);
-    const { env } = homeWithFile({
-      auth_token: tokens.access_token,
-      refresh_token: tokens.refresh_token,
-      expires_at: "2099-01-01T00:00:00Z",
-      api_url: server.url,
-    });
+    const { env } = homeWithSession(tokens, server.url);
     const before = server.requests.length;
     const { code, report, stdout, stderr } = await doctor({ ...env, PIPEOPS_API_URL: server.url });
     expect(code).toBe(0);

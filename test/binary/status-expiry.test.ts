@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { runBinary } from "../helpers/binary.ts";
-import { homeWithFile, tempDir } from "../helpers/context.ts";
+import { homeWithSession, tempDir } from "../helpers/context.ts";
 import { pipeopsLogin } from "../helpers/flows.ts";
 
 let server: PipeOpsServer;
@@ -23,13 +23,8 @@ afterAll(async () => {
 /** A session whose access token the file says ends in `minutes`. */
 async function session(on: PipeOpsServer, minutes: number, withRefresh = true) {
   const tokens = await pipeopsLogin(on);
-  const file = homeWithFile({
-    auth_token: tokens.access_token,
-    ...(withRefresh ? { refresh_token: tokens.refresh_token } : {}),
-    expires_at: new Date(Date.now() + minutes * 60_000).toISOString(),
-    api_url: on.url,
-  });
-  return { ...file, env: { ...file.env, PIPEOPS_API_URL: on.url } };
+  const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
+  return homeWithSession(tokens, on.url, { expires_at: expiresAt, ...(withRefresh ? {} : { refresh_token: undefined }) });
 }
 
 const status = (args: string[], env: Record<string, string>) => runBinary(["auth", "status", ...args], { env });

@@ -112,3 +112,23 @@ export function testContext(options: TestContextOptions = {}): TestContext {
 export function configFolderEntries(dir: string): string[] {
   return readdirSync(dir).filter((name) => name !== ".cache");
 }
+
+/**
+ * A temp HOME whose credential file holds this session for `apiUrl`, as `pipeops auth login` leaves
+ * it (0600), and the env to run the binary with it there (PIPEOPS_API_URL set to the same server).
+ * `fields` adds or replaces keys; a key set to undefined is left out.
+ */
+export function homeWithSession(
+  tokens: { access_token: string; refresh_token?: string },
+  apiUrl: string,
+  fields: Record<string, unknown> = {},
+): { dir: string; path: string; env: Record<string, string> } {
+  const file = homeWithFile({
+    auth_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    expires_at: "2099-01-01T00:00:00Z",
+    api_url: apiUrl,
+    ...fields,
+  });
+  return { ...file, env: { ...file.env, PIPEOPS_API_URL: apiUrl } };
+}
