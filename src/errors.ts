@@ -225,3 +225,5 @@ export const keyringUnavailable = (reason: string, cause?: unknown) =>
 export const keyringFailed = (what: string) => new CliError("config_write", `the OS keyring failed: ${what}`, KEYRING_HINT);
 export const badCredentialStore = (raw: string) =>
   usageError(`PIPEOPS_CREDENTIAL_STORE must be "keyring" or "file", got '${sanitize(raw, 20)}'`, "Unset it to keep tokens in the credential file");
+export const bodyWithoutRoom = (method: string) =>
+  usageError(`a ${method} request carries no body: drop --input, or use -X POST`, "Run 'pipeops api --help' for usage");

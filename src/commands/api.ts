@@ -11,7 +11,17 @@ import { formatHead, prettyJson, terminalSafe } from "../api/pretty.ts";
 import { apiTarget, parseHeader } from "../api/target.ts";
 import type { Command, Streams } from "../command.ts";
 import type { Context } from "../context.ts";
-import { apiFileUnreadable, apiInputTooLarge, apiStatus, badMethod, MAX_API_INPUT_BYTES, redirectedElsewhere, stdinReadTwice, usageError } from "../errors.ts";
+import {
+  apiFileUnreadable,
+  apiInputTooLarge,
+  apiStatus,
+  badMethod,
+  bodyWithoutRoom,
+  MAX_API_INPUT_BYTES,
+  redirectedElsewhere,
+  stdinReadTwice,
+  usageError,
+} from "../errors.ts";
 import { printError } from "../output.ts";
 import { requireSession } from "../session/session.ts";
 import { VERSION } from "../version.ts";
@@ -113,6 +123,7 @@ async function buildRequest(ctx: Context, options: ApiOptions, apiUrl: URL): Pro
     body = options.input === "-" ? await readStdin("standard input for --input") : await readFileBytes("the --input file", options.input);
   }
   const method = options.method ?? (fields.length > 0 || body ? "POST" : "GET");
+  if (body !== undefined && (method === "GET" || method === "HEAD")) throw bodyWithoutRoom(method);
   const url = apiTarget(apiUrl, options.path);
   const headers = new Headers({ accept: "application/json", "user-agent": `pipeops/${VERSION}` });
   if (body !== undefined || QUERY_METHODS.has(method)) {

@@ -218,6 +218,8 @@ describe("answers that are not a success", () => {
       [["project/create", "--input", large], /^Error: the --input file .* is too large \(over 10 MiB\)\n/],
       [["project/create", "--input", dir], /^Error: cannot read the --input file .*: not a regular file \(a folder\)\n/],
       [["-X", "GE T", "x"], /^Error: --method takes an HTTP method/],
+      [["-X", "GET", "project/create", "--input", "-"], /^Error: a GET request carries no body: drop --input, or use -X POST\n/],
+      [["-X", "GET", "project/create", "--input", "-"], /^Error: a GET request carries no body: drop --input, or use -X POST\n/],
     ];
     for (const [args, expected] of cases) {
       const result = await api(args, ci(), "{}");
