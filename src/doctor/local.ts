@@ -47,7 +47,7 @@ export async function portsCheck(ctx: Context): Promise<Check> {
       // Taken, or not ours to bind.
     }
   }
-  const list = (ports: readonly number[]) => ports.map((port) => `localhost:${port}`).join(", ");
+  const list = (ports: readonly number[]) => `localhost:${ports.join(", ")}`;
   if (free.length === wanted.length) return ok(name, `${list(wanted)} free for the sign-in to call back`);
   if (free.length > 0) return ok(name, `${list(free)} free (${list(wanted.filter((port) => !free.includes(port)))} taken): the first free one is used`);
   return fail(
