@@ -3,6 +3,9 @@
  * `bun scripts/test-loop.ts [--runs 20]` (after `npm run build`). Prints one line a run and a
  * summary; exits 1 when any run failed, naming the tests that did.
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "20" } } });
@@ -22,6 +25,13 @@ for (let run = 1; run <= runs; run++) {
   for (const name of failed) failures.set(name, (failures.get(name) ?? 0) + 1);
   const summary = /^ (\d+) pass\n (\d+) fail/m.exec(output);
   console.log(`run ${run}/${runs}: exit ${code}, ${summary ? `${summary[1]} pass, ${summary[2]} fail` : "no summary"}, ${elapsed.toFixed(1)} s`);
+  // A failing run's names at once, and its whole output kept to read why.
+  if (code !== 0) {
+    const saved = join(tmpdir(), `pipeops-test-loop-run-${run}.log`);
+    writeFileSync(saved, output);
+    for (const name of failed) console.log(`  failed: ${name}`);
+    console.log(`  output: ${saved}`);
+  }
 }
 seconds.sort((a, b) => a - b);
 console.log(
