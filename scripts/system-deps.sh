@@ -24,6 +24,7 @@ need /usr/bin/openssl openssl
 need /usr/bin/time time
 need /usr/bin/xz xz-utils
 need /usr/bin/dbus-run-session dbus-daemon
+need /usr/bin/dbus-send dbus-bin
 need /usr/bin/gnome-keyring-daemon gnome-keyring
 need /usr/lib/x86_64-linux-gnu/libsecret-1.so.0 libsecret-1-0
 [ -n "$missing" ] || exit 0

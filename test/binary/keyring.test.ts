@@ -22,9 +22,19 @@ afterAll(() => server?.close());
 /** What the D-Bus daemon and the keyring's prompter say on stderr about themselves, not about us. */
 const SESSION_NOISE = /^(dbus-daemon\[|\(gcr-prompter|\*\* Message: .*prompt|GNOME_KEYRING_CONTROL=|\s*$)/;
 
-/** One pipeops command inside a fresh D-Bus session whose keyring (kept in HOME) is unlocked first. */
+/**
+ * One pipeops command inside a fresh D-Bus session whose keyring (kept in HOME) is unlocked first.
+ * The command starts only once the unlocked daemon owns the Secret Service's name: called earlier,
+ * D-Bus would start a second daemon, which can find the keyring file half written.
+ */
 async function withKeyring(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
-  const script = 'printf %s "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"';
+  const owned =
+    "dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets";
+  const script = [
+    'printf %s "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1',
+    `i=0; until ${owned} 2>/dev/null | grep -q true || [ $i -ge 200 ]; do i=$((i + 1)); sleep 0.01; done`,
+    'exec "$@"',
+  ].join("\n");
   const result = await runProgram(["dbus-run-session", "--", "sh", "-c", script, "sh", BINARY, ...args], {
     env: { ...env, KEYRING_PASSWORD: "test keyring password" },
     stdin,
