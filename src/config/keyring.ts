@@ -6,7 +6,7 @@
  * cli/cli#10108), and never a wait of more than a few seconds (a keyring that does not answer).
  */
 import * as v from "valibot";
-import { keyringFailed, keyringUnavailable } from "../errors.ts";
+import { CliError, keyringFailed, keyringUnavailable } from "../errors.ts";
 import type { Keyring } from "../runtime/types.ts";
 
 export const KEYRING_SERVICE = "pipeops";
@@ -37,7 +37,7 @@ async function call<T>(keyring: Keyring | undefined, action: (keyring: Keyring) 
   try {
     return await Promise.race([action(keyring), timeout]);
   } catch (error) {
-    if (error instanceof Error && error.name === "CliError") throw error;
+    if (error instanceof CliError) throw error;
     throw keyringUnavailable(reasonOf(error), error);
   } finally {
     clearTimeout(timer);

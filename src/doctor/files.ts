@@ -3,6 +3,7 @@
  * whether it parses and whose keys it holds) and the credentials in use (where from, what kind,
  * until when, whether they can be renewed). Never the token itself.
  */
+import { configPath } from "../config/path.ts";
 import type { ConfigSnapshot } from "../config/store.ts";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
@@ -14,12 +15,10 @@ import { type Check, fail, ok, warn } from "./check.ts";
 const FILE = "credential file";
 const CREDENTIALS = "credentials";
 
-/** Where the file's path came from: --config, PIPEOPS_CONFIG_PATH, or the default. */
+/** Where the file's path came from: --config, PIPEOPS_CONFIG_PATH, or the default (as configPath() makes each). */
 function pathSource(ctx: Context, path: string): string {
-  const configured = ctx.env.PIPEOPS_CONFIG_PATH?.trim();
-  const home = ctx.homedir;
-  if (path === `${home.replace(/\/$/, "")}/.pipeops.json` && !configured) return "the default";
-  if (configured && (path === configured || path === `${home}/${configured.replace(/^~\//, "")}`)) return "PIPEOPS_CONFIG_PATH";
+  const configured = Boolean(ctx.env.PIPEOPS_CONFIG_PATH?.trim());
+  if (path === configPath(ctx.env, ctx.homedir)) return configured ? "PIPEOPS_CONFIG_PATH" : "the default";
   return configured ? "--config (over PIPEOPS_CONFIG_PATH)" : "--config";
 }
 
@@ -89,8 +88,7 @@ export async function credentialsCheck(ctx: Context, fileReadable: boolean): Pro
     : session.source === "go-cli"
       ? "from the official CLI's session in the file"
       : "from the file";
-  const { jwtExpiry } = await import("../session/jwt.ts");
-  const expiresAt = isServiceAccountToken(session.accessToken) ? undefined : (session.expiresAt ?? jwtExpiry(session.accessToken));
+  const expiresAt = (await import("../session/jwt.ts")).claimedExpiry(session);
   const renewable = session.refreshToken && session.source !== "env" ? "a refresh token to renew it" : "no refresh token";
   const parts = [source, kindOf(session.accessToken)];
   if (!isServiceAccountToken(session.accessToken)) parts.push(renewable);

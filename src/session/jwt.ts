@@ -6,6 +6,7 @@
  * to trust the token, which the server still checks on every request.
  */
 import * as v from "valibot";
+import { isServiceAccountToken, type Session } from "./session.ts";
 
 const Claims = v.object({ exp: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(253_402_300_799)) });
 
@@ -24,4 +25,13 @@ export function jwtExpiry(token: string): Date | undefined {
   }
   const claims = v.safeParse(Claims, payload);
   return claims.success ? new Date(claims.output.exp * 1000) : undefined;
+}
+
+/**
+ * When the session's access token ends, as far as can be told: its stored expiry, else a JWT's
+ * `exp`; never for a service-account token, which does not expire.
+ */
+export function claimedExpiry(session: Pick<Session, "accessToken" | "expiresAt">): Date | undefined {
+  if (isServiceAccountToken(session.accessToken)) return undefined;
+  return session.expiresAt ?? jwtExpiry(session.accessToken);
 }

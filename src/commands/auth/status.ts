@@ -84,7 +84,7 @@ function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
 
 async function checkWithServer(ctx: Context, session: Session, options: StatusOptions): Promise<StatusResult> {
   // The OAuth stack loads only for a session to check.
-  const [{ withSession, renewSession }, { fetchUserInfo }, { jwtExpiry }] = await Promise.all([
+  const [{ withSession, renewSession }, { fetchUserInfo }, { claimedExpiry }] = await Promise.all([
     import("../../session/authenticated.ts"),
     import("../../oauth/userinfo.ts"),
     import("../../session/jwt.ts"),
@@ -98,7 +98,6 @@ async function checkWithServer(ctx: Context, session: Session, options: StatusOp
     credentialStore: session.source === "env" ? null : session.source === "keyring" ? ("keyring" as const) : ("file" as const),
   };
   // A token with no stored expiry (from the environment, --with-token, --token) may be a JWT that says when it ends.
-  const expiresAtOf = (used: Session) => (serviceAccount ? undefined : (used.expiresAt ?? jwtExpiry(used.accessToken)));
   const expiry = (expiresAt: Date | undefined, now: number) =>
     expiresAt ? { expiresAt, expiresInSeconds: Math.floor((expiresAt.getTime() - now) / 1000) } : { expiresAt: null };
   try {
@@ -112,7 +111,7 @@ async function checkWithServer(ctx: Context, session: Session, options: StatusOp
     const user = checked.value;
     let used = checked.session;
     const left = () => {
-      const expiresAt = expiresAtOf(used);
+      const expiresAt = claimedExpiry(used);
       return expiresAt ? (expiresAt.getTime() - ctx.now() - offsetMs) / 1000 : null;
     };
     let remaining: RemainingCheck | undefined;
@@ -124,9 +123,9 @@ async function checkWithServer(ctx: Context, session: Session, options: StatusOp
       const after = left();
       remaining = { askedSeconds: asked, remainingSeconds: after === null ? null : Math.floor(after), ok: after === null || after >= asked };
     }
-    return { authenticated: true, email: user.email ?? user.id, ...expiry(expiresAtOf(used), ctx.now() + offsetMs), problem: null, ...origin, remaining };
+    return { authenticated: true, email: user.email ?? user.id, ...expiry(claimedExpiry(used), ctx.now() + offsetMs), problem: null, ...origin, remaining };
   } catch (error) {
-    if (isReportable(error)) return { authenticated: true, email: null, ...expiry(expiresAtOf(session), ctx.now()), problem: error, ...origin };
+    if (isReportable(error)) return { authenticated: true, email: null, ...expiry(claimedExpiry(session), ctx.now()), problem: error, ...origin };
     throw error;
   }
 }
