@@ -5,12 +5,11 @@
  * polling (no answer, a reset, 429, 5xx) is ridden out, as RFC 8628 §3.5 asks. The tables run in
  * this process with the poll intervals sped up; two scenarios run the compiled binary end to end.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { spawnBinary } from "../helpers/binary.ts";
 import { configFolderEntries } from "../helpers/context.ts";
-import { type Fault, type FaultServer, faults, loggedInHome, startFaultServer, startSink } from "../helpers/fault-server.ts";
+import { type Fault, faults, loggedInHome, startFaultStack } from "../helpers/fault-server.ts";
 import { approveDevice } from "../helpers/flows.ts";
 import { startInProcess } from "../helpers/in-process.ts";
 
@@ -27,16 +26,8 @@ const END_TO_END = new Set(["a poll reset mid-body is retried after a longer int
 
 setDefaultTimeout(90_000);
 
-const dev: DevServer = await startDevServer({ port: 0 });
-const fault: FaultServer = await startFaultServer(dev.url);
-const sink = await startSink();
+const { fault, sink } = await startFaultStack();
 const origin = fault.url;
-
-afterAll(async () => {
-  await fault.close();
-  await sink.close();
-  await dev.close();
-});
 
 const DEVICE_PROMPT = /Please open this URL in your browser to authenticate:\n(\S+)\n/;
 const DEVICE_AUTH = "/device/auth";

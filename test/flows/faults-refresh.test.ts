@@ -4,36 +4,17 @@
  * end in one clear line, keep the stored session byte for byte, and leave no lock or temp file; a
  * successful one must store the new tokens (that is its purpose) and only them.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
-import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { configFolderEntries } from "../helpers/context.ts";
-import {
-  expectCleanFailure,
-  type Fault,
-  type FaultServer,
-  faults,
-  loggedInHome,
-  MAINTENANCE_PAGE,
-  startFaultServer,
-  startSink,
-  timedRun,
-} from "../helpers/fault-server.ts";
+import { expectCleanFailure, type Fault, faults, loggedInHome, MAINTENANCE_PAGE, startFaultStack, timedRun } from "../helpers/fault-server.ts";
 import { loginWithAuthorizationCode } from "../helpers/flows.ts";
 import { runInProcess } from "../helpers/in-process.ts";
 
 setDefaultTimeout(60_000);
 
-const dev: DevServer = await startDevServer({ port: 0 });
-const fault: FaultServer = await startFaultServer(dev.url);
-const sink = await startSink();
+const { dev, fault, sink } = await startFaultStack();
 const origin = fault.url;
-
-afterAll(async () => {
-  await fault.close();
-  await sink.close();
-  await dev.close();
-});
 
 const TOKEN = "/token";
 const KEPT = "Your session was kept; check your connection and try again";

@@ -6,39 +6,19 @@
  * unchanged. The table runs in this process with waits sped up (test/helpers/in-process.ts); a few
  * scenarios run the compiled binary, real waits and all, to show the same paths end to end.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import type { RunResult } from "../helpers/binary.ts";
-import {
-  expectCleanFailure,
-  type FaultServer,
-  faults,
-  loggedInHome,
-  MAINTENANCE_PAGE,
-  type Rule,
-  refusingUrl,
-  startFaultServer,
-  startSink,
-  timedRun,
-} from "../helpers/fault-server.ts";
+import { expectCleanFailure, faults, loggedInHome, MAINTENANCE_PAGE, type Rule, refusingUrl, startFaultStack, timedRun } from "../helpers/fault-server.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 import { runInProcess } from "../helpers/in-process.ts";
 
 setDefaultTimeout(60_000);
 
 // Started at load time, so the scenario table below can name their URLs.
-const dev: DevServer = await startDevServer({ port: 0 });
-const fault: FaultServer = await startFaultServer(dev.url);
-const sink = await startSink();
+const { dev, fault, sink } = await startFaultStack();
 const tokens: TokenSet = await loginWithAuthorizationCode(dev);
 const origin = fault.url;
-
-afterAll(async () => {
-  await fault.close();
-  await sink.close();
-  await dev.close();
-});
 
 const DISCOVERY = /^\/\.well-known\//;
 const USERINFO = "/me";

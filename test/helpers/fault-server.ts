@@ -14,11 +14,12 @@
  * talks only to it; id_token is dropped from token responses, because its `iss` names the upstream
  * (OpenID Connect makes it optional on refresh, and the CLI never needs it).
  */
-import { expect } from "bun:test";
+import { afterAll, expect } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { type RunResult, runBinary } from "./binary.ts";
 
 export interface RecordedRequest {
@@ -414,4 +415,20 @@ export function expectCleanFailure(result: RunResult, message: string | RegExp, 
   else expect(lines[0]).toMatch(message);
   expect(result.stderr).not.toMatch(/^\s+at |node_modules|\.ts:\d+|<html|<!DOCTYPE/im);
   for (const secret of secrets) expect(result.stderr).not.toContain(secret);
+}
+
+/**
+ * What every fault test file runs against: the standards server, the fault proxy in front of it,
+ * and a sink on another loopback address that must never be reached; closed together after the file.
+ */
+export async function startFaultStack(): Promise<{ dev: DevServer; fault: FaultServer; sink: Awaited<ReturnType<typeof startSink>> }> {
+  const dev = await startDevServer({ port: 0 });
+  const fault = await startFaultServer(dev.url);
+  const sink = await startSink();
+  afterAll(async () => {
+    await fault.close();
+    await sink.close();
+    await dev.close();
+  });
+  return { dev, fault, sink };
 }
