@@ -610,6 +610,8 @@ function hostForUrl(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
+const USERINFO_ALIAS = "/oauth/userinfo";
+
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const resolved = resolveOptions(options);
   const [Provider, jwks] = await Promise.all([loadProvider(), devJwks()]);
@@ -626,7 +628,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   provider.use(interactionRoutes(provider));
   // Unexpected failures get a one-line log instead of koa's default stack dump.
   provider.on("server_error", (_ctx: unknown, error: Error) => console.error(`dev-server: server_error: ${error.stack ?? error}`));
-  server.on("request", provider.callback());
+  const handle = provider.callback();
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    // PipeOps' own userinfo path (PipeOpsHQ/pipeops-go-sdk pipeops/oauth.go) answers as the provider's /me does,
+    // so `pipeops api oauth/userinfo` works against both local servers. Discovery still names /me.
+    if (request.url === USERINFO_ALIAS || request.url?.startsWith(`${USERINFO_ALIAS}?`)) request.url = `/me${request.url.slice(USERINFO_ALIAS.length)}`;
+    return handle(request, response);
+  });
 
   let closing: Promise<void> | undefined;
   return {
