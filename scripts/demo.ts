@@ -103,7 +103,8 @@ async function pipeopsServer(): Promise<DemoServer> {
     env: { PIPEOPS_API_URL: server.url, PIPEOPS_DASHBOARD_URL: server.consoleUrl },
     user(stderr, type) {
       const match = DEVICE_PROMPT.exec(stderr);
-      if (!match || !stderr.endsWith("press Enter:\n")) return undefined;
+      // Its stdin is a pipe, so no paste prompt is shown (a terminal shows one): the waiting line is the cue.
+      if (!match || !stderr.endsWith("Waiting for authentication...\n")) return undefined;
       say(`# a scripted user opens that URL on another machine, signs in as ${server.user.email}, and pastes the address the browser ends on\n`);
       return completeAuthorization(match[1]!).then(type);
     },

@@ -21,7 +21,8 @@ export type Route =
   | { kind: "help"; topic: "root" | "auth" | AuthName | TopName }
   | { kind: "command"; name: AuthName; argv: readonly string[] }
   | { kind: "top"; name: TopName; argv: readonly string[] }
-  | { kind: "unknown"; typed: string; under?: "auth" };
+  | { kind: "unknown"; typed: string; under?: "auth" }
+  | { kind: "extra"; after: string };
 
 const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
 /** --config, --quiet, --verbose: the official CLI's flags for every command (src/globals.ts). */
@@ -35,7 +36,7 @@ export function route(argv: readonly string[]): Route {
   if (argv[0] === "help") return argv.length === 1 ? { kind: "help", topic: "root" } : route([...argv.slice(1), "--help"]);
   const first = argv[0];
   const second = argv[1];
-  if (first === "--version" || first === "-v" || first === "version") return { kind: "version" };
+  if (first === "--version" || first === "-v" || first === "version") return argv.length === 1 ? { kind: "version" } : { kind: "extra", after: first };
   if (first === undefined || isHelpFlag(first)) return { kind: "help", topic: "root" };
   if (Object.hasOwn(TOP_COMMANDS, first)) {
     const name = first as TopName;
@@ -89,6 +90,7 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
 async function explain(ctx: Context, to: Exclude<Route, { kind: "version" | "command" | "top" }>): Promise<number> {
   const usage = await import("./usage.ts");
   const names = Object.keys(AUTH_COMMANDS);
+  if (to.kind === "extra") throw usage.versionTakesNoArguments(to.after);
   if (to.kind === "unknown") {
     throw to.under
       ? usage.unknownAuthCommand(to.typed, [...names, ...Object.keys(AUTH_ALIASES)])

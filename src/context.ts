@@ -1,6 +1,7 @@
 /** The Context every command runs with, and systemContext(): the one place that builds it from the runtime. */
 import { configPath, EMPTY_CONFIG } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
+import type { PathSetting } from "./errors.ts";
 import { BROWSER_GRACE_MS, browserCommands, detectWsl, exitCodeMeansNothing, isWebUrl } from "./io/browser.ts";
 import { type Colors, colorEnabled, colorsFor, PLAIN_COLORS } from "./io/colour.ts";
 import { type InputStream, lineReader, type OutputStream, outputStream } from "./io/streams.ts";
@@ -39,8 +40,8 @@ export interface Context {
   connectOptions: Runtime["connectOptions"];
   /** The credential file; built on first use so `--help` never touches the disk. */
   store(): CredentialFile;
-  /** A credential file at another path (`--config FILE`), built the same way. */
-  storeAt(path: string): CredentialFile;
+  /** A credential file at another path (`--config FILE`), built the same way; `named` says what the user set. */
+  storeAt(path: string, named: PathSetting): CredentialFile;
   /**
    * --verbose (or PIPEOPS_DEBUG=1): one line on stderr for each request and for the credentials
    * used. The caller never passes a secret; every token-bearing part is masked before it gets here.
@@ -58,18 +59,24 @@ export interface Context {
 }
 
 /** What commands use of the credential store. */
-export type CredentialFile = Pick<CredentialStore, "path" | "read" | "save" | "clear">;
+export type CredentialFile = Pick<CredentialStore, "path" | "named" | "read" | "save" | "clear">;
 
 /**
  * The credential store, its module (valibot, the schema, the file operations) loaded by the first
  * read or write rather than at start, where `--help` and `--version` would pay for it. A file that
  * is not there is read as the store reads it (EMPTY_CONFIG), without loading the store at all.
  */
-function lazyCredentialFile(path: string, isMissing: (path: string) => boolean, create: (path: string) => Promise<CredentialStore>): CredentialFile {
+function lazyCredentialFile(
+  path: string,
+  named: PathSetting,
+  isMissing: (path: string) => boolean,
+  create: (path: string) => Promise<CredentialStore>,
+): CredentialFile {
   let store: Promise<CredentialStore> | undefined;
   const loaded = () => (store ??= create(path));
   return {
     path,
+    named,
     read: async () => (!store && isMissing(path) ? EMPTY_CONFIG : (await loaded()).read()),
     save: async (update) => (await loaded()).save(update),
     clear: async () => (await loaded()).clear(),
@@ -90,13 +97,13 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   let store: CredentialFile | undefined;
   let wsl: boolean | undefined;
   let warnedTls = false;
-  const storeAt = (path: string) =>
-    lazyCredentialFile(path, runtime.isMissing, async (at) => {
+  const storeAt = (path: string, named: PathSetting) =>
+    lazyCredentialFile(path, named, runtime.isMissing, async (at) => {
       const { CredentialStore } = await import("./config/store.ts");
       // Checked by `auth login`, which says what is wrong with another value; a save ignores one.
       const preferred = env.PIPEOPS_CREDENTIAL_STORE?.trim().toLowerCase();
       const kind = preferred === "keyring" || preferred === "file" ? preferred : undefined;
-      return new CredentialStore(at, (message, hint) => renderers.warning(stderr, message, hint), runtime.keyring, kind);
+      return new CredentialStore(at, (message, hint) => renderers.warning(stderr, message, hint), runtime.keyring, kind, named);
     });
   const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
@@ -160,7 +167,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
       return runtime.connectOptions(options);
     },
     store() {
-      store ??= storeAt(configPath(env, runtime.homedir()));
+      store ??= storeAt(configPath(env, runtime.homedir()), "PIPEOPS_CONFIG_PATH");
       return store;
     },
     storeAt,

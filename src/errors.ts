@@ -9,7 +9,31 @@ import { CliError, RELOGIN_HINT, RETRY_HINT, sanitize, usageError } from "./cli-
 
 export * from "./cli-error.ts";
 
-export const writeDenied = (cause: unknown) => new CliError("config_write", "failed to write config file: permission denied", undefined, { cause });
+/** Where the user names the credential file: --config when they typed it, else the variable (which also names the default). */
+export type PathSetting = "--config" | "PIPEOPS_CONFIG_PATH";
+
+/**
+ * A credential file that cannot be written: for permission, the spec's message, then the path and
+ * why; for anything else, the path and why in one line. Then the ways out.
+ */
+export function cannotSave(path: string, problem: { reason: string; denied: boolean }, waysOut: string, cause?: unknown): CliError {
+  if (!problem.denied) return new CliError("config_write", `failed to write config file ${path}: ${problem.reason}`, waysOut, { cause });
+  return new CliError("config_write", "failed to write config file: permission denied", `${path} cannot be written: ${problem.reason}\n${waysOut}`, {
+    cause,
+  });
+}
+
+/** What a login can do instead, when its credential file cannot be written. */
+export const loginSaveWaysOut = (named: PathSetting) =>
+  `Name a writable file with ${named === "--config" ? "--config FILE" : "--config FILE or PIPEOPS_CONFIG_PATH"}; in CI, set PIPEOPS_AUTH_TOKEN instead of logging in`;
+
+/** What to do about a credential file a command could not write (a logout, a login's last step). */
+export const writeWaysOut = (named: PathSetting) =>
+  `Make that place writable, or name another file with ${named === "--config" ? "--config FILE" : "--config FILE or PIPEOPS_CONFIG_PATH"}`;
+
+/** A refresh that was not made because its result could not be stored: the session is as it was. */
+export const REFRESH_SAVE_WAYS_OUT =
+  "The session was not renewed and is kept as it was: make the place writable and run the command again, or set PIPEOPS_AUTH_TOKEN";
 
 /**
  * HTTP 419: the server ended the session though the token has not expired (PipeOps production's
@@ -38,14 +62,39 @@ export const configFlagWithoutFile = () => usageError("flag --config needs a val
 const LOGIN_USAGE = "Run 'pipeops auth login --help' for usage";
 export const badLoginTimeout = (raw: string) => usageError(`--timeout must be a positive number of seconds, got '${sanitize(raw, 20)}'`, LOGIN_USAGE);
 export const loginTimeoutTooLong = (maxSeconds: number) => usageError(`--timeout must be at most ${maxSeconds} seconds (a day)`, LOGIN_USAGE);
-export const unknownShell = (shells: readonly string[]) =>
-  usageError(`completion takes one shell: ${shells.join(", ")}`, "Run 'pipeops completion --help' for usage");
+/** `completion tcsh`: the shell named when it is a plain word; else (none, or two) what it takes. */
+export const unknownShell = (shells: readonly string[], typed?: string) =>
+  usageError(
+    typed !== undefined && /^[a-z0-9-]{1,20}$/i.test(typed)
+      ? `unknown shell '${typed}': completion supports ${shells.join(", ")}`
+      : `completion takes one shell: ${shells.join(", ")}`,
+    "Run 'pipeops completion --help' for usage",
+  );
+
+/** A token handed to login (stdin or --token) that is malformed, or that the server refused: the hint is about that token. */
+export const givenTokenRefused = (how: "--with-token" | "--token") =>
+  new CliError(
+    "invalid_token",
+    "invalid authentication token",
+    `The token given with ${how} was not accepted (mistyped, expired, revoked, or for another server): check it, or run 'pipeops auth login' to sign in`,
+  );
+export const emptyTokenFlag = () =>
+  usageError("--token needs a token, got an empty value", "Pipe the token in instead: pipeops auth login --with-token < token.txt");
 
 export const tokenInputTooLong = () =>
   usageError("the token on standard input is too long", "Pipe in only the token: pipeops auth login --with-token < token.txt");
 export const noTokenInput = () => usageError("no token on standard input", "Pipe the token in: pipeops auth login --with-token < token.txt");
 
-export const authTimedOut = () => new CliError("auth_timeout", "authentication timed out", RETRY_HINT);
+/** What to use where nobody can sign in in a browser: a token. */
+const UNATTENDED_HINT = "In CI, set PIPEOPS_AUTH_TOKEN (or PIPEOPS_TOKEN), or pipe a token in: pipeops auth login --with-token < token.txt";
+
+/** `unattended`: nobody was there to sign in (CI, no terminal), so the hint names the ways that need nobody. */
+export const authTimedOut = ({ unattended }: { unattended: boolean }) =>
+  new CliError("auth_timeout", "authentication timed out", unattended ? UNATTENDED_HINT : RETRY_HINT);
+
+/** A bare login where nobody could finish a sign-in: ended at once rather than after the time limit. */
+export const nobodyToSignIn = (why: string) =>
+  new CliError("not_authenticated", `cannot sign in here: ${why}, so nobody can complete a sign-in`, UNATTENDED_HINT);
 export const loginInterrupted = () => new CliError("interrupted", "authentication cancelled");
 export const deviceCodeExpired = () => new CliError("auth_timeout", "the login code expired before authentication completed", RETRY_HINT);
 
@@ -71,6 +120,15 @@ export const noCode = (server: string) => new CliError("server", `the authorizat
 export const noAuthorizationEndpoint = (server: string) => new CliError("server", `${server} does not advertise an authorization endpoint`);
 export const noPkce = (server: string) => new CliError("server", `${server} does not support PKCE with S256, which the CLI requires`);
 export const noRevocation = (server: string) => new CliError("server", `${server} does not support token revocation`);
+
+/**
+ * The official callback ports (8080, 8085–8089) are all taken, so the PipeOps sign-in is given
+ * another one, as the official CLI does (PipeOpsHQ/pipeops-cli internal/auth/oauth.go,
+ * findAvailablePort): said by doctor, and by login before the browser opens. `port`: the one used.
+ */
+export const portsTakenLine = (port?: number) =>
+  `localhost:8080 and 8085-8089 are all taken: the sign-in calls back on ${port === undefined ? "another port" : `localhost:${port}`} instead, which the PipeOps sign-in page may refuse`;
+export const PORTS_TAKEN_HINT = "If the sign-in does not come back, free one of them, or run 'pipeops auth login --no-browser' and paste the address back";
 
 export const logoutUnconfirmed = () =>
   usageError("logout needs confirmation, but standard input ended without an answer", "Run 'pipeops auth logout --force' to log out without the prompt");
@@ -133,6 +191,15 @@ export const timedOut = (origin: string, seconds: number, cause?: unknown) =>
   new CliError("timeout", `${origin} did not respond within ${seconds} s`, undefined, { cause });
 export const unreachable = (origin: string, reason: string, cause?: unknown) =>
   new CliError("network", `could not reach ${origin}: ${reason}`, undefined, { cause });
+
+/** The way out of a server that cannot be reached: which URL and where it came from, the time limit, and the doctor. */
+export const withNetworkHint = (error: CliError, origin: string, from: string, seconds: number) =>
+  new CliError(
+    error.code,
+    error.message,
+    `Check that ${origin} (${from}) is the right server and reachable from here; PIPEOPS_HTTP_TIMEOUT waits longer (now ${seconds} s); 'pipeops auth doctor' checks the connection`,
+    { cause: error.cause },
+  );
 export const responseTooLarge = (origin: string) => new CliError("server", `the response from ${origin} is too large (over 1 MiB)`);
 
 const HTTP_TIMEOUT_HINT = "Unset it or set it to e.g. 30";
@@ -168,33 +235,38 @@ export const proxyRefused = (proxy: string, variable: string, target: URL, statu
 
 // The credential file and its lock.
 
-const PATH_HINT = "Point PIPEOPS_CONFIG_PATH at a file, e.g. ~/.pipeops.json";
+/** "point PIPEOPS_CONFIG_PATH at a file", or for a path typed after --config, "give --config a file". */
+const pointAtFile = (named: PathSetting) => (named === "--config" ? "give --config a file" : "point PIPEOPS_CONFIG_PATH at a file");
+const upperFirst = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+const pathHint = (named: PathSetting) => `${upperFirst(pointAtFile(named))}, e.g. ~/.pipeops.json`;
 
+/** Nothing overwrites a file pipeops cannot read: the user moves it aside (keeping what it holds) or mends it. */
 export const configInvalid = (path: string, reason: string) =>
-  new CliError("config_invalid", `config file ${path} is not valid: ${reason}`, "Fix the file by hand, or move it away and run 'pipeops auth login'");
+  new CliError(
+    "config_invalid",
+    `config file ${path} is not valid: ${reason}`,
+    `Fix it by hand, or move it aside (mv '${path}' '${path}.broken') and run 'pipeops auth login'`,
+  );
 
-/** A folder, a named pipe, a device at the config path: the hint fits what it is. */
-export function configNotAFile(path: string, kind: string): CliError {
+/** A folder, a named pipe, a device at the config path: the hint fits what it is, and names what the user set. */
+export function configNotAFile(path: string, kind: string, named: PathSetting): CliError {
   const message = `config file ${path} is a ${kind}, not a file`;
   if (kind === "folder") {
-    return new CliError("config_invalid", message, `Point PIPEOPS_CONFIG_PATH at a file, e.g. ${path.endsWith("/") ? path : `${path}/`}.pipeops.json`);
+    return new CliError("config_invalid", message, `${upperFirst(pointAtFile(named))}, e.g. ${path.endsWith("/") ? path : `${path}/`}.pipeops.json`);
   }
-  if (kind === "device") return new CliError("config_invalid", message, PATH_HINT);
-  return new CliError("config_invalid", message, `Remove it (rm '${path}') or point PIPEOPS_CONFIG_PATH at a file`);
+  if (kind === "device") return new CliError("config_invalid", message, pathHint(named));
+  return new CliError("config_invalid", message, `Remove it (rm '${path}') or ${pointAtFile(named)}`);
 }
 
 /** Why the file could not be read: permission, a path through a file, a link loop, or the system's code. */
-export function configUnreadable(path: string, why: "permission" | "not_a_folder" | "link_loop" | string): CliError {
+export function configUnreadable(path: string, why: "permission" | "not_a_folder" | "link_loop" | string, named: PathSetting): CliError {
   const prefix = `cannot read config file ${path}`;
   if (why === "permission") return new CliError("config_invalid", `${prefix}: permission denied`, `Check its permissions: chmod 600 ${path}`);
-  if (why === "not_a_folder") return new CliError("config_invalid", `${prefix}: a part of the path is a file, not a folder`, PATH_HINT);
+  if (why === "not_a_folder") return new CliError("config_invalid", `${prefix}: a part of the path is a file, not a folder`, pathHint(named));
   if (why === "link_loop") return new CliError("config_invalid", `${prefix}: too many levels of symbolic links`);
   return new CliError("config_invalid", `${prefix}: ${why}`);
 }
 
-/** A write that failed for another reason than permission (the spec's writeDenied): the path, to go and look. */
-export const configWriteFailed = (path: string, detail: string, cause?: unknown) =>
-  new CliError("config_write", `failed to write config file ${path}: ${detail}`, undefined, { cause });
 export const lockFailed = (path: string, detail: string, cause?: unknown) =>
   new CliError("config_write", `cannot create the lock file ${path}: ${detail}`, undefined, { cause });
 
@@ -206,6 +278,12 @@ export const apiInputTooLarge = (what: string) => usageError(`${what} is too lar
 export const stdinReadTwice = () => usageError("standard input can be read only once: by --input - or by one @- field", API_USAGE);
 export const apiFileUnreadable = (what: string, path: string, reason: string) => usageError(`cannot read ${what} ${sanitize(path, 200)}: ${reason}`, API_USAGE);
 export const badMethod = () => usageError("--method takes an HTTP method, e.g. GET, POST, PUT, PATCH, DELETE", API_USAGE);
+/** A method nothing would send as typed: a near miss of a standard one gets its name. */
+export const unknownMethod = (method: string, nearest: string | undefined) =>
+  usageError(
+    `unknown HTTP method '${method}'${nearest ? `: did you mean ${nearest}?` : ""}`,
+    nearest ? `Run 'pipeops api -X ${nearest} …'` : "Use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+  );
 export const tooManyRedirects = (origin: string) => new CliError("server", `${origin} redirected more than 5 times`);
 export const redirectedElsewhere = (origin: string, to: URL) =>
   new CliError("server", `${origin} redirected to ${to.origin}, which pipeops api does not follow`, "The session's token is sent only to the API's origin");
@@ -217,6 +295,12 @@ export const badDuration = (flag: string, raw: string, hint: string) =>
   usageError(`${flag} takes a duration such as 90s, 45m, 2h or 1d, got '${sanitize(raw, 20)}'`, hint);
 
 // The OS keyring (src/config/keyring.ts): failures are closed, and say the two ways out.
+
+/** A warning's message and hint: renewed tokens the keyring would not take, kept in the file rather than lost. */
+export const keptInFileInstead = (path: string, cause: CliError): [string, string] => [
+  `the renewed tokens could not be stored in the OS keyring (${cause.message}); they were written to ${path} (0600) instead`,
+  "Run 'pipeops auth login --keyring' once the keyring works, to move them back",
+];
 
 const KEYRING_HINT =
   "Start or unlock a keyring (Secret Service, Keychain, Credential Manager), or log in without --keyring (and unset PIPEOPS_CREDENTIAL_STORE)";

@@ -44,7 +44,7 @@ function withGlobals(ctx: Context, flags: GlobalFlags): Context {
   if (flags.config) {
     const path = configPath({ PIPEOPS_CONFIG_PATH: flags.config }, ctx.homedir);
     let store: ReturnType<Context["store"]> | undefined;
-    overrides.store = { value: () => (store ??= ctx.storeAt(path)) };
+    overrides.store = { value: () => (store ??= ctx.storeAt(path, "--config")) };
   }
   return Object.create(ctx, overrides) as Context;
 }

@@ -50,14 +50,14 @@ export function groupHelp(summaries: readonly (readonly [string, string])[]): st
  */
 export function unknownTopLevel(typed: string, authCommands: readonly string[], topLevel: readonly string[]): CliError {
   const hint = "Run 'pipeops --help' for usage";
-  if (typed.startsWith("-")) return usageError(unknown("option", typed), hint);
+  if (typed.startsWith("-")) return usageError(unknown("option", typed), flagsGoAfter(typed) ?? hint);
   const nearest = authCommands.includes(typed) ? `auth ${typed}` : closest(typed, topLevel);
   return usageError(`${unknown("command", typed)}${nearest ? `; did you mean '${nearest}'?` : ""}`, hint);
 }
 
 /** `pipeops auth lgoin`, `pipeops auth --bogus`. */
 export function unknownAuthCommand(typed: string, authCommands: readonly string[]): CliError {
-  if (typed.startsWith("-")) return usageError(unknown("option", typed), "Run 'pipeops auth --help' for usage");
+  if (typed.startsWith("-")) return usageError(unknown("option", typed), flagsGoAfter(typed) ?? "Run 'pipeops auth --help' for usage");
   const nearest = closest(typed, authCommands);
   return usageError(
     `${unknown("command", `auth ${typed}`)}${nearest ? `; did you mean 'auth ${nearest}'?` : ""}`,
@@ -65,10 +65,22 @@ export function unknownAuthCommand(typed: string, authCommands: readonly string[
   );
 }
 
+/** A word that is safe to repeat: a name, never what may be a token. */
+const SAFE_WORD = /^(auth )?-{0,2}[A-Za-z0-9][A-Za-z0-9-]{0,30}$/;
+
 /** "unknown command 'auth lgoin'": names a word as typed, but never repeats what may be a token. */
 function unknown(what: "command" | "option", typed: string): string {
-  return /^(auth )?-{0,2}[A-Za-z0-9][A-Za-z0-9-]{0,30}$/.test(typed) ? `unknown ${what} '${typed}'` : `unknown ${what}`;
+  return SAFE_WORD.test(typed) ? `unknown ${what} '${typed}'` : `unknown ${what}`;
 }
+
+/** `pipeops --json auth status`: a command's flag typed before the command, which is where it goes. */
+function flagsGoAfter(typed: string): string | undefined {
+  if (!typed.startsWith("--") || !SAFE_WORD.test(typed)) return undefined;
+  return `A command's flags go after it, e.g. 'pipeops auth status ${typed.split("=")[0]}'; only --config, --quiet and --verbose go anywhere`;
+}
+
+/** `pipeops --version extra`: the version takes nothing after it (the word is not repeated: it may be a token). */
+export const versionTakesNoArguments = (typed: string) => usageError(`'pipeops ${typed}' takes no arguments`, "Run 'pipeops --version'");
 
 export const HELP_FLAG: FlagSpec = { name: "-h, --help", description: "Show help for this command" };
 

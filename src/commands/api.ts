@@ -20,6 +20,7 @@ import {
   MAX_API_INPUT_BYTES,
   redirectedElsewhere,
   stdinReadTwice,
+  unknownMethod,
   usageError,
 } from "../errors.ts";
 import { printError } from "../output.ts";
@@ -57,6 +58,9 @@ const FLAGS = [
   { name: "--silent", description: "Do not print the response body" },
 ] as const;
 
+/** The methods an API call may use (the runtime's fetch turns others into GET, or refuses them). */
+const METHODS: readonly string[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 /** Methods whose fields go into the query string: they carry no body. */
 const QUERY_METHODS = new Set(["GET", "HEAD", "DELETE"]);
 
@@ -66,6 +70,8 @@ async function parse(argv: readonly string[]): Promise<ApiOptions> {
   if (path === undefined) throw usageError("api needs a path, e.g. pipeops api oauth/userinfo", "Run 'pipeops api --help' for usage");
   const method = values.method?.toUpperCase();
   if (method !== undefined && !/^[A-Z]{1,20}$/.test(method)) throw badMethod();
+  // The runtime's fetch sends a method it does not know as GET: only these go out as typed.
+  if (method !== undefined && !METHODS.includes(method)) throw unknownMethod(method, (await import("../suggest.ts")).closest(method, METHODS));
   // -f and -F together, in the order given: `-f a[]=x -F a[]=1` is ["x", 1].
   const fields = given.filter(([name]) => name === "--raw-field" || name === "--field").map(([name, arg]) => ({ arg, typed: name === "--field" }));
   for (const field of fields) splitField(field.arg, field.typed ? "-F" : "-f");

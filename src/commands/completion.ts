@@ -61,14 +61,35 @@ export const command: Command<CompletionOptions, CompletionResult> = {
   async parse(argv) {
     const [shell, ...rest] = argv;
     if (!SHELLS.includes(shell as Shell) || rest.length > 0) {
-      throw unknownShell(SHELLS);
+      throw unknownShell(SHELLS, rest.length === 0 ? shell : undefined);
     }
     return { shell: shell as Shell };
   },
   run: async (_ctx, { shell }) => ({ shell, tree: await completionTree() }),
   // tab writes the script itself (console.log, as our own stdout lines are written).
-  render: (_io: Streams, { shell, tree }) => tree.setup("pipeops", "pipeops", shell),
+  render: (io: Streams, { shell, tree }) => {
+    if (shell === "bash") io.stdout.write(BASH_WITHOUT_BASH_COMPLETION);
+    tree.setup("pipeops", "pipeops", shell);
+  },
 };
+
+/**
+ * The script tab writes for bash calls bash-completion's _get_comp_words_by_ref, which a plain bash
+ * (bash --norc, minimal images, macOS) does not have: there, the shell's own COMP_WORDS and
+ * COMP_CWORD stand in for it. Defined only where it is missing; bash's dynamic scope lets it set
+ * the caller's locals, as the helper does.
+ */
+const BASH_WITHOUT_BASH_COMPLETION = `# Without the bash-completion package, the words as bash itself splits them.
+if ! declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+_get_comp_words_by_ref() {
+    cur=\${COMP_WORDS[COMP_CWORD]}
+    prev=\${COMP_WORDS[COMP_CWORD-1]}
+    words=("\${COMP_WORDS[@]}")
+    cword=$COMP_CWORD
+}
+fi
+
+`;
 
 export interface CompleteOptions {
   words: string[];

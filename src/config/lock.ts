@@ -1,5 +1,6 @@
+import { dirname } from "node:path";
 import * as v from "valibot";
-import { lockFailed, writeDenied } from "../errors.ts";
+import { lockFailed } from "../errors.ts";
 import {
   canonicalTarget,
   createExclusive,
@@ -13,6 +14,9 @@ import {
   touchFile,
 } from "../runtime/fs.ts";
 import { parseRfc3339 } from "../time.ts";
+import { saveError } from "./writable.ts";
+
+const LOCK_WAYS_OUT = "The lock beside the credential file guards its writes: make that folder writable, or name another file with --config FILE";
 
 /** A lock older than this is broken even when its holder still runs (a refresh never takes that long). */
 export const LOCK_STALE_MS = 30_000;
@@ -160,7 +164,7 @@ async function attempt<T>(path: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     // A folder we may not write: the spec's error, as writing the file itself would give.
-    if (isPermissionError(error)) throw writeDenied(error);
+    if (isPermissionError(error)) throw saveError(path, { at: dirname(path), error }, LOCK_WAYS_OUT);
     throw lockFailed(path, describeFailure(error), error);
   }
 }

@@ -1,11 +1,12 @@
 import * as v from "valibot";
-import { type CliError, configInvalid, configNotAFile, configUnreadable, configWriteFailed, sanitize, writeDenied } from "../errors.ts";
-import { describeFailure, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic } from "../runtime/fs.ts";
+import { type CliError, configInvalid, configNotAFile, configUnreadable, type PathSetting, sanitize, writeWaysOut } from "../errors.ts";
+import { errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic, writeProblem } from "../runtime/fs.ts";
 import type { Keyring } from "../runtime/types.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
 import { deleteEntry, entryName, readEntry, writeEntry } from "./keyring.ts";
 import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
+import { saveError } from "./writable.ts";
 
 /** How to reach a server beyond its URL, as the file says (the Go CLI's oauth.client_id and oauth.dashboard_url). */
 export interface ServerSettings {
@@ -55,8 +56,10 @@ export class CredentialStore {
     readonly path: string,
     private readonly warn: (message: string, hint?: string) => void,
     private readonly keyring: () => Keyring | undefined = () => undefined,
-    /** PIPEOPS_CREDENTIAL_STORE: where every save (a login, a refresh) puts the tokens, moving them there. */
+    /** PIPEOPS_CREDENTIAL_STORE: where a save that names no store (a login) puts the tokens, moving them there. */
     private readonly preferred?: CredentialStoreKind,
+    /** What the user set to name this file, for the hints: --config, or PIPEOPS_CONFIG_PATH (also for the default). */
+    readonly named: PathSetting = "PIPEOPS_CONFIG_PATH",
   ) {}
 
   async read(): Promise<ConfigSnapshot> {
@@ -76,7 +79,7 @@ export class CredentialStore {
       this.warnedAboutMode = true;
       this.warn(`config file ${this.path} is readable by other users`, `Run 'chmod 600 ${this.path}' to protect it`);
     }
-    const data = this.parse(file.text);
+    const data = await this.parse(file.text);
     const settings: ServerSettings = { clientId: data.oauth?.client_id || undefined, consoleUrl: data.oauth?.dashboard_url || undefined };
     const apiUrl = data.api_url ?? (data.oauth?.base_url || undefined);
     const credentials = data.credential_store === "keyring" ? await this.fromKeyring(data, apiUrl) : credentialsOf(data);
@@ -178,13 +181,13 @@ export class CredentialStore {
     return removed;
   }
 
-  private parse(text: string): ConfigFile {
+  private async parse(text: string): Promise<ConfigFile> {
     let json: unknown;
     try {
       // A UTF-8 byte order mark, as Windows editors write one, is not part of the JSON.
       json = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
     } catch (error) {
-      throw configInvalid(this.path, error instanceof SyntaxError ? `invalid JSON (${describeJsonError(error)})` : "invalid JSON");
+      throw configInvalid(this.path, await describeBrokenJson(text.startsWith("\uFEFF") ? text.slice(1) : text, error));
     }
     if (!isRecord(json)) throw configInvalid(this.path, "expected a JSON object");
     const result = v.safeParse(ConfigFileSchema, json);
@@ -198,20 +201,19 @@ export class CredentialStore {
     try {
       await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
     } catch (error) {
-      // The spec's words for permission; the path for everything else, which a user has to go and look at.
-      if (isPermissionError(error)) throw writeDenied(error);
-      throw configWriteFailed(this.path, describeFailure(error), error);
+      // The spec's words for permission, the path and where it failed, and the ways out.
+      throw saveError(this.path, (await writeProblem(this.path)) ?? { at: this.path, error }, writeWaysOut(this.named));
     }
   }
 
   private readError(error: unknown): CliError {
     const code = errorCode(error);
-    if (isPermissionError(error)) return configUnreadable(this.path, "permission");
+    if (isPermissionError(error)) return configUnreadable(this.path, "permission", this.named);
     // A folder, a named pipe, a device: nothing of it is read, and the hint fits what it is.
-    if (error instanceof NotAFileError) return configNotAFile(this.path, error.kind);
-    if (code === "ENOTDIR") return configUnreadable(this.path, "not_a_folder");
-    if (code === "ELOOP") return configUnreadable(this.path, "link_loop");
-    return configUnreadable(this.path, code ?? "unknown error");
+    if (error instanceof NotAFileError) return configNotAFile(this.path, error.kind, this.named);
+    if (code === "ENOTDIR") return configUnreadable(this.path, "not_a_folder", this.named);
+    if (code === "ELOOP") return configUnreadable(this.path, "link_loop", this.named);
+    return configUnreadable(this.path, code ?? "unknown error", this.named);
   }
 }
 
@@ -255,6 +257,15 @@ function storableTime(date: Date | undefined): string | undefined {
   if (!date || !Number.isFinite(date.getTime())) return undefined;
   const text = formatRfc3339(date);
   return parseRfc3339(text) ? text : undefined;
+}
+
+/** Where the text stops being JSON ("unexpected end of file at line 3, column 16", for a file cut short), and the parser's reason. */
+async function describeBrokenJson(text: string, error: unknown): Promise<string> {
+  const at = (await import("./json-position.ts")).jsonErrorPosition(text);
+  const reason = error instanceof SyntaxError ? describeJsonError(error) : "syntax error";
+  if (!at) return `invalid JSON (${reason})`;
+  const where = `line ${at.line}, column ${at.column}`;
+  return at.atEnd ? `invalid JSON: unexpected end of file at ${where}` : `invalid JSON at ${where} (${reason})`;
 }
 
 /** The parser's reason without the text it quotes from the file: that may be a token or a terminal escape. */

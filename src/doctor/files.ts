@@ -5,9 +5,10 @@
  */
 import { configPath } from "../config/path.ts";
 import type { ConfigSnapshot } from "../config/store.ts";
+import { describeWriteProblem } from "../config/writable.ts";
 import type { Context } from "../context.ts";
-import { CliError } from "../errors.ts";
-import { fileStatus } from "../runtime/fs.ts";
+import { CliError, loginSaveWaysOut } from "../errors.ts";
+import { fileStatus, writeProblem } from "../runtime/fs.ts";
 import { isServiceAccountToken, isSession, loadSession, type Session } from "../session/session.ts";
 import { formatDuration, formatLocal } from "../time.ts";
 import { type Check, fail, ok, warn } from "./check.ts";
@@ -36,9 +37,21 @@ export async function fileCheck(ctx: Context): Promise<{ check: Check; snapshot?
   const store = ctx.store();
   const where = `${store.path} (${pathSource(ctx, store.path)})`;
   const status = await fileStatus(store.path).catch(() => undefined);
-  if (status === null) return { check: ok(FILE, `${where}: not there yet; a login creates it, 0600`) };
+  // What a login or a refresh would find: a place that cannot take the file fails them before they start.
+  const problem = status === undefined || status?.kind === "file" || status === null ? await writeProblem(store.path) : undefined;
+  const unwritable = problem && describeWriteProblem(store.path, problem);
+  if (status === null) {
+    if (unwritable) return { check: fail(FILE, `${where}: not there yet, and cannot be created: ${unwritable.reason}`, loginSaveWaysOut(store.named)) };
+    return { check: ok(FILE, `${where}: not there yet; a login creates it, 0600`) };
+  }
   if (status && status.kind !== "file")
-    return { check: fail(FILE, `${where} is a ${status.kind}, not a file`, "Point PIPEOPS_CONFIG_PATH (or --config) at a file") };
+    return {
+      check: fail(
+        FILE,
+        `${where} is a ${status.kind}, not a file`,
+        store.named === "--config" ? "Give --config a file" : "Point PIPEOPS_CONFIG_PATH (or --config) at a file",
+      ),
+    };
   let snapshot: ConfigSnapshot;
   try {
     snapshot = await store.read();
@@ -47,13 +60,14 @@ export async function fileCheck(ctx: Context): Promise<{ check: Check; snapshot?
     throw error;
   }
   const facts = [`${where}`, status ? `mode ${status.mode.toString(8).padStart(4, "0")}` : "", shapeOf(snapshot)].filter(Boolean).join(", ");
+  if (unwritable) return { check: fail(FILE, `${facts}: cannot be written: ${unwritable.reason}`, loginSaveWaysOut(store.named)), snapshot };
   if (status && (status.mode & 0o077) !== 0) return { check: warn(FILE, `${facts}: other users can read it`, `chmod 600 ${store.path}`), snapshot };
   if (status && status.ownUid !== undefined && status.uid !== status.ownUid) {
     return {
       check: warn(
         FILE,
         `${facts}: owned by user ${status.uid}, not by you (${status.ownUid})`,
-        `chown $(id -u) ${store.path}, or point PIPEOPS_CONFIG_PATH at your own file`,
+        `chown $(id -u) ${store.path}, or ${store.named === "--config" ? "give --config" : "point PIPEOPS_CONFIG_PATH at"} your own file`,
       ),
       snapshot,
     };

@@ -4,10 +4,11 @@
  * is there a terminal for the paste prompt.
  */
 import type { Context } from "../context.ts";
+import { PORTS_TAKEN_HINT, portsTakenLine } from "../errors.ts";
 import { browserCommands } from "../io/browser.ts";
 import { LOCALHOST_PORTS } from "../login/loopback.ts";
 import { findOnPath } from "../runtime/fs.ts";
-import { type Check, fail, ok, warn } from "./check.ts";
+import { type Check, ok, warn } from "./check.ts";
 
 const NO_BROWSER_HINT = "Log in with 'pipeops auth login --no-browser' and open the URL on any device";
 
@@ -50,11 +51,7 @@ export async function portsCheck(ctx: Context): Promise<Check> {
   const list = (ports: readonly number[]) => `localhost:${ports.join(", ")}`;
   if (free.length === wanted.length) return ok(name, `${list(wanted)} free for the sign-in to call back`);
   if (free.length > 0) return ok(name, `${list(free)} free (${list(wanted.filter((port) => !free.includes(port)))} taken): the first free one is used`);
-  return fail(
-    name,
-    `${list(wanted)} all taken: the PipeOps sign-in cannot call back here`,
-    "Free one of them, or log in with 'pipeops auth login --no-browser' and paste the address back",
-  );
+  return warn(name, portsTakenLine(), PORTS_TAKEN_HINT);
 }
 
 export function terminalCheck(ctx: Context): Check {

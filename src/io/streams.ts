@@ -11,6 +11,8 @@ export interface OutputStream {
   readonly colors: Colors;
   /** --quiet: only the essential line of a result, and errors; no warnings. */
   readonly quiet?: boolean;
+  /** The line a terminal redraws in place: held while one indicator draws it, so no other draws over it. */
+  readonly line?: { held: boolean };
 }
 
 export interface InputStream extends TerminalControls {
@@ -41,6 +43,7 @@ export function outputStream(
     write,
     writeBytes,
     isTTY,
+    line: { held: false },
     get colors() {
       return colors();
     },

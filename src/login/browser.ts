@@ -6,11 +6,11 @@
  */
 import * as oauth from "oauth4webapi";
 import type { Context } from "../context.ts";
-import { CliError, sanitize } from "../errors.ts";
+import { CliError, PORTS_TAKEN_HINT, portsTakenLine, sanitize } from "../errors.ts";
 import { authorizationUrl, checkAuthorizationResponse, codeGrantRequest, processCodeResponse } from "../oauth/code.ts";
 import type { ServerConnection } from "../server/connect.ts";
 import type { Authorization, IssuedTokens } from "../server/dialect.ts";
-import { type CallbackRequest, startCallbackServer } from "./loopback.ts";
+import { type CallbackRequest, LOCALHOST_PORTS, startCallbackServer } from "./loopback.ts";
 import { type CallbackPage, deniedPage, failedPage, pasteAddressPage, successPage } from "./pages.ts";
 import { pastedAnswers } from "./paste.ts";
 import type { LoginReporter } from "./progress.ts";
@@ -73,6 +73,10 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
       return tokens;
     };
     let fromCallback: Promise<{ params: URLSearchParams; pasted: false }> | undefined = fromBrowser.then((params) => ({ params, pasted: false }));
+    // Said before the browser opens, as doctor says it: the sign-in may refuse a port it does not know.
+    if (conn.dialect.redirect === "localhost" && !(LOCALHOST_PORTS as readonly number[]).includes(server.port)) {
+      reporter.notice(`${portsTakenLine(server.port)}\n${PORTS_TAKEN_HINT}`);
+    }
     if (options.openBrowser) {
       reporter.browserUrl(url);
       // A browser that fails to start is not an error: the URL is on screen, and the user is told.

@@ -2,7 +2,8 @@
  * What the user sees while a login waits: the URL, the code, notices, and a spinner with the time
  * left on stderr. The flows talk to a LoginReporter and never decide how anything looks.
  */
-import type { Context, Env } from "../context.ts";
+import type { Context } from "../context.ts";
+import { animateProgress, CLEAR_LINE, FRAME_MS, FRAMES, fitLine, isCi } from "../io/progress.ts";
 
 /** What the login flows tell the user; the terminal implementation is loginReporter(). */
 export interface LoginReporter {
@@ -23,15 +24,11 @@ export interface LoginReporter {
   done(): void;
 }
 
-/** An animated indicator only on a terminal, and not when NO_COLOR or CI asks for plain output. */
-export function animateProgress(env: Env, isTTY: boolean): boolean {
-  const ci = env.CI?.trim().toLowerCase();
-  return isTTY && !env.NO_COLOR && (!ci || ci === "false" || ci === "0") && env.TERM !== "dumb";
+/** Nobody is there to answer: CI, or neither stdin nor stderr is a terminal. */
+export function unattended(ctx: Pick<Context, "env" | "stdin" | "stderr">): boolean {
+  return isCi(ctx.env) || (!ctx.stdin.isTTY && !ctx.stderr.isTTY);
 }
 
-const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const FRAME_MS = 120;
-const CLEAR_LINE = "\r\x1b[2K";
 export const WAITING_LINE = "Waiting for authentication...";
 
 /** 4:05 for 245 s. */
@@ -44,8 +41,8 @@ export function formatTimeLeft(ms: number): string {
 export const PASTE_PROMPT =
   "If the browser cannot reach this machine after you sign in, copy the address it ends on (or the code), paste it here and press Enter:";
 
-/** Draws a QR code of a URL, or says it cannot (it would not fit the terminal). */
-export type QrDrawer = (url: string) => string[] | undefined;
+/** Draws a QR code of a URL, or says in one line why it cannot (it would not fit the terminal, and what would). */
+export type QrDrawer = (url: string) => { lines: string[] } | { notice: string };
 
 /**
  * Progress on stderr: plain lines, or one redrawn line with a spinner and the time left. While the
@@ -57,13 +54,29 @@ export function loginReporter(ctx: Context, qr?: QrDrawer): LoginReporter {
   const c = stderr.colors;
   let animate = animateProgress(ctx.env, stderr.isTTY);
   let acceptsPaste = false;
+  // A prompt only where someone can type the answer: a pipe may still carry one, but is not asked.
+  const prompt = ctx.stdin.isTTY ? `${PASTE_PROMPT}\n` : "";
   let stopSpinner: AbortController | undefined;
   let frame = 0;
   let deadline = 0;
 
+  /** The line fits the terminal as it is now (a resized one too): the countdown shortens first, then the words. */
   const draw = () => {
     const left = formatTimeLeft(deadline - ctx.now());
-    stderr.write(`${CLEAR_LINE}${c.cyan(FRAMES[frame % FRAMES.length]!)} ${WAITING_LINE} ${c.dim(`(${left} left)`)}`);
+    const symbol = FRAMES[frame % FRAMES.length]!;
+    const plain = fitLine(
+      [
+        `${symbol} ${WAITING_LINE} (${left} left)`,
+        `${symbol} ${WAITING_LINE} (${left})`,
+        `${symbol} ${WAITING_LINE}`,
+        `${symbol} Waiting... (${left})`,
+        `${symbol} Waiting...`,
+      ],
+      ctx.terminalSize()?.columns,
+    );
+    // Colour only on the whole parts that fit: the symbol, and the countdown when it is there.
+    const shown = plain.replace(symbol, c.cyan(symbol)).replace(/ (\([^)]*\))$/, (_, countdown: string) => ` ${c.dim(countdown)}`);
+    stderr.write(`${CLEAR_LINE}${shown}`);
     frame++;
   };
 
@@ -83,8 +96,8 @@ export function loginReporter(ctx: Context, qr?: QrDrawer): LoginReporter {
       if (options.userCode) stderr.write(`and enter the code: ${c.bold(options.userCode)}\n`);
       stderr.write("\n");
       const code = qr?.(options.qrUrl ?? url);
-      if (code) stderr.write(`${code.join("\n")}\n\n`);
-      if (options.acceptsPaste) {
+      if (code) stderr.write("lines" in code ? `${code.lines.join("\n")}\n\n` : `${code.notice}\n\n`);
+      if (options.acceptsPaste && ctx.stdin.isTTY) {
         acceptsPaste = true;
         animate = false;
       }
@@ -102,12 +115,14 @@ export function loginReporter(ctx: Context, qr?: QrDrawer): LoginReporter {
         stopSpinner = undefined;
         stderr.write(CLEAR_LINE);
       }
-      stderr.write(`${reason}\n${PASTE_PROMPT}\n`);
+      stderr.write(`${reason}\n${prompt}`);
     },
     waiting(at) {
       deadline = at;
+      // From here until done(), the terminal's redrawn line is the login's: a slow request draws none over it.
+      if (stderr.line) stderr.line.held = true;
       if (!animate) {
-        stderr.write(`${WAITING_LINE}\n${acceptsPaste ? `${PASTE_PROMPT}\n` : ""}`);
+        stderr.write(`${WAITING_LINE}\n${acceptsPaste ? prompt : ""}`);
         return;
       }
       stopSpinner?.abort();
@@ -115,6 +130,7 @@ export function loginReporter(ctx: Context, qr?: QrDrawer): LoginReporter {
       void spin(stopSpinner.signal);
     },
     done() {
+      if (stderr.line) stderr.line.held = false;
       if (!stopSpinner) return;
       stopSpinner.abort();
       stopSpinner = undefined;

@@ -1,6 +1,7 @@
 /** Waiting for the user: the time limit and Ctrl-C as one AbortSignal, whose reason is the error to report. */
 import type { Context } from "../context.ts";
 import { authTimedOut, loginInterrupted } from "../errors.ts";
+import { unattended } from "./progress.ts";
 
 /** The time limit and Ctrl-C of one login, as a signal whose reason is the CliError to report. */
 export interface WaitScope {
@@ -15,7 +16,7 @@ export function startWait(ctx: Context, timeoutSeconds: number): WaitScope {
   const disposed = new AbortController();
   const timeoutMs = timeoutSeconds * 1000;
   ctx.sleep(timeoutMs, disposed.signal).then(
-    () => controller.abort(authTimedOut()),
+    () => controller.abort(authTimedOut({ unattended: unattended(ctx) })),
     () => {},
   );
   const removeSigint = ctx.onSignal("SIGINT", () => controller.abort(loginInterrupted()));

@@ -186,6 +186,53 @@ export async function writeFileAtomic(linkOrPath: string, text: string): Promise
   }
 }
 
+/** Why a write to a path would fail: the place that refused it (the path, or a folder on the way), and the system's error. */
+export interface WriteProblem {
+  at: string;
+  error: unknown;
+}
+
+/**
+ * Whether a write to `path` (see writeFileAtomic) could succeed, found out without touching what
+ * is there: the file's folder takes a new file of a few KB (created and removed at once), or, when
+ * that folder does not exist yet, the nearest one that does lets us create it. Undefined: it could.
+ */
+export async function writeProblem(path: string): Promise<WriteProblem | undefined> {
+  const { fs, constants } = await nodeFs();
+  let target: string;
+  try {
+    target = await writeTarget(path);
+  } catch (error) {
+    return { at: path, error };
+  }
+  const folder = dirname(target);
+  let existing = folder;
+  for (;;) {
+    try {
+      if (!(await fs.stat(existing)).isDirectory()) return { at: existing, error: Object.assign(new Error("not a folder"), { code: "ENOTDIR" }) };
+      break;
+    } catch (error) {
+      const parent = dirname(existing);
+      if (errorCode(error) !== "ENOENT" || parent === existing) return { at: existing, error };
+      existing = parent;
+    }
+  }
+  try {
+    // A folder still to be made: the one above must let us make it. (Root passes access(); the write then reports.)
+    if (existing !== folder) await fs.access(existing, constants.W_OK | constants.X_OK);
+    else {
+      const probe = `${target}.${crypto.randomUUID().slice(0, 8)}.probe`;
+      await fs.writeFile(probe, PROBE_BYTES, { flag: "wx", mode: 0o600 }).finally(() => fs.rm(probe, { force: true }));
+    }
+  } catch (error) {
+    return { at: existing, error };
+  }
+  return undefined;
+}
+
+/** About what a credential file with a session takes: a disk that is full refuses it. */
+const PROBE_BYTES = new Uint8Array(4096);
+
 /** Creates a file only when it does not exist yet (O_EXCL); false when it already does. */
 export async function createExclusive(path: string, text: string): Promise<boolean> {
   const { fs, constants } = await nodeFs();

@@ -1,8 +1,20 @@
 import type { Context, Env } from "../context.ts";
-import { badHttpTimeout, CliError, httpTimeoutTooLong, proxyUnreachable, responseTooLarge, timedOut, unreachable, unreadableCertificates } from "../errors.ts";
+import {
+  badHttpTimeout,
+  CliError,
+  httpTimeoutTooLong,
+  isUnreachable,
+  proxyUnreachable,
+  responseTooLarge,
+  timedOut,
+  unreachable,
+  unreadableCertificates,
+  withNetworkHint,
+} from "../errors.ts";
+import { slowWaitLine } from "../io/progress.ts";
 import { parseSeconds } from "../time.ts";
 import { certificateFiles, type ProxyServer, pemCertificates, proxyError, proxyFor, tlsError } from "./network.ts";
-import { assertSecureUrl } from "./url.ts";
+import { assertSecureUrl, DEFAULT_API_URL } from "./url.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_TRIES = 3;
@@ -44,7 +56,7 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * requests (network errors, 429, 5xx; Retry-After honoured), bodies over 1 MiB refused, and failures
  * turned into one-line errors that name the server.
  */
-export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries?: number } = {}): typeof fetch {
+export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries?: number; doctorHint?: false } = {}): typeof fetch {
   const timeoutSeconds = httpTimeoutSeconds(ctx.env);
   const stream = options.stream === true;
   const maxTries = options.tries ?? MAX_TRIES;
@@ -61,7 +73,12 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries
       try {
         // Certificates matter only to HTTPS: plain http (loopback only) never reads the bundles.
         if (url.protocol === "https:") extraCa ??= loadCertificates(ctx.env);
-        response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: (await extraCa) ?? [], stream });
+        const stopWaitLine = slowWaitLine(ctx, url.host);
+        try {
+          response = await fetchWithin(ctx, request.clone(), url, { timeoutSeconds, extraCa: (await extraCa) ?? [], stream });
+        } finally {
+          stopWaitLine();
+        }
         ctx.trace(`${traceLine(request, url)} -> ${response.status} (${ctx.now() - sentAt} ms)`);
       } catch (error) {
         ctx.trace(`${traceLine(request, url)} -> failed (${ctx.now() - sentAt} ms)`);
@@ -69,6 +86,9 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries
           await ctx.sleep(backoffMs(attempt));
           continue;
         }
+        // A proxy's or a certificate's failure has its own hint; a server that is not there gets one here.
+        if (isUnreachable(error) && !error.hint && options.doctorHint !== false)
+          throw withNetworkHint(error, url.origin, urlSource(ctx.env, url), timeoutSeconds);
         throw error;
       }
       if (retryable && attempt < maxTries && (response.status === 429 || response.status >= 500)) {
@@ -83,6 +103,18 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries
     }
   };
   return httpFetch as typeof fetch;
+}
+
+/** Where a server's URL came from, as far as the environment tells: for the hint of a server that cannot be reached. */
+function urlSource(env: Env, url: URL): string {
+  const named = (variable: string) => {
+    const raw = env[variable]?.trim();
+    return raw !== undefined && URL.canParse(raw) && new URL(raw).origin === url.origin;
+  };
+  if (named("PIPEOPS_API_URL")) return "from PIPEOPS_API_URL";
+  if (named("PIPEOPS_DASHBOARD_URL")) return "from PIPEOPS_DASHBOARD_URL";
+  if (url.origin === new URL(DEFAULT_API_URL).origin) return "the default";
+  return "from the credential file, or what the server published";
 }
 
 /**

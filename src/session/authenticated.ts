@@ -5,9 +5,20 @@
  */
 
 import { lockPathFor, withLock } from "../config/lock.ts";
-import type { Context } from "../context.ts";
-import { CliError, cacheOutOfDate, invalidTokenFor, isUnreachable, notAuthenticated, tokenExpired } from "../errors.ts";
-import { refreshTokens } from "../oauth/refresh.ts";
+import type { CredentialStoreKind } from "../config/store.ts";
+import { assertWritable } from "../config/writable.ts";
+import type { Context, CredentialFile } from "../context.ts";
+import {
+  CliError,
+  cacheOutOfDate,
+  invalidTokenFor,
+  isUnreachable,
+  keptInFileInstead,
+  notAuthenticated,
+  REFRESH_SAVE_WAYS_OUT,
+  tokenExpired,
+} from "../errors.ts";
+import { type RefreshedTokens, refreshTokens } from "../oauth/refresh.ts";
 import { fetchProfile, fetchUserInfo } from "../oauth/userinfo.ts";
 import { printWarning } from "../output.ts";
 import { type UserInfo, withProfile } from "../server/account.ts";
@@ -140,6 +151,8 @@ async function refreshSession(
   rejected?: { token: string; error: CliError },
 ): Promise<{ session: Session; granted: boolean }> {
   const store = ctx.store();
+  // A refresh spends the refresh token: where its successor cannot be stored, none is made.
+  await assertWritable(store.path, REFRESH_SAVE_WAYS_OUT);
   return withLock(ctx, await lockPathFor(store.path), async () => {
     const { credentials, apiUrl } = await store.read();
     if (!credentials) throw notAuthenticated();
@@ -151,9 +164,26 @@ async function refreshSession(
     if (!stored.refreshToken) throw rejected?.error ?? tokenExpired();
 
     const tokens = await refreshTokens(conn, stored.refreshToken, () => ctx.now());
-    // Our top-level keys; the Go CLI's nested ones and every other key stay as they were.
-    await store.save({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt });
-    const refreshed: Session = { ...tokens, source: "file", apiUrl: session.apiUrl, settings: session.settings };
+    const source = await keepGranted(ctx, store, tokens, credentials.source === "keyring" ? "keyring" : "file");
+    const refreshed: Session = { ...tokens, source, apiUrl: session.apiUrl, settings: session.settings };
     return { session: refreshed, granted: true };
   });
+}
+
+/**
+ * Stores granted tokens where the old ones were (a refresh never moves a session: only a login
+ * does). Should the keyring fail now, they go into the file, 0600, with a warning: the refresh
+ * token they replace is spent, so dropping them would lose the session.
+ */
+async function keepGranted(ctx: Context, store: CredentialFile, tokens: RefreshedTokens, where: CredentialStoreKind): Promise<Session["source"]> {
+  const update = { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt };
+  try {
+    await store.save({ ...update, store: where });
+    return where;
+  } catch (error) {
+    if (where === "file" || !(error instanceof CliError)) throw error;
+    await store.save({ ...update, store: "file" });
+    printWarning(ctx.stderr, ...keptInFileInstead(store.path, error));
+    return "file";
+  }
 }

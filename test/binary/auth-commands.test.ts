@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
-import { BINARY, ROOT, runBinary } from "../helpers/binary.ts";
+import { BINARY, ROOT, runBinary, TOKEN_REFUSED } from "../helpers/binary.ts";
 import { homeWithFile, tempDir } from "../helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 import { spawnInTerminal } from "../helpers/interactive.ts";
@@ -52,6 +52,14 @@ describe("not authenticated", () => {
       api_url: "https://api.pipeops.io",
       source: null,
       api_endpoint: "https://api.pipeops.io",
+      token_type: null,
+      token_source: null,
+      token_expires_at: null,
+      token_expires_in_seconds: null,
+      credential_store: null,
+      remaining_seconds: null,
+      min_remaining_ok: null,
+      error: null,
     });
   });
 
@@ -75,7 +83,8 @@ describe("not authenticated", () => {
     const result = await runBinary(["auth", "status", "--json"], { env: { ...env, PIPEOPS_HTTP_TIMEOUT: "5" } });
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
-      authenticated: true,
+      // A credential that could not be checked is no authentication a script may rely on.
+      authenticated: false,
       email: null,
       expires_at: null,
       token_valid: false,
@@ -87,6 +96,8 @@ describe("not authenticated", () => {
       token_expires_at: null,
       token_expires_in_seconds: null,
       credential_store: "file",
+      remaining_seconds: null,
+      min_remaining_ok: null,
       error: "could not reach http://127.0.0.1:9: connection refused",
     });
     expect(result.stderr).toBe("");
@@ -172,7 +183,7 @@ describe("authenticated from the credential file", () => {
     });
     const status = await runBinary(["auth", "status", "--json"], { env });
     expect(status.code).toBe(1);
-    expect(JSON.parse(status.stdout)).toMatchObject({ authenticated: true, token_valid: false });
+    expect(JSON.parse(status.stdout)).toMatchObject({ authenticated: false, token_valid: false, error: "invalid authentication token" });
   });
 
   test("an expired token without a refresh token gives the spec's expired error", async () => {
@@ -290,14 +301,23 @@ describe("PIPEOPS_AUTH_TOKEN", () => {
       token_expires_at: null,
       token_expires_in_seconds: null,
       credential_store: null,
+      remaining_seconds: null,
+      min_remaining_ok: null,
+      error: null,
     });
     expect(existsSync(path)).toBe(false);
   });
 
-  test("the status expiry line is omitted for an env token", async () => {
-    const { env } = loggedIn({ auth_token: "file-token-that-is-wrong" });
+  test("the status expiry line is omitted for an env token, and a session in the file it wins over is named", async () => {
+    const { env, path } = loggedIn({ auth_token: "file-token-that-is-wrong" });
     const result = await runBinary(["auth", "status"], { env: { ...env, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url } });
-    expect(result).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
+    expect(result).toEqual({
+      code: 0,
+      stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\nCredentials: PIPEOPS_AUTH_TOKEN, which wins over the session stored in ${path}\n`,
+      stderr: "",
+    });
+    const alone = await runBinary(["auth", "status"], { env: { ...home().env, PIPEOPS_AUTH_TOKEN: tokens.access_token, PIPEOPS_API_URL: server.url } });
+    expect(alone).toEqual({ code: 0, stdout: `✓ Authenticated as user@example.com\nServer: ${server.url}\n`, stderr: "" });
   });
 
   test("token prints it", async () => {
@@ -338,7 +358,11 @@ describe("a broken config file is reported and never rewritten", () => {
       env: { HOME: dir, PIPEOPS_CONFIG_PATH: path },
       asUser: "nobody",
     });
-    expect(result.stderr).toEndWith("Error: failed to write config file: permission denied\n");
+    expect(result.stderr).toEndWith(
+      "Error: failed to write config file: permission denied\n" +
+        `${path} cannot be written: you may not create files in ${dir}\n` +
+        "Make that place writable, or name another file with --config FILE or PIPEOPS_CONFIG_PATH\n",
+    );
     expect(result.code).toBe(1);
     expect(readFileSync(path, "utf8")).toBe(text);
   });
@@ -350,7 +374,10 @@ describe("the server connection", () => {
     expect(await runBinary(["auth", "status"], { env })).toEqual({
       code: 1,
       stdout: "",
-      stderr: "Error: could not reach http://127.0.0.1:9: connection refused\n",
+      stderr:
+        "Error: could not reach http://127.0.0.1:9: connection refused\n" +
+        "Check that http://127.0.0.1:9 (from the credential file, or what the server published) is the right server and reachable from here; " +
+        "PIPEOPS_HTTP_TIMEOUT waits longer (now 30 s); 'pipeops auth doctor' checks the connection\n",
     });
   });
 
@@ -360,7 +387,14 @@ describe("the server connection", () => {
       const { env } = loggedIn({ api_url: `http://127.0.0.1:${hang.port}` });
       const started = Date.now();
       const result = await runBinary(["auth", "me"], { env: { ...env, PIPEOPS_HTTP_TIMEOUT: "1" } });
-      expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: http://127.0.0.1:${hang.port} did not respond within 1 s\n` });
+      expect(result).toEqual({
+        code: 1,
+        stdout: "",
+        stderr:
+          `Error: http://127.0.0.1:${hang.port} did not respond within 1 s\n` +
+          `Check that http://127.0.0.1:${hang.port} (from the credential file, or what the server published) is the right server and reachable from here; ` +
+          "PIPEOPS_HTTP_TIMEOUT waits longer (now 1 s); 'pipeops auth doctor' checks the connection\n",
+      });
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       hang.stop(true);
@@ -611,11 +645,11 @@ describe("auth login --token (the official CLI's flag, which its GitHub Action p
     }
   });
 
-  test("a token the server rejects, or one that cannot be a token: nothing stored, the spec's error, the value never shown", async () => {
+  test("a token the server rejects, or one that cannot be a token: nothing stored, the spec's error with a hint about that token, the value never shown", async () => {
     for (const token of ["not-a-real-token-0123456789", "with a space", "x".repeat(20_000)]) {
       const { env, path } = home();
       const result = await runBinary(["auth", "login", "--token", token], { env: { ...env, PIPEOPS_API_URL: server.url } });
-      expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n" });
+      expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: invalid authentication token\n${TOKEN_REFUSED("--token")}\n` });
       expect(existsSync(path)).toBe(false);
     }
   });

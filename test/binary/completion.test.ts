@@ -102,7 +102,7 @@ describe("pipeops completion", () => {
     expect(wrong).toEqual({
       code: 2,
       stdout: "",
-      stderr: "Error: completion takes one shell: bash, zsh, fish, powershell\nRun 'pipeops completion --help' for usage\n",
+      stderr: "Error: unknown shell 'tcsh': completion supports bash, zsh, fish, powershell\nRun 'pipeops completion --help' for usage\n",
     });
     const help = await runBinary(["completion", "--help"]);
     expect(help.stdout).toContain("Usage:\n  pipeops completion <bash|zsh|fish|powershell>\n");

@@ -21,7 +21,7 @@ describe("npm run demo", () => {
     const result = await demo(["--pipeops"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /\nWaiting for authentication\.\.\.\nIf the browser cannot reach this machine .*press Enter:\n# a scripted user .*\nhttp:\/\/localhost:\d+\/callback\?state=\S+&code=\S+\n✓ Successfully authenticated as user@example.com\n/,
+      /\nWaiting for authentication\.\.\.\n# a scripted user .*\nhttp:\/\/localhost:\d+\/callback\?state=\S+&code=\S+\n✓ Successfully authenticated as user@example.com\n/,
     );
     expect(result.stdout).toEndWith("Demo finished: login, status, me and logout all worked.\n");
   });

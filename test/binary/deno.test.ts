@@ -105,6 +105,9 @@ describe("under Deno", () => {
         token_expires_at: "2099-12-31T23:59:59Z",
         token_expires_in_seconds: expect.any(Number),
         credential_store: "file",
+        remaining_seconds: null,
+        min_remaining_ok: null,
+        error: null,
       });
       expect(await runDeno(["auth", "me"], { env })).toEqual({
         code: 0,

@@ -53,6 +53,13 @@ function readOnlyHome(text: string) {
   return { dir, path, env: { HOME: dir, PIPEOPS_CONFIG_PATH: path } };
 }
 
+/** The spec's permission error, the path and the folder that refused, and the ways out. */
+const cannotSave = (path: string, folder: string, waysOut: string) =>
+  `Error: failed to write config file: permission denied\n${path} cannot be written: you may not create files in ${folder}\n${waysOut}\n`;
+const LOGIN_WAYS_OUT = "Name a writable file with --config FILE or PIPEOPS_CONFIG_PATH; in CI, set PIPEOPS_AUTH_TOKEN instead of logging in";
+const REFRESH_WAYS_OUT = "The session was not renewed and is kept as it was: make the place writable and run the command again, or set PIPEOPS_AUTH_TOKEN";
+const WRITE_WAYS_OUT = "Make that place writable, or name another file with --config FILE or PIPEOPS_CONFIG_PATH";
+
 const readableWarning = (path: string) => `Warning: config file ${path} is readable by other users\nRun 'chmod 600 ${path}' to protect it\n`;
 
 describe("a folder or file the user may not write", () => {
@@ -67,23 +74,65 @@ describe("a folder or file the user may not write", () => {
       stderr: readableWarning(home.path),
     });
 
-    const login = await runBinary(["auth", "login", "--with-token"], { env: home.env, asUser: "nobody", stdin: `${tokens.access_token}\n` });
-    expect(login).toEqual({ code: 1, stdout: "", stderr: `${readableWarning(home.path)}Error: failed to write config file: permission denied\n` });
+    // Found before the token leaves the machine: the server is asked nothing.
+    const userinfo = dev.stats.userinfoRequests;
+    const login = await runBinary(["auth", "login", "--with-token"], {
+      env: { ...home.env, PIPEOPS_API_URL: dev.url },
+      asUser: "nobody",
+      stdin: `${tokens.access_token}\n`,
+    });
+    expect(login).toEqual({ code: 1, stdout: "", stderr: `${readableWarning(home.path)}${cannotSave(home.path, home.dir, LOGIN_WAYS_OUT)}` });
+    expect(dev.stats.userinfoRequests).toBe(userinfo);
     expect(readFileSync(home.path, "utf8")).toBe(text);
     expect(configFolderEntries(home.dir)).toEqual([".pipeops.json"]);
   });
 
-  test("an expired session in a read-only folder is not refreshed at all: the lock cannot be taken, no token is spent", async () => {
+  test("a home nobody may write: the device and browser sign-ins end before anything is asked of the server, and doctor says why", async () => {
+    const dir = tempDir("pipeops-ro-home-");
+    chmodSync(dir, 0o555);
+    const path = join(dir, ".pipeops.json");
+    const env = { HOME: dir, PIPEOPS_API_URL: fault.url, BROWSER: "/bin/true" };
+    fault.use();
+    for (const flags of [["--no-browser"], ["--browser"]]) {
+      const login = await runBinary(["auth", "login", ...flags], { env, asUser: "nobody" });
+      expect(login).toEqual({ code: 1, stdout: "", stderr: cannotSave(path, dir, LOGIN_WAYS_OUT) });
+    }
+    expect(fault.requests).toEqual([]);
+    // A folder to be made below one that may not be written: the folder named.
+    const deeper = join(dir, "config", "pipeops.json");
+    const viaConfig = await runBinary(["auth", "login", "--no-browser", "--config", deeper], { env, asUser: "nobody" });
+    expect(viaConfig).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: cannotSave(deeper, dir, "Name a writable file with --config FILE; in CI, set PIPEOPS_AUTH_TOKEN instead of logging in"),
+    });
+    const doctor = await runBinary(["auth", "doctor", "--json"], { env, asUser: "nobody" });
+    expect(JSON.parse(doctor.stdout).checks[0]).toEqual({
+      name: "credential file",
+      status: "fail",
+      detail: `${path} (the default): not there yet, and cannot be created: you may not create files in ${dir}`,
+      hint: LOGIN_WAYS_OUT,
+    });
+    expect(doctor.code).toBe(1);
+  });
+
+  test("an expired session in a read-only folder is not refreshed at all; once the folder is writable the same refresh token still works", async () => {
     const tokens = await loginWithAuthorizationCode(dev);
     const text = sessionText(tokens, { expires_at: "2020-01-01T00:00:00Z" });
     const home = readOnlyHome(text);
     const grants = dev.stats.refreshGrants;
     const result = await runBinary(["auth", "token"], { env: home.env, asUser: "nobody" });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe("");
-    expect(result.stderr).toEndWith("Error: failed to write config file: permission denied\n");
+    expect(result).toEqual({ code: 1, stdout: "", stderr: `${readableWarning(home.path)}${cannotSave(home.path, home.dir, REFRESH_WAYS_OUT)}` });
     expect(dev.stats.refreshGrants).toBe(grants);
     expect(readFileSync(home.path, "utf8")).toBe(text);
+    // The refresh token was never sent: oidc-provider, which rotates them and revokes a session whose
+    // spent token is replayed, takes it now and the session goes on.
+    chmodSync(home.dir, 0o777);
+    const later = await runBinary(["auth", "token"], { env: home.env, asUser: "nobody" });
+    expect(later.code).toBe(0);
+    expect(dev.stats.refreshGrants).toBe(grants + 1);
+    expect(dev.stats.refreshReuseDetected).toBe(0);
+    expect(later.stdout.trim()).toBe(JSON.parse(readFileSync(home.path, "utf8")).auth_token);
   });
 
   test("a file the user may not read: a clear error, never a crash", async () => {
@@ -197,7 +246,11 @@ describe("a config path that is a symbolic link", () => {
     // As if another user had planted it (the tests run as root, so root's own links count as ours).
     lchownSync(home.link, 4242, 4242);
     const result = await runBinary(["auth", "logout", "--force"], { env: home.env });
-    expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: failed to write config file ${home.link}: it is a symbolic link owned by another user\n` });
+    expect(result).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `Error: failed to write config file ${home.link}: it is a symbolic link owned by another user\n${WRITE_WAYS_OUT}\n`,
+    });
     expect(readFileSync(home.target, "utf8")).toBe(text);
     expect(lstatSync(home.link).isSymbolicLink()).toBe(true);
   });

@@ -81,7 +81,7 @@ describe("with a Secret Service (gnome-keyring, unlocked)", () => {
     expect(fileOf(path)).toEqual({ credential_store: "keyring" });
   });
 
-  test("PIPEOPS_CREDENTIAL_STORE=keyring moves a file session at its next refresh: the new tokens in the keyring, none left in the file (the official CLI's neither)", async () => {
+  test("PIPEOPS_CREDENTIAL_STORE=keyring does not move a file session at a refresh (only a login does): the renewed tokens stay in the file, both tools' keys", async () => {
     const { env, path } = home();
     const tokens = await pipeopsLogin(server);
     writeFileSync(
@@ -100,16 +100,17 @@ describe("with a Secret Service (gnome-keyring, unlocked)", () => {
     const fresh = await withKeyring(["auth", "token"], { ...env, PIPEOPS_CREDENTIAL_STORE: "keyring" });
     expect(fresh.code).toBe(0);
     expect(server.stats.refreshGrants).toBe(grants + 1);
+    const renewed = fresh.stdout.trim();
+    expect(renewed).not.toBe(tokens.access_token);
     const file = fileOf(path);
     expect(file).toMatchObject({
-      credential_store: "keyring",
+      auth_token: renewed,
       api_url: server.url,
       settings: { theme: "dark" },
-      oauth: { client_id: "pipeops_public_client" },
+      oauth: { access_token: renewed, client_id: "pipeops_public_client" },
     });
-    const text = readFileSync(path, "utf8");
-    for (const secret of [tokens.access_token, tokens.refresh_token!, fresh.stdout.trim()]) expect(text).not.toContain(secret);
-    // Read back from the keyring by the next command, no refresh needed.
+    expect(file).not.toHaveProperty("credential_store");
+    // Read back from the file by the next command, no refresh needed.
     expect((await withKeyring(["auth", "token"], env)).stdout).toBe(fresh.stdout);
     expect(server.stats.refreshGrants).toBe(grants + 1);
   });

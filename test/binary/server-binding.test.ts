@@ -118,7 +118,7 @@ describe("a token from the environment goes to PIPEOPS_API_URL or production, ne
         // No network here: production cannot be reached, which fails fast; the decoy must see nothing.
         const result = await runBinary(["auth", "status", "--json"], { env: { HOME: home, [variable]: tokens.access_token, PIPEOPS_HTTP_TIMEOUT: "3" } });
         expect(result.code).toBe(1);
-        expect(JSON.parse(result.stdout)).toMatchObject({ authenticated: true, token_valid: false, api_url: "https://api.pipeops.io", source: "env" });
+        expect(JSON.parse(result.stdout)).toMatchObject({ authenticated: false, token_valid: false, api_url: "https://api.pipeops.io", source: "env" });
       }
       expect(received).toEqual([]);
     });

@@ -95,7 +95,7 @@ for (const mode of MODES) {
       const result = await status.run(ctx, { json: true });
       expect(result.authenticated && result.problem?.code).toBe("invalid_token");
       status.render(ctx, result, { json: true });
-      expect(JSON.parse(ctx.out())).toMatchObject({ authenticated: true, token_valid: false, error: "invalid authentication token" });
+      expect(JSON.parse(ctx.out())).toMatchObject({ authenticated: false, token_valid: false, error: "invalid authentication token" });
       expect(status.exitCode?.(result)).toBe(1);
     });
 

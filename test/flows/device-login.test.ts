@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
-import { BINARY, runBinary, runProgram, spawnBinary } from "../helpers/binary.ts";
+import { BINARY, runBinary, runProgram, spawnBinary, TOKEN_REFUSED } from "../helpers/binary.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode } from "../helpers/flows.ts";
 import { fakeBrowser, fileMode, portClosed, readConfig, redirectPort, spawnInTerminal, tempHome, typeHiddenToken } from "../helpers/interactive.ts";
 
@@ -75,13 +75,16 @@ describe("--no-browser with a device authorization endpoint (RFC 8628)", () => {
   test("over SSH the device flow is the default, even with a display", async () => {
     const { env, home } = tempHome();
     const opened = join(home, "opened-url");
-    const cli = spawnBinary(["auth", "login"], {
-      env: { ...env, ...SSH, BROWSER: fakeBrowser(home, opened), PIPEOPS_API_URL: server.url },
-    });
-    const [, url] = await cli.waitForStderr(DEVICE_PROMPT);
-    await approveDevice(url!);
-    const result = await cli.result;
-    expect(result.code).toBe(0);
+    // At a terminal, as an SSH session has one (with none, nobody could finish: see the CI tests).
+    const cli = spawnInTerminal(["auth", "login"], { ...env, ...SSH, BROWSER: fakeBrowser(home, opened), PIPEOPS_API_URL: server.url });
+    try {
+      await cli.waitForScreen(/Please open this URL in your browser to authenticate:\r?\n\S+/);
+      const url = /(http:\/\/\S+\/device\?user_code=[A-Z-]+)/.exec(cli.screen())?.[1];
+      await approveDevice(url!);
+      expect(await cli.exited).toBe(0);
+    } finally {
+      cli.close();
+    }
     expect(existsSync(opened)).toBe(false);
   });
 });
@@ -147,7 +150,10 @@ describe("waiting: --timeout and Ctrl-C", () => {
     const [, url] = await cli.waitForStderr(BROWSER_PROMPT);
     const result = await cli.result;
     expect(result.code).toBe(1);
-    expect(result.stderr).toEndWith("Error: authentication timed out\nRun 'pipeops auth login' to try again\n");
+    // No terminal here, so nobody was there to sign in: the hint names the ways that need nobody.
+    expect(result.stderr).toEndWith(
+      "Error: authentication timed out\nIn CI, set PIPEOPS_AUTH_TOKEN (or PIPEOPS_TOKEN), or pipe a token in: pipeops auth login --with-token < token.txt\n",
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(await portClosed(redirectPort(url!))).toBe(true);
     expect(existsSync(configPath)).toBe(false);
@@ -213,7 +219,7 @@ describe("--with-token", () => {
     const { env, configPath } = tempHome();
     const result = await runBinary(["auth", "login", "--with-token"], { env: { ...env, PIPEOPS_API_URL: server.url }, stdin: "not-a-real-token\n" });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n");
+    expect(result.stderr).toBe(`Error: invalid authentication token\n${TOKEN_REFUSED("--with-token")}\n`);
     expect(result.stderr).not.toContain("not-a-real-token");
     expect(existsSync(configPath)).toBe(false);
   });

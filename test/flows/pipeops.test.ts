@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
-import { runBinary, spawnBinary } from "../helpers/binary.ts";
+import { PORTS_TAKEN_HINT, portsTakenLine } from "../../src/errors.ts";
+import { authorizationCodeLogin } from "../../src/login/browser.ts";
+import { loginReporter } from "../../src/login/progress.ts";
+import { bunRuntime } from "../../src/runtime/bun.ts";
+import { connect } from "../../src/server/connect.ts";
+import { runBinary, spawnBinary, TOKEN_REFUSED } from "../helpers/binary.ts";
+import { testContext } from "../helpers/context.ts";
 import { completeAuthorization, pipeopsLogin } from "../helpers/flows.ts";
 import { fakeBrowser, fileMode, portClosed, readConfig, spawnInTerminal, tempHome, waitForFile } from "../helpers/interactive.ts";
 
@@ -155,7 +161,10 @@ describe("browser login against the PipeOps API", () => {
     expect(await page.text()).toContain("Unknown client 'pipeops-cli'");
     const result = await cli.result;
     expect(result.code).toBe(1);
-    expect(result.stderr).toEndWith("Error: authentication timed out\nRun 'pipeops auth login' to try again\n");
+    // Run without a terminal: the hint names the ways that need nobody at one.
+    expect(result.stderr).toEndWith(
+      "Error: authentication timed out\nIn CI, set PIPEOPS_AUTH_TOKEN (or PIPEOPS_TOKEN), or pipe a token in: pipeops auth login --with-token < token.txt\n",
+    );
     expect(existsSync(configPath)).toBe(false);
   });
 });
@@ -290,7 +299,12 @@ describe("using a PipeOps session", () => {
       api_endpoint: server.url,
       token_type: "service_account",
       token_source: "PIPEOPS_TOKEN",
+      token_expires_at: null,
+      token_expires_in_seconds: null,
       credential_store: null,
+      remaining_seconds: null,
+      min_remaining_ok: null,
+      error: null,
     });
     expect(existsSync(configPath)).toBe(false);
   });
@@ -306,14 +320,14 @@ describe("using a PipeOps session", () => {
     expect((await runBinary(["auth", "token"], { env })).stdout).toBe(`${token}\n`);
     const json = JSON.parse((await runBinary(["auth", "status", "--json"], { env })).stdout);
     expect(json).toMatchObject({ token_valid: true, token_type: "service_account", token_source: configPath, expires_at: null });
-    expect(json).not.toHaveProperty("token_expires_at");
+    expect(json).toMatchObject({ token_expires_at: null, token_expires_in_seconds: null });
     expect(server.stats.refreshGrants).toBe(grants);
   });
 
   test("login --token with a token PipeOps rejects: nothing stored, the spec's error, the value never shown", async () => {
     const { env, configPath } = tempHome();
     const result = await runBinary(["auth", "login", "--token", "pat_never_issued_0123456789"], { env: { ...env, ...envFor(server) } });
-    expect(result).toEqual({ code: 1, stdout: "", stderr: "Error: invalid authentication token\nRun 'pipeops auth login' to re-authenticate\n" });
+    expect(result).toEqual({ code: 1, stdout: "", stderr: `Error: invalid authentication token\n${TOKEN_REFUSED("--token")}\n` });
     expect(existsSync(configPath)).toBe(false);
   });
 
@@ -428,7 +442,7 @@ describe("HTTP 419: a session the PipeOps API has ended, its token unexpired", (
       for (const command of ["status", "me"]) expect(await runBinary(["auth", command], { env: bare.env })).toEqual({ code: 1, stdout: "", stderr: EXPIRED });
       const json = await runBinary(["auth", "status", "--json"], { env: bare.env });
       expect(json.code).toBe(1);
-      expect(JSON.parse(json.stdout)).toMatchObject({ authenticated: true, token_valid: false, error: "authentication token has expired" });
+      expect(JSON.parse(json.stdout)).toMatchObject({ authenticated: false, token_valid: false, error: "authentication token has expired" });
 
       s.revokeRefreshTokens();
       const refused = loggedIn(s, { auth_token: login.access_token, refresh_token: login.refresh_token, expires_at: "2099-01-01T00:00:00Z" });
@@ -521,5 +535,34 @@ describe("one ~/.pipeops.json for both tools", () => {
     expect(status.code).toBe(0);
     expect((await runBinary(["auth", "token"], { env: { ...env, ...envFor(server) } })).stdout).toBe(`${newer.access_token}\n`);
     expect(server.stats.refreshGrants).toBe(grants);
+  });
+});
+
+describe("the official callback ports all taken (in process, so no real port is held while other tests log in)", () => {
+  test("login says so, as doctor does, before the URL to open; it listens on another port all the same", async () => {
+    const ctx = testContext();
+    const taken = new Set<number>([8080, 8085, 8086, 8087, 8088, 8089]);
+    const serve: typeof ctx.serve = (options) => {
+      if (taken.has(options.port)) throw Object.assign(new Error("address in use"), { code: "EADDRINUSE" });
+      return bunRuntime.serve(options);
+    };
+    const busy = { ...ctx, serve };
+    const conn = await connect(busy, new URL(server.url), { consoleUrl: server.consoleUrl });
+    const cancel = new AbortController();
+    const login = authorizationCodeLogin(busy, {
+      conn,
+      scope: "openid",
+      openBrowser: false,
+      reporter: loginReporter(busy),
+      signal: cancel.signal,
+      deadline: Infinity,
+    });
+    while (!ctx.err().includes("Waiting for authentication")) await Bun.sleep(10);
+    cancel.abort(new Error("the test is done"));
+    await expect(login).rejects.toThrow("the test is done");
+    const url = new URL(/Please open this URL in your browser to authenticate:\n(\S+)\n/.exec(ctx.err())![1]!);
+    const port = Number(new URL(url.searchParams.get("redirect_uri")!).port);
+    expect(taken.has(port)).toBe(false);
+    expect(ctx.err()).toStartWith(`${portsTakenLine(port)}\n${PORTS_TAKEN_HINT}\nPlease open this URL in your browser to authenticate:\n`);
   });
 });

@@ -138,3 +138,7 @@ export function runBinary(args: string[], options: RunOptions = {}): Promise<Run
   requireBinary();
   return runProgram([BINARY, ...args], { timeoutMs: 30_000, ...options });
 }
+
+/** The hint of a token handed to login that was not accepted: about that token, not about logging in. */
+export const TOKEN_REFUSED = (how: "--token" | "--with-token") =>
+  `The token given with ${how} was not accepted (mistyped, expired, revoked, or for another server): check it, or run 'pipeops auth login' to sign in`;

@@ -32,6 +32,8 @@ export interface TerminalBinary {
   interrupt(): void;
   /** Sends the process a signal, as job control or a closing terminal would (SIGTSTP for Ctrl-Z, SIGHUP, ...). */
   signal(signal: NodeJS.Signals): void;
+  /** Changes the terminal's size, as a window resized; the process hears of it only by SIGWINCH (send it: it is not its controlling terminal). */
+  resize(columns: number, rows: number): void;
   /** Whether the terminal echoes typed input right now. */
   echoes(): boolean;
   /** Resolves once the terminal's echo is on (true) or off (false). */
@@ -143,6 +145,7 @@ export function spawnInTerminal(
       // The marker typed to see the output drained is unread input too.
       return screen.slice(screen.indexOf(start) + start.length, screen.indexOf(end)).replace(marker, "");
     },
+    resize: (columns, rows) => terminal.resize(columns, rows),
     close: () => terminal.close(),
   };
 }

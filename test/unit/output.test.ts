@@ -60,7 +60,8 @@ describe("auth status output (spec strings)", () => {
     );
     expect(out).toBe(
       '{\n  "authenticated": true,\n  "email": "user@example.com",\n  "expires_at": "2024-12-31T23:59:59Z",\n  "token_valid": true,\n  "api_url": "https://api.pipeops.io",\n  "source": "/home/u/.pipeops.json",\n' +
-        '  "api_endpoint": "https://api.pipeops.io",\n  "token_type": "oauth",\n  "token_source": "/home/u/.pipeops.json",\n  "token_expires_at": "2024-12-31T23:59:59Z",\n  "token_expires_in_seconds": 90,\n  "credential_store": "file"\n}\n',
+        '  "api_endpoint": "https://api.pipeops.io",\n  "token_type": "oauth",\n  "token_source": "/home/u/.pipeops.json",\n  "token_expires_at": "2024-12-31T23:59:59Z",\n  "token_expires_in_seconds": 90,\n  "credential_store": "file",\n' +
+        '  "remaining_seconds": null,\n  "min_remaining_ok": null,\n  "error": null\n}\n',
     );
     expect(JSON.parse(rendered(status, { authenticated: false, server: "https://api.pipeops.io" }, { json: true }).out)).toEqual({
       authenticated: false,
@@ -70,8 +71,16 @@ describe("auth status output (spec strings)", () => {
       api_url: "https://api.pipeops.io",
       source: null,
       api_endpoint: "https://api.pipeops.io",
+      token_type: null,
+      token_source: null,
+      token_expires_at: null,
+      token_expires_in_seconds: null,
+      credential_store: null,
+      remaining_seconds: null,
+      min_remaining_ok: null,
+      error: null,
     });
-    // A service-account token: its type, no expiry fields.
+    // A service-account token: its type, no expiry (null, as every key is printed whatever the outcome).
     const service = { ...production, tokenType: "service_account" as const, tokenSource: "PIPEOPS_TOKEN", source: "env", credentialStore: null };
     expect(
       JSON.parse(rendered(status, { authenticated: true, email: "ci@example.com", expiresAt: null, problem: null, ...service }, { json: true }).out),
@@ -85,8 +94,47 @@ describe("auth status output (spec strings)", () => {
       api_endpoint: "https://api.pipeops.io",
       token_type: "service_account",
       token_source: "PIPEOPS_TOKEN",
+      token_expires_at: null,
+      token_expires_in_seconds: null,
       credential_store: null,
+      remaining_seconds: null,
+      min_remaining_ok: null,
+      error: null,
     });
+  });
+
+  test("every outcome prints the same keys in one order, and authenticated is true only for an accepted credential (exit 0, or 3)", () => {
+    const keys = [
+      "authenticated",
+      "email",
+      "expires_at",
+      "token_valid",
+      "api_url",
+      "source",
+      "api_endpoint",
+      "token_type",
+      "token_source",
+      "token_expires_at",
+      "token_expires_in_seconds",
+      "credential_store",
+      "remaining_seconds",
+      "min_remaining_ok",
+      "error",
+    ];
+    const found = { authenticated: true, email: "a@b.c", expiresAt: new Date("2030-01-01T00:00:00Z"), server: "https://api.pipeops.io" } as const;
+    const outcomes = [
+      { result: { authenticated: false }, accepted: false },
+      { result: { authenticated: false, problem: tokenExpired() }, accepted: false },
+      { result: { ...found, problem: null }, accepted: true },
+      { result: { ...found, problem: tokenExpired() }, accepted: false },
+      { result: { ...found, problem: null, remaining: { askedSeconds: 3600, remainingSeconds: 60, ok: false } }, accepted: true },
+    ] as const;
+    for (const { result, accepted } of outcomes) {
+      const json = JSON.parse(rendered(status, result, { json: true }).out);
+      expect(Object.keys(json)).toEqual(keys);
+      expect(json.authenticated).toBe(accepted);
+      expect(status.exitCode?.(result)).toBe(accepted ? ("remaining" in result ? 3 : 0) : 1);
+    }
   });
 
   test("a Server line after the spec's two, only for a server that is not production", () => {
@@ -103,7 +151,7 @@ describe("auth status output (spec strings)", () => {
       out: "",
       err: "Error: authentication token has expired\nRun 'pipeops auth login' to re-authenticate\n",
     });
-    expect(JSON.parse(rendered(status, result, { json: true }).out)).toMatchObject({ authenticated: true, token_valid: false });
+    expect(JSON.parse(rendered(status, result, { json: true }).out)).toMatchObject({ authenticated: false, token_valid: false });
     expect(status.exitCode?.(result)).toBe(1);
   });
 });

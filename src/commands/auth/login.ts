@@ -1,12 +1,26 @@
 import { type Command, type FlagSpec, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
 import type { CredentialStoreKind, ServerSettings } from "../../config/store.ts";
+import { assertWritable } from "../../config/writable.ts";
 import type { Context, Env } from "../../context.ts";
-import { badCredentialStore, badLoginTimeout, invalidToken, loginInterrupted, loginTimeoutTooLong, noTokenInput, tokenInputTooLong } from "../../errors.ts";
+import {
+  badCredentialStore,
+  badLoginTimeout,
+  CliError,
+  emptyTokenFlag,
+  givenTokenRefused,
+  loginInterrupted,
+  loginSaveWaysOut,
+  loginTimeoutTooLong,
+  nobodyToSignIn,
+  noTokenInput,
+  tokenInputTooLong,
+} from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
+import { isCi } from "../../io/progress.ts";
 import { authorizationCodeLogin } from "../../login/browser.ts";
 import { deviceLogin } from "../../login/device.ts";
-import { loginReporter, type QrDrawer } from "../../login/progress.ts";
+import { loginReporter, type QrDrawer, unattended } from "../../login/progress.ts";
 import { abortable, startWait } from "../../login/wait.ts";
 import { loginScopes } from "../../oauth/scopes.ts";
 import { fetchUserInfo } from "../../oauth/userinfo.ts";
@@ -53,6 +67,7 @@ export async function parse(argv: readonly string[]): Promise<LoginOptions> {
     timeoutSeconds = seconds;
     if (timeoutSeconds > MAX_TIMEOUT_SECONDS) throw loginTimeoutTooLong(MAX_TIMEOUT_SECONDS);
   }
+  if (flags.token !== undefined && flags.token.trim() === "") throw emptyTokenFlag();
   return {
     browser: flags.browser,
     withToken: flags.withToken ?? false,
@@ -76,7 +91,11 @@ async function qrDrawer(ctx: Context): Promise<QrDrawer | undefined> {
     const lines = qrLines(url, { lightTheme });
     const size = ctx.terminalSize();
     // Room for the lines around it: the URL above, the waiting line below.
-    return !size || (lines.length + 4 <= size.rows && (lines[0]?.length ?? 0) <= size.columns) ? lines : undefined;
+    const needs = { columns: lines[0]?.length ?? 0, rows: lines.length + 4 };
+    if (!size || (needs.rows <= size.rows && needs.columns <= size.columns)) return { lines };
+    return {
+      notice: `The QR code needs a terminal ${needs.columns} columns wide and ${needs.rows} rows tall (this one is ${size.columns} x ${size.rows}); open the URL above instead`,
+    };
   };
 }
 
@@ -99,15 +118,33 @@ export function shouldOpenBrowser(flag: boolean | undefined, env: Env, platform:
   return true;
 }
 
+/**
+ * Why a bare `auth login` cannot be finished here, ending it at once instead of after the time
+ * limit: CI, or no terminal on stdin and stderr and no browser to open. An explicit --browser or
+ * --no-browser still goes ahead (a device code can be approved on a phone); a token needs nobody.
+ */
+function whyNobodyCanSignIn(ctx: Context, options: LoginOptions): string | undefined {
+  if (options.withToken || options.token !== undefined || options.browser !== undefined) return undefined;
+  if (isCi(ctx.env)) return "CI is set";
+  if (unattended(ctx) && !shouldOpenBrowser(undefined, ctx.env, ctx.platform, ctx.isWsl())) return "there is no terminal and no browser to open";
+  return undefined;
+}
+
 /** Logs in and stores the new credentials; the old ones are replaced only once the new login succeeded. */
 async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
+  const nobody = whyNobodyCanSignIn(ctx, options);
+  if (nobody) throw nobodyToSignIn(nobody);
   const store = ctx.store();
   const kept = await credentialStoreOf(ctx, options);
   // Read first: a broken credential file (or a keyring that cannot be used) is reported before the user goes through a browser.
   const { apiUrl: storedApiUrl, settings } = await store.read();
+  // And where the result goes must take it (the file says where the tokens are, even with the keyring): nothing is sent before.
+  await assertWritable(store.path, loginSaveWaysOut(store.named));
   const apiUrl = resolveApiUrl(ctx, storedApiUrl);
-  if (options.withToken) return loginWithToken(ctx, apiUrl, settings, await tokenFromStdin(ctx), kept);
-  if (options.token !== undefined) return { ...(await loginWithToken(ctx, apiUrl, settings, options.token.trim(), kept)), tokenOnCommandLine: true };
+  if (options.withToken) return loginWithToken(ctx, apiUrl, settings, { token: await tokenFromStdin(ctx), how: "--with-token" }, kept);
+  if (options.token !== undefined) {
+    return { ...(await loginWithToken(ctx, apiUrl, settings, { token: options.token.trim(), how: "--token" }, kept)), tokenOnCommandLine: true };
+  }
 
   const conn = await connect(ctx, apiUrl, settings);
   const scope = loginScopes(ctx.env, conn.as.scopes_supported);
@@ -161,12 +198,19 @@ async function loginWithToken(
   ctx: Context,
   apiUrl: URL,
   settings: ServerSettings | undefined,
-  token: string,
+  { token, how }: { token: string; how: "--with-token" | "--token" },
   kept: CredentialStoreKind | undefined,
 ): Promise<LoginResult> {
-  if (!isBearerToken(token)) throw invalidToken();
+  if (!isBearerToken(token)) throw givenTokenRefused(how);
   const conn = await connect(ctx, apiUrl, settings);
-  const user = await fetchUserInfo(conn, token);
+  let user: Awaited<ReturnType<typeof fetchUserInfo>>;
+  try {
+    user = await fetchUserInfo(conn, token);
+  } catch (error) {
+    // Refused: the way out is another token, not the login the spec's hint names.
+    if (error instanceof CliError && (error.code === "invalid_token" || error.code === "token_expired")) throw givenTokenRefused(how);
+    throw error;
+  }
   const store = ctx.store();
   await withLock(ctx, await lockPathFor(store.path), () => store.save({ accessToken: token, apiUrl: serverName(conn.apiUrl), store: kept }));
   return loginResult(ctx, user.email ?? user.id);

@@ -45,6 +45,8 @@ export interface AuthenticatedStatus {
   remaining?: RemainingCheck;
   /** Where stored tokens are kept; null for a token from the environment. */
   credentialStore?: "file" | "keyring" | null;
+  /** For a token from the environment: the credential file that also holds a session, which the token wins over. */
+  shadows?: string;
 }
 
 /** No session for the server this invocation talks to. */
@@ -74,7 +76,17 @@ async function run(ctx: Context, options: StatusOptions): Promise<StatusResult> 
     throw error;
   }
   // Checking with the server is a function of its own: the usual offline answer never compiles it.
-  return isSession(session) ? checkWithServer(ctx, session, options) : notAuthenticated(ctx, session);
+  if (!isSession(session)) return notAuthenticated(ctx, session);
+  const status = await checkWithServer(ctx, session, options);
+  const shadows = session.source === "env" ? await storedSessionFile(ctx) : undefined;
+  return shadows && status.authenticated ? { ...status, shadows } : status;
+}
+
+/** The credential file, when it holds a session of its own; a file that cannot be read is not this command's business here. */
+async function storedSessionFile(ctx: Context): Promise<string | undefined> {
+  const store = ctx.store();
+  const snapshot = await store.read().catch(() => undefined);
+  return snapshot?.credentials ? store.path : undefined;
 }
 
 function notAuthenticated(ctx: Context, found: NoSession): StatusResult {
@@ -152,8 +164,9 @@ function render({ stdout, stderr }: Streams, result: StatusResult, options: Stat
           : "";
     // After the spec's two lines, and only for a server other than production.
     const server = result.server && result.server !== DEFAULT_API_URL ? `Server: ${result.server}\n` : "";
+    const shadows = result.shadows ? `Credentials: ${result.tokenSource}, which wins over the session stored in ${result.shadows}\n` : "";
     // --quiet: the essential line alone.
-    stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + (stdout.quiet ? "" : expires + server));
+    stdout.write(successLine(stdout, `Authenticated as ${result.email ?? "unknown user"}`) + (stdout.quiet ? "" : expires + server + shadows));
     if (result.remaining && !result.remaining.ok) printError(stderr, tooShort(result.remaining));
   }
 }
@@ -173,30 +186,28 @@ function tooShort({ askedSeconds, remainingSeconds }: RemainingCheck): CliError 
  * something is wrong.
  */
 export function toJson(result: StatusResult): Record<string, unknown> {
-  const origin = { api_url: result.server ?? null, source: (result.authenticated && result.source) || null };
-  const error = result.problem ? { error: result.problem.message } : {};
-  if (!result.authenticated) {
-    return { authenticated: false, email: null, expires_at: null, token_valid: false, ...origin, api_endpoint: result.server ?? null, ...error };
-  }
-  const expiresAt = result.expiresAt ? formatRfc3339(result.expiresAt) : null;
-  const official = {
-    api_endpoint: result.server ?? null,
-    token_type: result.tokenType ?? "oauth",
-    token_source: result.tokenSource ?? null,
-    // For a login session, as the official CLI has them; a service-account token has no expiry.
-    ...(result.tokenType === "service_account" ? {} : { token_expires_at: expiresAt, token_expires_in_seconds: result.expiresInSeconds ?? null }),
-    credential_store: result.credentialStore ?? null,
-  };
-  const remaining = result.remaining ? { remaining_seconds: result.remaining.remainingSeconds, min_remaining_ok: result.remaining.ok } : {};
+  const found = result.authenticated ? result : undefined;
+  const valid = found !== undefined && found.problem === null;
+  const expiresAt = found?.expiresAt ? formatRfc3339(found.expiresAt) : null;
+  // A service-account token has no expiry, and a login session's is the official CLI's too.
+  const sessionExpiry = found?.tokenType === "service_account" ? null : expiresAt;
   return {
-    authenticated: true,
-    email: result.email,
+    // True only for a credential the server accepted: what exit 0 (or 3, under --min-remaining) says.
+    authenticated: valid,
+    email: found?.email ?? null,
     expires_at: expiresAt,
-    token_valid: result.problem === null,
-    ...origin,
-    ...official,
-    ...remaining,
-    ...error,
+    token_valid: valid,
+    api_url: result.server ?? null,
+    source: found?.source ?? null,
+    api_endpoint: result.server ?? null,
+    token_type: found?.tokenType ?? null,
+    token_source: found?.tokenSource ?? null,
+    token_expires_at: sessionExpiry,
+    token_expires_in_seconds: sessionExpiry === null ? null : (found?.expiresInSeconds ?? null),
+    credential_store: found?.credentialStore ?? null,
+    remaining_seconds: found?.remaining?.remainingSeconds ?? null,
+    min_remaining_ok: found?.remaining?.ok ?? null,
+    error: result.problem?.message ?? null,
   };
 }
 
