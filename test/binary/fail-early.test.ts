@@ -290,3 +290,19 @@ describe("small things a new user types", () => {
     expect(readFileSync(configPath, "utf8")).toBe(text);
   });
 });
+
+describe("pipeops api --help's first example", () => {
+  test("works against both local servers", async () => {
+    const example = (await runBinary(["api", "--help"])).stdout.match(/pipeops api (\S+)\n/)?.[1];
+    expect(example).toBe("oauth/userinfo");
+    const standards = await loginWithAuthorizationCode(dev);
+    for (const [token, serverEnv] of [
+      [standards.access_token, servers[0][1]],
+      [pipeops.issueServiceToken(), servers[1][1]],
+    ] as const) {
+      const result = await runBinary(["api", example!], { env: { HOME: tempDir(), PIPEOPS_AUTH_TOKEN: token, ...serverEnv } });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("user@example.com");
+    }
+  });
+});
