@@ -80,9 +80,13 @@ export const insecureUrl = (url: URL, source: string) =>
     `Use an https:// URL in ${source}`,
   );
 
-/** C0 and C1 controls (terminal escapes among them) and the bidi overrides that reorder what a terminal shows. */
+/**
+ * C0 and C1 controls (terminal escapes among them), the bidi marks and overrides that reorder what
+ * a terminal shows (U+061C, the Arabic letter mark, among them), and the line and paragraph
+ * separators U+2028 and U+2029, which some terminals and editors break a line at.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
-export const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+export const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** Strips control characters (terminal escapes included) from text that came from a server or a file. */
 export function sanitize(text: string, maxLength = 300): string {

@@ -1,6 +1,6 @@
 /** The command table, help and version, and the one place a failure reaches the user. */
 import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
-import type { AnyCommand } from "./command.ts";
+import type { AnyCommand, FlagSpec } from "./command.ts";
 import { AUTH_ALIASES, AUTH_COMMANDS, type AuthName, authCommands, SHORTCUTS } from "./commands/table.ts";
 import type { Context } from "./context.ts";
 import { printError, printJson } from "./output.ts";
@@ -56,6 +56,14 @@ export function route(argv: readonly string[]): Route {
   return { kind: "command", name, argv: rest };
 }
 
+/** The flags of the command argv names (none for help, the version, or a word that names nothing). */
+async function flagsOfRoute(argv: readonly string[]): Promise<readonly FlagSpec[]> {
+  const to = route(argv);
+  if (to.kind === "top") return (await TOP_COMMANDS[to.name]()).command.flags;
+  if (to.kind === "command") return (await AUTH_COMMANDS[to.name]()).command.flags;
+  return [];
+}
+
 /** Runs one invocation and returns its exit code; nothing here calls process.exit. */
 export async function runCli(system: Context, args: readonly string[]): Promise<number> {
   let json = false;
@@ -63,7 +71,7 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
   try {
     // The global flags' code loads only when one is on the line.
     let argv = args;
-    if (args.some(isGlobalFlag)) ({ argv, ctx } = (await import("./globals.ts")).applyGlobalFlags(system, args));
+    if (args.some(isGlobalFlag)) ({ argv, ctx } = await (await import("./globals.ts")).applyGlobalFlags(system, args, flagsOfRoute));
     const to = route(argv);
     if (to.kind === "version") {
       ctx.stdout.write(versionLine());

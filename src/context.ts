@@ -2,7 +2,7 @@
 import { configPath, EMPTY_CONFIG } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
 import type { PathSetting } from "./errors.ts";
-import { BROWSER_GRACE_MS, browserCommands, detectWsl, exitCodeMeansNothing, isWebUrl } from "./io/browser.ts";
+import { BROWSER_GRACE_MS, browserCommands, detectWsl, exitCodeMeansNothing, isOwnStartPage, isWebUrl } from "./io/browser.ts";
 import { type Colors, colorEnabled, colorsFor, PLAIN_COLORS } from "./io/colour.ts";
 import { type InputStream, lineReader, type OutputStream, outputStream } from "./io/streams.ts";
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
@@ -140,7 +140,8 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     stderr,
     stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), runtime.platform === "win32" ? NO_TERMINAL : sttyControls(runtime.runOnTerminal)),
     async openBrowser(url) {
-      if (!isWebUrl(url)) return false;
+      // A web page, or a page of our own on disk (a sign-in's start page): never a server-chosen file: or other scheme.
+      if (!isWebUrl(url) && !isOwnStartPage(url)) return false;
       for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
         if ((await runtime.launch(argv, BROWSER_GRACE_MS)) || exitCodeMeansNothing(argv)) return true;
       }

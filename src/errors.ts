@@ -89,6 +89,20 @@ export const noTokenInput = () => usageError("no token on standard input", "Pipe
 const UNATTENDED_HINT = "In CI, set PIPEOPS_AUTH_TOKEN (or PIPEOPS_TOKEN), or pipe a token in: pipeops auth login --with-token < token.txt";
 
 /** `unattended`: nobody was there to sign in (CI, no terminal), so the hint names the ways that need nobody. */
+/** The one-shot start address of a sign-in (WSL, Windows) was asked for twice: another local user may have it. */
+export const startAskedTwice = () =>
+  new CliError(
+    "auth_denied",
+    "the sign-in was stopped: its start address was asked for twice, so someone else on this machine may have it",
+    "Run 'pipeops auth login' again; if this happens again, another user of this machine is watching for sign-ins: use --no-browser, or PIPEOPS_AUTH_TOKEN",
+  );
+
+/** A warning's message and hint: a credential file others can write names the server of a login, and is not believed. */
+export const untrustedServerFile = (path: string, loose: "the file" | "its folder"): [string, string] => [
+  `the server and console named in ${path} are not used: other users can write ${loose}`,
+  `Set PIPEOPS_API_URL to choose the server, and make ${loose === "the file" ? `the file yours alone (chmod 600 ${path})` : "its folder yours alone (chmod go-w)"}`,
+];
+
 export const authTimedOut = ({ unattended }: { unattended: boolean }) =>
   new CliError("auth_timeout", "authentication timed out", unattended ? UNATTENDED_HINT : RETRY_HINT);
 
@@ -295,6 +309,12 @@ export const badDuration = (flag: string, raw: string, hint: string) =>
   usageError(`${flag} takes a duration such as 90s, 45m, 2h or 1d, got '${sanitize(raw, 20)}'`, hint);
 
 // The OS keyring (src/config/keyring.ts): failures are closed, and say the two ways out.
+
+/** A warning's message and hint: a logout whose file said keyring, where no entry for the file was found. */
+export const keyringEntryMissing = (path: string): [string, string] => [
+  `${path} said its tokens were in the OS keyring, but no entry for it was found there; the file no longer says so`,
+  "If an entry for it was made under another name, remove it with your keyring's own tool (service 'pipeops')",
+];
 
 /** A warning's message and hint: renewed tokens the keyring would not take, kept in the file rather than lost. */
 export const keptInFileInstead = (path: string, cause: CliError): [string, string] => [

@@ -50,7 +50,8 @@ const FLAGS = [
     short: "-F",
     value: "<key=value>",
     repeatable: true,
-    description: "A typed field: true, false, null, integers, @file or @- for a file's or stdin's text",
+    description:
+      "A typed field: true, false, null, integers, @file or @- for a file's or stdin's text (@file reads any file you can read, as gh api does: never pass -F a value you did not write)",
   },
   { name: "--input", value: "<file>", description: "The request body as it is, from a file or - for stdin (at most 10 MiB)" },
   { name: "--header", short: "-H", value: "<'Name: value'>", repeatable: true, description: "A request header; repeat for more" },

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { type CliError, configInvalid, configNotAFile, configUnreadable, type PathSetting, sanitize, writeWaysOut } from "../errors.ts";
-import { errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic, writeProblem } from "../runtime/fs.ts";
+import { canonicalTarget, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic, writeProblem } from "../runtime/fs.ts";
 import type { Keyring } from "../runtime/types.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
 import { deleteEntry, entryName, readEntry, writeEntry } from "./keyring.ts";
@@ -45,7 +45,8 @@ export interface ConfigSnapshot {
 }
 
 // api_url too: after a logout, the next login goes to the default server unless told otherwise.
-const SESSION_KEYS = ["auth_token", "refresh_token", "expires_at", "api_url", "token_type", "id_token", "user"] as const;
+// credential_store too: a file that says its tokens are in the keyring holds a session until logout.
+const SESSION_KEYS = ["auth_token", "refresh_token", "expires_at", "api_url", "token_type", "id_token", "user", "credential_store"] as const;
 const GO_CLI_SESSION_KEYS = ["access_token", "refresh_token", "expires_at"] as const;
 
 /** The JSON credential file: validated reads, atomic 0600 writes, every unknown key kept. */
@@ -86,16 +87,41 @@ export class CredentialStore {
     return { snapshot: { data, credentials, apiUrl, settings }, text: file.text };
   }
 
-  /** The keyring entry for this file and server; an unusable keyring is an error, never "no credentials". */
+  /**
+   * The keyring entry for this file and server; an unusable keyring is an error, never "no
+   * credentials". An entry under the name the file's path once gave it (as typed, before entries
+   * were named after the real file) is found once and moved.
+   */
   private async fromKeyring(data: ConfigFile, apiUrl: string | undefined): Promise<StoredCredentials | null> {
-    const entry = await readEntry(this.keyring(), this.entry(apiUrl));
+    const name = await this.entry(apiUrl);
+    let entry = await readEntry(this.keyring(), name);
+    const legacy = this.legacyEntry(apiUrl);
+    if (!entry && legacy !== name) {
+      entry = await readEntry(this.keyring(), legacy);
+      if (entry) {
+        await writeEntry(this.keyring(), name, entry);
+        await deleteEntry(this.keyring(), legacy);
+      }
+    }
     if (!entry) return null;
     return { accessToken: entry.access_token, refreshToken: entry.refresh_token, expiresAt: expiryOf(data.expires_at), source: "keyring" };
   }
 
-  private entry(apiUrl: string | undefined): string {
-    return entryName(apiUrl ? new URL(apiUrl).origin : "default", this.path);
+  /**
+   * The entry's name: the server's origin and the real file a write reaches (as the lock is named),
+   * so two files never share an entry and one file reached by two names never has two.
+   */
+  private async entry(apiUrl: string | undefined): Promise<string> {
+    this.realPath ??= canonicalTarget(this.path);
+    return entryName(originOf(apiUrl), await this.realPath);
   }
+
+  /** The name entries had before: the path as the user gave it. */
+  private legacyEntry(apiUrl: string | undefined): string {
+    return entryName(originOf(apiUrl), this.path);
+  }
+
+  private realPath: Promise<string> | undefined;
 
   /**
    * The file's object to write back, every value another tool wrote kept as its exact text (so
@@ -128,7 +154,7 @@ export class CredentialStore {
     delete next.credential_store;
     await this.write(next);
     // Back from the keyring: the old entry goes once the file holds the tokens.
-    if (was === "keyring") await deleteEntry(this.keyring(), this.entry(data.api_url)).catch(() => false);
+    if (was === "keyring") await deleteEntry(this.keyring(), await this.entry(data.api_url)).catch(() => false);
   }
 
   /**
@@ -137,7 +163,7 @@ export class CredentialStore {
    */
   private async saveInKeyring(current: Record<string, unknown>, data: Partial<ConfigFile>, update: CredentialUpdate): Promise<void> {
     const apiUrl = update.apiUrl ?? data.api_url;
-    await writeEntry(this.keyring(), this.entry(apiUrl), {
+    await writeEntry(this.keyring(), await this.entry(apiUrl), {
       access_token: update.accessToken,
       ...(update.refreshToken ? { refresh_token: update.refreshToken } : {}),
     });
@@ -152,7 +178,7 @@ export class CredentialStore {
     }
     await this.write(next);
     // A session for another server had its own entry: it is not this file's any more.
-    if (data.credential_store === "keyring" && data.api_url !== apiUrl) await deleteEntry(this.keyring(), this.entry(data.api_url)).catch(() => false);
+    if (data.credential_store === "keyring" && data.api_url !== apiUrl) await deleteEntry(this.keyring(), await this.entry(data.api_url)).catch(() => false);
   }
 
   /** Removes our session keys and the Go CLI's, and the keyring entry; returns false when there was nothing to remove. */
@@ -160,7 +186,14 @@ export class CredentialStore {
     const { raw: next, data } = await this.writable();
     let removed = false;
     // The keyring's entry first: a keyring that cannot be used fails the logout, and the file says where the tokens still are.
-    if (data.credential_store === "keyring") removed = await deleteEntry(this.keyring(), this.entry(data.api_url));
+    if (data.credential_store === "keyring") {
+      const name = await this.entry(data.api_url);
+      const legacy = this.legacyEntry(data.api_url);
+      await deleteEntry(this.keyring(), name);
+      if (legacy !== name) await deleteEntry(this.keyring(), legacy);
+      // Never "nothing to remove" while the file says its tokens are in the keyring: the marker goes too.
+      removed = true;
+    }
     for (const key of SESSION_KEYS) {
       if (key in next) {
         delete next[key];
@@ -215,6 +248,11 @@ export class CredentialStore {
     if (code === "ELOOP") return configUnreadable(this.path, "link_loop", this.named);
     return configUnreadable(this.path, code ?? "unknown error", this.named);
   }
+}
+
+/** The origin a keyring entry is filed under: the session's server, or "default" for a file that names none. */
+function originOf(apiUrl: string | undefined): string {
+  return apiUrl ? new URL(apiUrl).origin : "default";
 }
 
 function credentialsOf(data: ConfigFile): StoredCredentials | null {

@@ -36,6 +36,11 @@ export function isWebUrl(url: string): boolean {
   return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
 }
 
+/** The start page login writes for the browser (src/runtime/fs.ts privateTempFile): a file: URL ending in our own name. */
+export function isOwnStartPage(url: string): boolean {
+  return URL.canParse(url) && new URL(url).protocol === "file:" && /\/pipeops-[^/]+\/sign-in\.html$/.test(new URL(url).pathname);
+}
+
 /** explorer.exe exits with 1 when it has opened a URL: its exit code says nothing. */
 export function exitCodeMeansNothing(argv: readonly string[]): boolean {
   return argv[0] === "explorer.exe";

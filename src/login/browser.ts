@@ -8,10 +8,11 @@ import * as oauth from "oauth4webapi";
 import type { Context } from "../context.ts";
 import { CliError, PORTS_TAKEN_HINT, portsTakenLine, sanitize } from "../errors.ts";
 import { authorizationUrl, checkAuthorizationResponse, codeGrantRequest, processCodeResponse } from "../oauth/code.ts";
+import { type PrivateFile, privateTempFile } from "../runtime/fs.ts";
 import type { ServerConnection } from "../server/connect.ts";
 import type { Authorization, IssuedTokens } from "../server/dialect.ts";
 import { type CallbackRequest, LOCALHOST_PORTS, startCallbackServer } from "./loopback.ts";
-import { type CallbackPage, deniedPage, failedPage, pasteAddressPage, successPage } from "./pages.ts";
+import { type CallbackPage, deniedPage, failedPage, pasteAddressPage, startPage, successPage } from "./pages.ts";
 import { pastedAnswers } from "./paste.ts";
 import type { LoginReporter } from "./progress.ts";
 import { abortable } from "./wait.ts";
@@ -49,6 +50,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
   const server = startCallbackServer(ctx.serve, state, conn.dialect.redirect);
   let browser: CallbackRequest | undefined;
   let finished = false;
+  let startFile: PrivateFile | undefined;
   try {
     const url = authorizationUrl(conn, { redirectUri: server.redirectUri, scope: options.scope, state, codeChallenge }).href;
     const fromBrowser = server.callback.then((request) => {
@@ -57,9 +59,9 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
     });
     /**
      * An authorization response, from the browser or pasted: checked, redeemed, and the browser told.
-     * A token on the callback is not taken from it: the state that would vouch for it is in the
-     * browser's argv, which every local user can read, so another user could have sent it. The
-     * browser is asked to paste its address instead; a paste is the user's own act. Undefined: wait on.
+     * A token on the callback is not taken from it: a state is weak proof of who sent it (on WSL and
+     * Windows the start address is readable by every local user, if only once). The browser is
+     * asked to paste its address instead; a paste is the user's own act. Undefined: wait on.
      */
     const complete = async (params: URLSearchParams, pasted: boolean): Promise<IssuedTokens | undefined> => {
       const granted = checkAuthorizationResponse(conn, params, state);
@@ -73,14 +75,23 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
       return tokens;
     };
     let fromCallback: Promise<{ params: URLSearchParams; pasted: false }> | undefined = fromBrowser.then((params) => ({ params, pasted: false }));
+    // Awaited below in every flow that can make it fail; never an unhandled rejection meanwhile.
+    fromCallback.catch(() => {});
     // Said before the browser opens, as doctor says it: the sign-in may refuse a port it does not know.
     if (conn.dialect.redirect === "localhost" && !(LOCALHOST_PORTS as readonly number[]).includes(server.port)) {
       reporter.notice(`${portsTakenLine(server.port)}\n${PORTS_TAKEN_HINT}`);
     }
     if (options.openBrowser) {
       reporter.browserUrl(url);
+      // The browser's argv is every local user's to read: it gets an address that holds no secret of the sign-in.
+      let address: string;
+      if (ctx.platform === "win32" || ctx.isWsl()) address = server.serveStart(url);
+      else {
+        startFile = await privateTempFile("sign-in.html", startPage(url));
+        address = startFile.url;
+      }
       // A browser that fails to start is not an error: the URL is on screen, and the user is told.
-      void ctx.openBrowser(url).then(
+      void ctx.openBrowser(address).then(
         (opened) => opened || finished || reporter.notice("Could not open a browser; open the URL above"),
         () => finished || reporter.notice("Could not open a browser; open the URL above"),
       );
@@ -111,7 +122,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
     throw error;
   } finally {
     finished = true;
-    await server.close();
+    await Promise.all([server.close(), startFile?.remove()]);
   }
 }
 

@@ -1,10 +1,24 @@
+import { startAskedTwice } from "../errors.ts";
 import { errorCode } from "../runtime/fs.ts";
 import type { LocalServer, Runtime } from "../runtime/index.ts";
 import type { RedirectStyle } from "../server/dialect.ts";
 import { sameState } from "../server/state.ts";
-import { type CallbackPage, failedPage, finishedPage, forbiddenHostPage, methodNotAllowedPage, notFoundPage, renderPage, wrongStatePage } from "./pages.ts";
+import {
+  type CallbackPage,
+  failedPage,
+  finishedPage,
+  forbiddenHostPage,
+  methodNotAllowedPage,
+  notFoundPage,
+  renderPage,
+  startTakenPage,
+  wrongStatePage,
+} from "./pages.ts";
 
 export const CALLBACK_PATH = "/callback";
+export const START_PATH = "/start";
+/** How long after the start address was served a callback waits: time for a browser to ask for it (a second asking ends the login). */
+export const START_HOLD_MS = 5_000;
 
 /** The one authorization response whose state matched, and the way to answer the browser that brought it. */
 export interface CallbackRequest {
@@ -23,8 +37,18 @@ export interface CallbackRequest {
 export interface CallbackServer {
   readonly port: number;
   readonly redirectUri: string;
-  /** Resolves with the first request that carries the expected state; stray requests never settle it. */
+  /**
+   * Resolves with the first request that carries the expected state; stray requests never settle
+   * it. Rejects when the start address (serveStart) is asked for a second time.
+   */
   readonly callback: Promise<CallbackRequest>;
+  /**
+   * Serves `url` once, as a redirect from START_PATH, and returns that address: for browsers that
+   * cannot read the user's files (WSL, Windows), so the browser's argv holds this address and not
+   * the sign-in's state and challenge. Anyone else on this machine may read the address; whoever
+   * asks for it second (the user's browser or not) ends the login, so it is never taken over quietly.
+   */
+  serveStart(url: string): string;
   /**
    * Answers a pending browser (when there is one) and stops listening; resolves once the answer is
    * written, so the process may exit right after. Safe to call twice.
@@ -87,8 +111,14 @@ function listenAll(serve: Runtime["serve"], style: RedirectStyle, fetch: (reques
 
 export function startCallbackServer(serve: Runtime["serve"], expectedState: string, style: RedirectStyle = "127.0.0.1"): CallbackServer {
   let deliver!: (request: CallbackRequest) => void;
-  const callback = new Promise<CallbackRequest>((resolve) => (deliver = resolve));
+  let refuse!: (error: unknown) => void;
+  const callback = new Promise<CallbackRequest>((resolve, reject) => {
+    deliver = resolve;
+    refuse = reject;
+  });
   let delivered = false;
+  let start: { url: string; servedAt?: number } | undefined;
+  let refused = false;
   let pendingAnswer: ((page: CallbackPage) => void) | undefined;
   let stopped: Promise<void> | undefined;
   let port = 0;
@@ -96,6 +126,16 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
   const servers = listenAll(serve, style, (request) => {
     const url = new URL(request.url);
     if (!isOwnHost(request.headers.get("host"), port)) return pageResponse(forbiddenHostPage());
+    if (url.pathname === START_PATH && start && request.method === "GET") {
+      if (start.servedAt === undefined) {
+        start.servedAt = Date.now();
+        return new Response(null, { status: 302, headers: { location: start.url, "cache-control": "no-store", "referrer-policy": "no-referrer" } });
+      }
+      refused = true;
+      refuse(startAskedTwice());
+      void stop();
+      return pageResponse(startTakenPage());
+    }
     if (url.pathname !== CALLBACK_PATH) return pageResponse(notFoundPage());
     if (request.method !== "GET") return pageResponse(methodNotAllowedPage(), { allow: "GET" });
     const state = url.searchParams.get("state");
@@ -109,7 +149,15 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
         resolve(pageResponse(page, { connection: "close" }));
         void stop();
       };
-      deliver({ params: url.searchParams, answer: (page) => pendingAnswer?.(page) });
+      // Held until the browser has had time to ask for the start address: should someone else have
+      // asked first and be this quick, the browser's request, coming second, still ends the login.
+      const settle = () => {
+        if (refused) pendingAnswer?.(startTakenPage());
+        else deliver({ params: url.searchParams, answer: (page) => pendingAnswer?.(page) });
+      };
+      const wait = start?.servedAt === undefined ? 0 : start.servedAt + START_HOLD_MS - Date.now();
+      if (wait > 0) setTimeout(settle, wait);
+      else settle();
     });
   });
   port = servers[0]!.port;
@@ -131,8 +179,12 @@ export function startCallbackServer(serve: Runtime["serve"], expectedState: stri
     port,
     redirectUri: `http://${style}:${port}${CALLBACK_PATH}`,
     callback,
+    serveStart(url) {
+      start = { url };
+      return `http://${style}:${port}${START_PATH}`;
+    },
     close(page = failedPage("The sign-in was cancelled in the terminal.")) {
-      pendingAnswer?.(page);
+      pendingAnswer?.(refused ? startTakenPage() : page);
       return stop();
     },
   };

@@ -24,6 +24,15 @@ export const successPage = (): CallbackPage => ({
   message: "You are signed in to the PipeOps CLI. You may close this window and return to the terminal.",
 });
 
+/** The start address asked for a second time: whoever asks, the sign-in has been stopped. */
+export const startTakenPage = (): CallbackPage => ({
+  status: 409,
+  tone: "error",
+  title: "This sign-in was stopped",
+  message:
+    "Its start address was asked for twice, so someone else on this machine may have it. The PipeOps CLI stopped the sign-in; run 'pipeops auth login' again.",
+});
+
 export const deniedPage = (detail?: string): CallbackPage => ({
   status: 200,
   tone: "error",
@@ -103,6 +112,28 @@ code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px;word-break:break-w
 <body>
 <h1 id="title">${escapeHtml(page.title)}</h1>
 <p id="message">${escapeHtml(page.message)}</p>${detail}
+</body>
+</html>
+`;
+}
+
+/**
+ * The page the browser is handed to start a sign-in, from a file only the user can read: it sends
+ * the browser on to `url` (the authorization URL, whose state and PKCE challenge therefore never
+ * appear in any process's argv). A link too, for a browser that does not follow meta refresh.
+ */
+export function startPage(url: string): string {
+  const href = escapeHtml(url);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<meta http-equiv="refresh" content="0; url=${href}">
+<title>Signing in to PipeOps</title>
+</head>
+<body>
+<p>Taking you to the sign-in page… <a id="sign-in" href="${href}">Continue</a></p>
 </body>
 </html>
 `;

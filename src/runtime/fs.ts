@@ -1,6 +1,6 @@
 /** File operations through node:fs, which Bun and Deno both implement. */
 import type { FileHandle } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 
 /** node:fs, loaded by the first file operation rather than at start: `--help` and `--version` never need it. */
@@ -125,17 +125,21 @@ export async function writeTarget(path: string): Promise<string> {
 
 /**
  * Whether someone else could have written the file at `path`: it, or the folder it is in, is
- * owned by another user (root aside) or writable by group or others. Undefined when only we could
+ * owned by another user (root aside) or writable by group or others (a folder with the sticky bit,
+ * as /tmp, only when another user owns it). Undefined when only we could
  * (or the file is not there). Windows has no such bits: undefined there.
  */
 export async function writableByOthers(path: string): Promise<"the file" | "its folder" | undefined> {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
   const { fs } = await nodeFs();
-  const foreign = (stat: import("node:fs").Stats) => (stat.uid !== uid && stat.uid !== 0) || (stat.mode & 0o022) !== 0;
+  const ownedElsewhere = (stat: import("node:fs").Stats) => stat.uid !== uid && stat.uid !== 0;
+  // A folder with the sticky bit (/tmp) lets others add files, but not replace or remove ours.
+  const looseFolder = (stat: import("node:fs").Stats) => ownedElsewhere(stat) || ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0);
   try {
-    if (foreign(await fs.stat(path))) return "the file";
-    if (foreign(await fs.stat(dirname(path)))) return "its folder";
+    const file = await fs.stat(path);
+    if (ownedElsewhere(file) || (file.mode & 0o022) !== 0) return "the file";
+    if (looseFolder(await fs.stat(dirname(path)))) return "its folder";
   } catch {
     // Not there (or not ours to look at): nothing was read from it either.
   }
@@ -232,6 +236,34 @@ export async function writeProblem(path: string): Promise<WriteProblem | undefin
 
 /** About what a credential file with a session takes: a disk that is full refuses it. */
 const PROBE_BYTES = new Uint8Array(4096);
+
+/** A file only this user can read, and how to be rid of it: its path, its file: URL, and remove(). */
+export interface PrivateFile {
+  readonly path: string;
+  readonly url: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * `name`, holding `text`, 0600, in a new 0700 folder under the system's temporary folder (mkdtemp:
+ * a name nobody could have made ready for us). remove() takes the folder away with it.
+ */
+export async function privateTempFile(name: string, text: string): Promise<PrivateFile> {
+  const { fs } = await nodeFs();
+  const { tmpdir } = await import("node:os");
+  const { pathToFileURL } = await import("node:url");
+  const folder = await fs.mkdtemp(join(tmpdir(), "pipeops-"));
+  const remove = () => fs.rm(folder, { recursive: true, force: true });
+  try {
+    await fs.chmod(folder, 0o700);
+    const path = join(folder, name);
+    await fs.writeFile(path, text, { mode: 0o600, flag: "wx" });
+    return { path, url: pathToFileURL(path).href, remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
 
 /** Creates a file only when it does not exist yet (O_EXCL); false when it already does. */
 export async function createExclusive(path: string, text: string): Promise<boolean> {

@@ -5,7 +5,7 @@
  * whose keyring was never unlocked): both fail closed, with nothing written anywhere.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { BINARY, type RunResult, runBinary, runProgram } from "../helpers/binary.ts";
@@ -27,7 +27,12 @@ const SESSION_NOISE = /^(dbus-daemon\[|\(gcr-prompter|\*\* Message: .*prompt|GNO
  * The command starts only once the unlocked daemon owns the Secret Service's name: called earlier,
  * D-Bus would start a second daemon, which can find the keyring file half written.
  */
-async function withKeyring(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
+async function withKeyring(args: string[], env: Record<string, string>, stdin?: string, cwd?: string): Promise<RunResult> {
+  return inKeyringSession([BINARY, ...args], env, stdin, cwd);
+}
+
+/** Any program (pipeops, secret-tool, bun) in such a session, the same keyring unlocked. */
+async function inKeyringSession(argv: string[], env: Record<string, string>, stdin?: string, cwd?: string): Promise<RunResult> {
   const owned =
     "dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets";
   const script = [
@@ -35,9 +40,10 @@ async function withKeyring(args: string[], env: Record<string, string>, stdin?: 
     `i=0; until ${owned} 2>/dev/null | grep -q true || [ $i -ge 200 ]; do i=$((i + 1)); sleep 0.01; done`,
     'exec "$@"',
   ].join("\n");
-  const result = await runProgram(["dbus-run-session", "--", "sh", "-c", script, "sh", BINARY, ...args], {
+  const result = await runProgram(["dbus-run-session", "--", "sh", "-c", script, "sh", ...argv], {
     env: { ...env, KEYRING_PASSWORD: "test keyring password" },
     stdin,
+    cwd,
     timeoutMs: 30_000,
   });
   const stderr = result.stderr
@@ -77,8 +83,8 @@ describe("with a Secret Service (gnome-keyring, unlocked)", () => {
       code: 1,
       stderr: "Error: not authenticated\nRun 'pipeops auth login' to authenticate\n",
     });
-    // The preference stays: the next login goes to the keyring again.
-    expect(fileOf(path)).toEqual({ credential_store: "keyring" });
+    // Logged out means the file no longer says its tokens are in the keyring (--keyring, or the variable, for the next login).
+    expect(fileOf(path)).toEqual({});
   });
 
   test("PIPEOPS_CREDENTIAL_STORE=keyring does not move a file session at a refresh (only a login does): the renewed tokens stay in the file, both tools' keys", async () => {
@@ -113,6 +119,84 @@ describe("with a Secret Service (gnome-keyring, unlocked)", () => {
     // Read back from the file by the next command, no refresh needed.
     expect((await withKeyring(["auth", "token"], env)).stdout).toBe(fresh.stdout);
     expect(server.stats.refreshGrants).toBe(grants + 1);
+  });
+});
+
+describe("one keyring entry per real file (as the lock is named), whatever the path is called", () => {
+  /** The keyring's own view: what secret-tool finds under pipeops' service, by account (the entry's name). */
+  async function entries(env: Record<string, string>): Promise<string[]> {
+    const found = await inKeyringSession(["secret-tool", "search", "--all", "service", "pipeops"], env);
+    // secret-tool writes the attributes on stderr, the secrets on stdout.
+    return [...found.stderr.matchAll(/^attribute\.account = (.*)$/gm)].map((match) => match[1]!);
+  }
+
+  test("two projects' .pipeops.json (PIPEOPS_CONFIG_PATH relative, one API): each keeps its own session, in the Secret Service and nowhere in plain text", async () => {
+    const root = realpathSync(tempDir("pipeops-projects-"));
+    const env = { HOME: root, PIPEOPS_CONFIG_PATH: ".pipeops.json", PIPEOPS_API_URL: server.url };
+    const projects = { a: join(root, "a"), b: join(root, "b") };
+    const tokens = { a: server.issueServiceToken(), b: server.issueServiceToken() };
+    for (const name of ["a", "b"] as const) {
+      mkdirSync(projects[name]);
+      const login = await withKeyring(["auth", "login", "--with-token", "--keyring"], env, `${tokens[name]}\n`, projects[name]);
+      expect(login.code).toBe(0);
+    }
+    for (const name of ["a", "b"] as const) {
+      expect(await withKeyring(["auth", "token"], env, undefined, projects[name])).toEqual({ code: 0, stdout: `${tokens[name]}\n`, stderr: "" });
+      const account = `${new URL(server.url).origin} ${projects[name]}/.pipeops.json`;
+      const stored = await inKeyringSession(["secret-tool", "lookup", "service", "pipeops", "account", account], env);
+      expect(JSON.parse(stored.stdout)).toEqual({ access_token: tokens[name] });
+    }
+    expect((await entries(env)).sort()).toEqual([
+      `${new URL(server.url).origin} ${projects.a}/.pipeops.json`,
+      `${new URL(server.url).origin} ${projects.b}/.pipeops.json`,
+    ]);
+    // Nowhere under HOME in plain text: not in the files, not in the keyring's own (encrypted) file.
+    const plain = Bun.spawnSync(["grep", "-rlF", "-e", tokens.a, "-e", tokens.b, root]).stdout.toString();
+    expect(plain).toBe("");
+  });
+
+  test("one file reached by two names (a symlinked ~/.pipeops.json, and its target): one entry, and logout through either name logs out", async () => {
+    const dir = realpathSync(tempDir("pipeops-linked-"));
+    mkdirSync(join(dir, "dotfiles"));
+    const target = join(dir, "dotfiles", "pipeops.json");
+    symlinkSync(target, join(dir, ".pipeops.json"));
+    const viaLink = { HOME: dir, PIPEOPS_API_URL: server.url };
+    const viaTarget = { ...viaLink, PIPEOPS_CONFIG_PATH: target };
+    const token = server.issueServiceToken();
+    expect((await withKeyring(["auth", "login", "--with-token", "--keyring"], viaLink, `${token}\n`)).code).toBe(0);
+    expect((await withKeyring(["auth", "token"], viaTarget)).stdout).toBe(`${token}\n`);
+    expect(await entries(viaLink)).toEqual([`${new URL(server.url).origin} ${target}`]);
+    expect(await withKeyring(["auth", "logout", "-f"], viaTarget)).toEqual({ code: 0, stdout: "✓ Successfully logged out\n", stderr: "" });
+    for (const env of [viaLink, viaTarget]) expect((await withKeyring(["auth", "token"], env)).code).toBe(1);
+    expect(await entries(viaLink)).toEqual([]);
+  });
+
+  test("an entry under the name an older pipeops gave it (the path as typed) is found once and moved", async () => {
+    const dir = realpathSync(tempDir("pipeops-legacy-"));
+    mkdirSync(join(dir, "project"));
+    const env = { HOME: dir, PIPEOPS_CONFIG_PATH: "project/../project/.pipeops.json", PIPEOPS_API_URL: server.url };
+    const token = server.issueServiceToken();
+    const origin = new URL(server.url).origin;
+    writeFileSync(join(dir, "project", ".pipeops.json"), JSON.stringify({ credential_store: "keyring", api_url: server.url }), { mode: 0o600 });
+    // As the earlier release wrote it: named after PIPEOPS_CONFIG_PATH as given.
+    const plant = `await Bun.secrets.set({ service: "pipeops", name: ${JSON.stringify(`${origin} project/../project/.pipeops.json`)}, value: ${JSON.stringify(JSON.stringify({ access_token: token }))} })`;
+    expect((await inKeyringSession([process.execPath, "-e", plant], env, undefined, dir)).code).toBe(0);
+    expect(await withKeyring(["auth", "token"], env, undefined, dir)).toEqual({ code: 0, stdout: `${token}\n`, stderr: "" });
+    expect(await entries(env)).toEqual([`${origin} ${dir}/project/.pipeops.json`]);
+    expect((await withKeyring(["auth", "token"], env, undefined, dir)).stdout).toBe(`${token}\n`);
+  });
+
+  test("logout where the file says keyring but no entry is found: logged out (the file no longer says so), with a warning, never 'Not logged in'", async () => {
+    const { env, path } = home();
+    writeFileSync(path, JSON.stringify({ credential_store: "keyring", api_url: server.url, settings: { theme: "dark" } }), { mode: 0o600 });
+    expect(await withKeyring(["auth", "logout", "-f"], env)).toEqual({
+      code: 0,
+      stdout: "✓ Successfully logged out\n",
+      stderr:
+        `Warning: ${path} said its tokens were in the OS keyring, but no entry for it was found there; the file no longer says so\n` +
+        "If an entry for it was made under another name, remove it with your keyring's own tool (service 'pipeops')\n",
+    });
+    expect(fileOf(path)).toEqual({ settings: { theme: "dark" } });
   });
 });
 

@@ -7,11 +7,11 @@
  * the server cannot put a terminal escape on the user's screen.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { type RunResult, runBinary, spawnBinary } from "../helpers/binary.ts";
-import { homeWithFile } from "../helpers/context.ts";
+import { homeWithFile, startPageTarget } from "../helpers/context.ts";
 import { type FaultServer, faults, type Rule, refusingUrl, startFaultServer } from "../helpers/fault-server.ts";
 import { approveDevice, completeAuthorization, loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 import { waitForFile } from "../helpers/interactive.ts";
@@ -260,13 +260,17 @@ describe("with PIPEOPS_DEBUG=1, no command shows a token it should not", () => {
 });
 
 describe("the browser the CLI starts", () => {
-  test("gets the authorization URL as its only argument, and no token in its environment", async () => {
+  test("gets one argument, a page only the user can read, and neither the sign-in's state, its challenge nor a token in its argv or environment", async () => {
     const tokens = await loginWithAuthorizationCode(dev);
     const envToken = await loginWithAuthorizationCode(dev);
     const where = home(session(tokens));
     const dump = join(where.dir, "browser-dump");
     const browser = join(where.dir, "browser.sh");
-    writeFileSync(browser, `#!/bin/sh\n{ echo "argc=$#"; for arg in "$@"; do echo "arg=$arg"; done; env; } > '${dump}.tmp' && mv '${dump}.tmp' '${dump}'\n`);
+    // What every other local user can read of the browser (its argv and environment), and the modes of the page it is given.
+    writeFileSync(
+      browser,
+      `#!/bin/sh\n{ echo "argc=$#"; for arg in "$@"; do echo "arg=$arg"; done; env; page=\${1#file://}; echo "modes=$(stat -c %a "$page") $(stat -c %a "$(dirname "$page")")"; cat "$page"; } > '${dump}.tmp' && mv '${dump}.tmp' '${dump}'\n`,
+    );
     chmodSync(browser, 0o755);
     recorder.use();
     runs++;
@@ -275,9 +279,16 @@ describe("the browser the CLI starts", () => {
       env: { ...where.env, DISPLAY: ":0", BROWSER: browser, PIPEOPS_AUTH_TOKEN: envToken.access_token, PIPEOPS_API_URL: dev.url },
     });
     const seen = await waitForFile(dump);
-    const url = /^arg=(.*)$/m.exec(seen)![1]!;
-    expect(seen).toStartWith("argc=1\n");
+    expect(seen).toStartWith("argc=1\narg=file:///");
+    const page = new URL(/^arg=(.*)$/m.exec(seen)![1]!).pathname;
+    expect(/^modes=(.*)$/m.exec(seen)![1]).toBe("600 700");
+    // The page, as the browser reads it, leads to the sign-in; the state and challenge are there only.
+    const url = startPageTarget(`file://${page}`);
+    const state = new URL(url).searchParams.get("state")!;
+    const challenge = new URL(url).searchParams.get("code_challenge")!;
     expect(new URL(url).searchParams.get("code_challenge_method")).toBe("S256");
+    const argvAndEnvironment = seen.slice(0, seen.indexOf("\nmodes="));
+    expectNoSecret("the browser's argv and environment", argvAndEnvironment, [state, challenge]);
     const location = await completeAuthorization(url);
     await (await fetch(location)).text();
     const result = await cli.result;
@@ -285,12 +296,15 @@ describe("the browser the CLI starts", () => {
     const secrets = [tokens.access_token, tokens.refresh_token!, envToken.access_token, envToken.refresh_token!, ...storedSecrets(where.path)];
     expectNoSecret("the browser's argv and environment", seen, secrets);
     expect(seen).not.toContain("PIPEOPS_AUTH_TOKEN");
-    expect(statSync(dump).size).toBeGreaterThan(0);
+    // Removed after the login, with its folder.
+    expect(existsSync(dirname(page))).toBe(false);
   });
 });
 
 describe("text from the server cannot reach the terminal as escape sequences", () => {
-  const HOSTILE = "\u001b]0;pwned\u0007\u001b[2J\u001b[31mEvil\u009b31m\u202eCorp\r\nError: fake";
+  // Escapes, a bidi override, the Arabic letter mark (U+061C) and the line and paragraph separators (U+2028, U+2029), which some terminals break lines at.
+  const HOSTILE = "\u001b]0;pwned\u0007\u001b[2J\u001b[31mEvil\u009b31m\u202eCorp\u061c\u2028Error: line\u2029\r\nError: fake";
+  const INVISIBLE = /[\u202e\u061c\u2028\u2029]/;
 
   async function hostileServer(answer: (path: string) => Response | undefined) {
     return Bun.serve({
@@ -320,7 +334,8 @@ describe("text from the server cannot reach the terminal as escape sequences", (
         expect(result.code).toBe(0);
         expect(result.stdout).not.toMatch(ESCAPES);
         expect(result.stderr).not.toMatch(ESCAPES);
-        expect(result.stdout).not.toContain("\u202e");
+        expect(result.stdout).not.toMatch(INVISIBLE);
+        expect(result.stderr).not.toMatch(INVISIBLE);
         scans += 2;
       }
     } finally {

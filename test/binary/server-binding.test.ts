@@ -230,3 +230,63 @@ describe("what the cache says of a server cannot route its tokens elsewhere", ()
     );
   });
 });
+
+describe("a login to a server a token-less file names: said before anything is sent, and never from a file others can write", () => {
+  for (const [key, file] of [
+    ["api_url", (url: string) => ({ api_url: url })],
+    ["oauth.base_url", (url: string) => ({ oauth: { base_url: url, client_id: "pipeops_public_client" } })],
+  ] as const) {
+    test(`${key}: 'Logging in to …' names the server, the key and the file on stderr, first`, async () => {
+      const home = tempDir();
+      writeFileSync(join(home, ".pipeops.json"), JSON.stringify(file(server.url)), { mode: 0o600 });
+      const result = await runBinary(["auth", "login", "--with-token"], { env: { HOME: home }, stdin: `${tokens.access_token}\n` });
+      expect(result).toEqual({
+        code: 0,
+        stdout: "✓ Successfully authenticated as user@example.com\n",
+        stderr: `Logging in to ${server.url} (${key} in ~/.pipeops.json)\n`,
+      });
+    });
+
+    test(`${key} in a file other users can write: not used (production instead), with a warning; the named server receives nothing`, async () => {
+      for (const [loose, make] of [
+        ["the file", (_home: string, path: string) => chmodSync(path, 0o666)],
+        ["its folder", (home: string, _path: string) => chmodSync(home, 0o777)],
+      ] as const) {
+        received.length = 0;
+        const home = tempDir();
+        const path = join(home, ".pipeops.json");
+        writeFileSync(path, JSON.stringify(file(`http://127.0.0.1:${decoy.port}`)), { mode: 0o600 });
+        make(home, path);
+        const result = await runBinary(["auth", "login", "--with-token"], {
+          env: { HOME: home, PIPEOPS_HTTP_TIMEOUT: "3" },
+          stdin: `${tokens.access_token}\n`,
+        });
+        expect(result.code).toBe(1);
+        const hint =
+          loose === "the file"
+            ? `Set PIPEOPS_API_URL to choose the server, and make the file yours alone (chmod 600 ${path})`
+            : "Set PIPEOPS_API_URL to choose the server, and make its folder yours alone (chmod go-w)";
+        expect(result.stderr).toContain(`Warning: the server and console named in ${path} are not used: other users can write ${loose}\n${hint}\n`);
+        // No network here: production cannot be reached, which fails fast.
+        expect(result.stderr).toContain("Error: could not reach https://api.pipeops.io");
+        expect(received).toEqual([]);
+      }
+    });
+  }
+});
+
+describe("the global flags (--config, --quiet, --verbose) are not taken from after -- or from another flag's value", () => {
+  test("--timeout --quiet is a bad timeout, not --quiet; status -- --quiet is an argument", async () => {
+    const home = tempDir();
+    expect(await runBinary(["auth", "login", "--timeout", "--quiet"], { env: { HOME: home } })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "Error: --timeout must be a positive number of seconds, got '--quiet'\nRun 'pipeops auth login --help' for usage\n",
+    });
+    expect(await runBinary(["auth", "status", "--", "--quiet"], { env: { HOME: home } })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "Error: auth status takes no arguments\nRun 'pipeops auth status --help' for usage\n",
+    });
+  });
+});

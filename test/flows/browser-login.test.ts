@@ -4,7 +4,7 @@
  * opens it, signs in (or denies) on the local authorization server, and lands on the CLI's callback.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
@@ -49,19 +49,24 @@ describeBrowser("browser login in headless Chromium", () => {
       env: { ...env, DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile), PIPEOPS_API_URL: server.url },
     });
     const url = await waitForFile(urlFile);
-    return { cli, url, configPath };
+    /** What the browser was started with: the start page, a file only the user can read. */
+    const opened = readFileSync(`${urlFile}.argv`, "utf8").trim();
+    return { cli, url, opened, configPath };
   }
 
-  test("sign in: the CLI receives the code, stores the tokens and the page says the window may be closed", async () => {
-    const { cli, url, configPath } = await startLogin();
+  test("sign in: the browser opens the start page, which leads it to the sign-in; the CLI stores the tokens and the page says the window may be closed", async () => {
+    const { cli, url, opened, configPath } = await startLogin();
     expect(url).toStartWith(`${server.url}/auth?`);
+    expect(opened).toStartWith("file:///");
     const [, printed] = await cli.waitForStderr(/If the browser does not open, visit:\n(\S+)\n\nWaiting for authentication\.\.\.\n/);
     expect(printed).toBe(url);
 
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(url);
+      // Chromium follows the start page's meta refresh from file: to the sign-in page.
+      await page.goto(opened);
+      await page.waitForURL(new RegExp(`^${server.url}/interaction/`));
       await page.click("#sign-in");
       await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
       expect(await page.textContent("#title")).toBe("Authentication complete");

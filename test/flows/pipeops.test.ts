@@ -127,15 +127,16 @@ describe("browser login against the PipeOps API", () => {
     expect(token.stdout).toBe(`${stored.auth_token}\n`);
   });
 
-  test("login fixation: another local user who read the state from the browser's argv and calls the callback with a token of theirs logs nobody in", async () => {
+  test("login fixation: the browser's argv holds no state to steal, and a token sent to the callback even with the right state logs nobody in", async () => {
     const { env, home, configPath } = tempHome();
     const urlFile = join(home, "browser-url");
     const cli = spawnBinary(["auth", "login", "--timeout", "3"], {
       env: { ...env, ...envFor(directServer), DISPLAY: ":0", BROWSER: fakeBrowser(home, urlFile) },
     });
     const url = new URL(await waitForFile(urlFile));
-    // What /proc/<browser>/cmdline shows every local user: the redirect and the state.
-    // The attacker signs in on their own (their own state), and gets a token the console hands back directly.
+    // What /proc/<browser>/cmdline shows every local user: the start page's path, nothing of the sign-in.
+    expect(readFileSync(`${urlFile}.argv`, "utf8")).not.toContain(url.searchParams.get("state")!);
+    // Had another user the state anyway (defence in depth): they sign in on their own and get a token the console hands back directly.
     const theirs = new URL(url);
     theirs.searchParams.set("state", "the-attackers-own-state");
     const attackerToken = new URL(await completeAuthorization(theirs.href)).searchParams.get("token")!;

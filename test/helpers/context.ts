@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pc from "picocolors";
@@ -78,7 +78,9 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     stdin: lineReader(() => new Blob([options.stdin ?? ""]).stream(), tty),
     isWsl: () => false,
     terminalSize: () => undefined,
-    openBrowser: async (url) => {
+    openBrowser: async (address) => {
+      // As a browser loads it: the start page login hands over (a file only the user can read) leads to the sign-in URL.
+      const url = address.startsWith("file:") ? startPageTarget(address) : address;
       opened.push(url);
       return options.openBrowser ? options.openBrowser(url) : true;
     },
@@ -131,4 +133,12 @@ export function homeWithSession(
     ...fields,
   });
   return { ...file, env: { ...file.env, PIPEOPS_API_URL: apiUrl } };
+}
+
+/** The URL a sign-in's start page (src/login/pages.ts startPage) sends the browser on to. */
+export function startPageTarget(fileUrl: string): string {
+  const html = readFileSync(new URL(fileUrl), "utf8");
+  const href = / id="sign-in" href="([^"]*)"/.exec(html)?.[1];
+  if (href === undefined) throw new Error(`no sign-in link in ${fileUrl}`);
+  return href.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">");
 }

@@ -182,12 +182,21 @@ export function fileMode(path: string): number {
 }
 
 /**
- * A BROWSER program for the CLI to launch: it writes the URL it was given to a file (or does
- * nothing when urlFile is omitted), so the test sees exactly what the CLI asked to open.
+ * A BROWSER program for the CLI to launch: it writes the page it opens to `urlFile` (or does nothing
+ * when urlFile is omitted), as a browser would load it: the start page the CLI hands it (a file
+ * only the user can read) is read for the sign-in URL it leads to. Its argv, one argument a line,
+ * goes to `<urlFile>.argv`: what every other user of the machine could read.
  */
 export function fakeBrowser(dir: string, urlFile?: string): string {
   const script = join(dir, "fake-browser.sh");
-  const body = urlFile ? `printf '%s' "$1" > '${urlFile}.tmp' && mv '${urlFile}.tmp' '${urlFile}'\n` : "exit 0\n";
+  const follow = `case "$1" in
+  file://*) url=$(sed -n 's/.* id="sign-in" href="\\([^"]*\\)".*/\\1/p' "\${1#file://}" | sed 's/&amp;/\\&/g') ;;
+  *) url=$1 ;;
+esac
+`;
+  const body = urlFile
+    ? `for arg in "$@"; do printf '%s\\n' "$arg"; done > '${urlFile}.argv'\n${follow}printf '%s' "$url" > '${urlFile}.tmp' && mv '${urlFile}.tmp' '${urlFile}'\n`
+    : "exit 0\n";
   writeFileSync(script, `#!/bin/sh\n${body}`);
   chmodSync(script, 0o755);
   return script;

@@ -1,6 +1,6 @@
 import { type Command, type FlagSpec, parseFlags, type Streams } from "../../command.ts";
 import { lockPathFor, withLock } from "../../config/lock.ts";
-import type { CredentialStoreKind, ServerSettings } from "../../config/store.ts";
+import type { ConfigSnapshot, CredentialStoreKind, ServerSettings } from "../../config/store.ts";
 import { assertWritable } from "../../config/writable.ts";
 import type { Context, Env } from "../../context.ts";
 import {
@@ -15,6 +15,7 @@ import {
   nobodyToSignIn,
   noTokenInput,
   tokenInputTooLong,
+  untrustedServerFile,
 } from "../../errors.ts";
 import { readHiddenLine } from "../../io/hidden-line.ts";
 import { isCi } from "../../io/progress.ts";
@@ -25,10 +26,11 @@ import { abortable, startWait } from "../../login/wait.ts";
 import { loginScopes } from "../../oauth/scopes.ts";
 import { fetchUserInfo } from "../../oauth/userinfo.ts";
 import { printWarning, successLine } from "../../output.ts";
+import { writableByOthers } from "../../runtime/fs.ts";
 import { isBearerToken, MAX_TOKEN_CHARS } from "../../server/bearer.ts";
 import { connect, rememberClock } from "../../server/connect.ts";
 import type { IssuedTokens } from "../../server/dialect.ts";
-import { resolveApiUrl, serverName } from "../../server/url.ts";
+import { DEFAULT_API_URL, resolveApiUrl, serverName } from "../../server/url.ts";
 import { type EnvTokenVariable, envToken } from "../../session/session.ts";
 import { parseSeconds } from "../../time.ts";
 
@@ -137,10 +139,10 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
   const store = ctx.store();
   const kept = await credentialStoreOf(ctx, options);
   // Read first: a broken credential file (or a keyring that cannot be used) is reported before the user goes through a browser.
-  const { apiUrl: storedApiUrl, settings } = await store.read();
+  const snapshot = await store.read();
   // And where the result goes must take it (the file says where the tokens are, even with the keyring): nothing is sent before.
   await assertWritable(store.path, loginSaveWaysOut(store.named));
-  const apiUrl = resolveApiUrl(ctx, storedApiUrl);
+  const { apiUrl, settings } = await loginServer(ctx, store.path, snapshot);
   if (options.withToken) return loginWithToken(ctx, apiUrl, settings, { token: await tokenFromStdin(ctx), how: "--with-token" }, kept);
   if (options.token !== undefined) {
     return { ...(await loginWithToken(ctx, apiUrl, settings, { token: options.token.trim(), how: "--token" }, kept)), tokenOnCommandLine: true };
@@ -181,6 +183,30 @@ async function run(ctx: Context, options: LoginOptions): Promise<LoginResult> {
     reporter.done();
     wait.dispose();
   }
+}
+
+/**
+ * Where a login goes: PIPEOPS_API_URL, else the server the credential file names (our api_url, or
+ * the official CLI's oauth.base_url, which its logout keeps for a self-hosted PipeOps), said on
+ * stderr before anything is sent when it is not production, as that file may have been baked into
+ * an image or left by another tool. A file other users can write names no server, and no console.
+ */
+async function loginServer(ctx: Context, path: string, snapshot: ConfigSnapshot): Promise<{ apiUrl: URL; settings?: ServerSettings }> {
+  const fromEnv = Boolean(ctx.env.PIPEOPS_API_URL?.trim());
+  const namesSomething = (!fromEnv && snapshot.apiUrl !== undefined) || Boolean(snapshot.settings?.consoleUrl || snapshot.settings?.clientId);
+  const loose = namesSomething ? await writableByOthers(path) : undefined;
+  if (loose) {
+    printWarning(ctx.stderr, ...untrustedServerFile(path, loose));
+    return { apiUrl: resolveApiUrl(ctx) };
+  }
+  const apiUrl = resolveApiUrl(ctx, snapshot.apiUrl);
+  if (!fromEnv && snapshot.apiUrl !== undefined && serverName(apiUrl) !== DEFAULT_API_URL) {
+    const key = snapshot.data.api_url ? "api_url" : "oauth.base_url";
+    const home = ctx.homedir;
+    const shown = path.startsWith(`${home}/`) ? `~/${path.slice(home.length + 1)}` : path;
+    ctx.stderr.write(`Logging in to ${serverName(apiUrl)} (${key} in ${shown})\n`);
+  }
+  return { apiUrl, settings: snapshot.settings };
 }
 
 /** `--with-token`: the token comes from stdin (never argv), is checked against userinfo, then stored. */

@@ -3,7 +3,7 @@ import { type Command, type FlagSpec, parseFlags, type Streams } from "../../com
 import { acquireLock, lockPathFor } from "../../config/lock.ts";
 import type { StoredCredentials } from "../../config/store.ts";
 import type { Context } from "../../context.ts";
-import { CliError, logoutUnconfirmed, revokeFailed } from "../../errors.ts";
+import { CliError, keyringEntryMissing, logoutUnconfirmed, revokeFailed } from "../../errors.ts";
 import { revokeTokens } from "../../oauth/revocation.ts";
 import { printWarning, successLine } from "../../output.ts";
 import { connect } from "../../server/connect.ts";
@@ -22,6 +22,8 @@ export interface LogoutResult {
   envTokenStillSet?: EnvTokenVariable;
   /** With --revoke: the server revoked the tokens, or why not (a warning: the local logout happened anyway). */
   revocation?: { revoked: true } | { revoked: false; problem: CliError };
+  /** The file said its tokens were in the keyring, but no entry was found for it: the file's path, for the warning. */
+  noKeyringEntry?: string;
 }
 
 export const LOGOUT_PROMPT = "Are you sure you want to logout? [y/N] ";
@@ -33,12 +35,14 @@ export const LOGOUT_PROMPT = "Are you sure you want to logout? [y/N] ";
 async function run(ctx: Context, options: LogoutOptions): Promise<LogoutResult> {
   const envTokenStillSet = envToken(ctx.env)?.variable;
   const store = ctx.store();
-  const { credentials, apiUrl } = await store.read();
-  if (!credentials) return { outcome: "not_logged_in", envTokenStillSet };
+  const { credentials, apiUrl, data } = await store.read();
+  // A file that says its tokens are in the keyring is a session to log out of, even when its entry cannot be found.
+  const keyringMarker = data.credential_store === "keyring";
+  if (!credentials && !keyringMarker) return { outcome: "not_logged_in", envTokenStillSet };
   if (!options.force && !(await confirm(ctx))) return { outcome: "cancelled", envTokenStillSet };
-  const revocation = options.revoke ? await revoke(ctx, credentials, apiUrl) : undefined;
+  const revocation = options.revoke && credentials ? await revoke(ctx, credentials, apiUrl) : undefined;
   await clearLocked(ctx);
-  return { outcome: "logged_out", envTokenStillSet, ...(revocation ? { revocation } : {}) };
+  return { outcome: "logged_out", envTokenStillSet, ...(revocation ? { revocation } : {}), ...(credentials ? {} : { noKeyringEntry: store.path }) };
 }
 
 /**
@@ -90,6 +94,7 @@ async function clearLocked(ctx: Context): Promise<void> {
 function render({ stdout, stderr }: Streams, result: LogoutResult): void {
   if (result.revocation?.revoked) stdout.write(successLine(stdout, "Revoked the tokens at the server"));
   else if (result.revocation) printWarning(stderr, result.revocation.problem.message, result.revocation.problem.hint);
+  if (result.noKeyringEntry) printWarning(stderr, ...keyringEntryMissing(result.noKeyringEntry));
   if (result.outcome === "logged_out") stdout.write(successLine(stdout, "Successfully logged out"));
   else if (result.outcome === "not_logged_in") stdout.write("Not logged in: there are no stored credentials to remove\n");
   else stderr.write("Logout cancelled\n");
