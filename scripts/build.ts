@@ -2,8 +2,11 @@
  * Builds the standalone binary for this machine: `bun scripts/build.ts [--outfile dist/pipeops] [--target bun-linux-x64]`.
  * Autoload of .env and bunfig.toml is off so a user's working folder cannot change what the binary does.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
+import { parsePublicKey, publicKeyLine } from "../src/update/minisign.ts";
 
 export interface BuildFlags {
   minify: boolean;
@@ -29,6 +32,22 @@ export interface BuildOptions {
   commit?: string;
   /** Keep bun's progress line off the terminal (bench and release print their own). */
   quiet?: boolean;
+  /** The version stamped in: package.json's, unless a test builds another release of the same code. */
+  version?: string;
+  /**
+   * The minisign public key (its base64 line) whose signature `pipeops update` accepts, compiled in:
+   * PIPEOPS_RELEASE_PUBLIC_KEY, else scripts/release-key.pub. Nothing at run time changes it.
+   */
+  publicKey?: string;
+}
+
+const KEY_FILE = join(import.meta.dir, "release-key.pub");
+
+/** The release key a build trusts: PIPEOPS_RELEASE_PUBLIC_KEY (tests, forks), else the committed key file. */
+export function releasePublicKey(): string {
+  const line = process.env.PIPEOPS_RELEASE_PUBLIC_KEY?.trim() || publicKeyLine(readFileSync(KEY_FILE, "utf8"));
+  parsePublicKey(line);
+  return line;
 }
 
 export function gitCommit(): string {
@@ -47,10 +66,14 @@ export async function build(options: BuildOptions): Promise<void> {
     "--outfile",
     options.outfile,
     "--define",
-    `PIPEOPS_BUILD_VERSION=${JSON.stringify(pkg.version)}`,
+    `PIPEOPS_BUILD_VERSION=${JSON.stringify(options.version ?? pkg.version)}`,
     "--define",
     `PIPEOPS_BUILD_COMMIT=${JSON.stringify(options.commit ?? gitCommit())}`,
+    "--define",
+    `PIPEOPS_RELEASE_PUBLIC_KEY=${JSON.stringify(options.publicKey ?? releasePublicKey())}`,
   ];
+  // The release's target, so `pipeops update` takes the same one (musl included); a build for this machine detects it.
+  if (options.target) args.push("--define", `PIPEOPS_BUILD_TARGET=${JSON.stringify(options.target.replace(/^bun-/, ""))}`);
   if (options.target) args.push("--target", options.target);
   if (options.minify) args.push("--minify");
   if (options.splitting) args.push("--splitting");

@@ -10,9 +10,15 @@
 #   PIPEOPS_VERSION           a release such as 0.1.0 (default: the latest release)
 #   PIPEOPS_INSTALL_DIR       where to put pipeops (default: /usr/local/bin as root, else ~/.local/bin)
 #   PIPEOPS_INSTALL_BASE_URL  where the archives and SHA256SUMS are (default: the project's releases)
+#   PIPEOPS_RELEASE_PUBLIC_KEY the minisign public key a fork signs its releases with (default: ours)
+#
+# SHA256SUMS is signed (SHA256SUMS.minisig, minisign's format): checked with minisign, or with
+# OpenSSL 3 where minisign is not installed; where neither is, it says that only the checksum was.
 set -eu
 
 RELEASES_URL="https://github.com/PipeOpsHQ/pipeops-cli/releases"
+# scripts/release-key.pub, the key pipeops releases are signed with (the binaries trust the same one).
+RELEASE_PUBLIC_KEY="RWQJhlB4znsn7Bdn/kK5Jp2HPl44skLkOHyGJdX0KBpReLVgA0BpJTgF"
 
 say() { printf '%s\n' "$*"; }
 fail() {
@@ -78,6 +84,35 @@ sha256_of() { # file
 	fi
 }
 
+# Checks SHA256SUMS against its minisign signature: 0 verified, 1 refused, 2 no tool to check it with.
+verify_signature() { # sums signature key
+	if command -v minisign >/dev/null 2>&1; then
+		if minisign -Vq -m "$1" -x "$2" -P "$3" >/dev/null 2>&1; then return 0; else return 1; fi
+	fi
+	case "$(openssl version 2>/dev/null || true)" in
+	"OpenSSL 3"*) ;;
+	*) return 2 ;;
+	esac
+	vdir="$tmp/verify"
+	mkdir "$vdir"
+	# The minisign key is "Ed", its id (8 bytes) and the Ed25519 key (32): as an SPKI for OpenSSL.
+	printf '%s' "$3" | openssl base64 -d -A >"$vdir/key" 2>/dev/null || return 1
+	{ printf '\060\052\060\005\006\003\053\145\160\003\041\000'; tail -c 32 "$vdir/key"; } >"$vdir/key.der"
+	openssl pkey -pubin -inform DER -in "$vdir/key.der" -out "$vdir/key.pem" 2>/dev/null || return 1
+	sed -n 2p "$2" | openssl base64 -d -A >"$vdir/sig" 2>/dev/null || return 1
+	# Prehashed ("ED"), by this key: the signature is of the file's BLAKE2b-512.
+	[ "$(head -c 2 "$vdir/sig")" = ED ] || return 1
+	[ "$(head -c 10 "$vdir/sig" | tail -c 8 | od -An -tx1 | tr -d ' \n')" = "$(head -c 10 "$vdir/key" | tail -c 8 | od -An -tx1 | tr -d ' \n')" ] || return 1
+	tail -c 64 "$vdir/sig" >"$vdir/sig64"
+	openssl dgst -blake2b512 -binary "$1" >"$vdir/hash"
+	openssl pkeyutl -verify -pubin -inkey "$vdir/key.pem" -rawin -in "$vdir/hash" -sigfile "$vdir/sig64" >/dev/null 2>&1 || return 1
+	# And the trusted comment (which names the version), signed with the signature.
+	{ cat "$vdir/sig64"; sed -n 3p "$2" | sed 's/^trusted comment: //' | tr -d '\n'; } >"$vdir/global"
+	sed -n 4p "$2" | openssl base64 -d -A >"$vdir/global.sig" 2>/dev/null || return 1
+	openssl pkeyutl -verify -pubin -inkey "$vdir/key.pem" -rawin -in "$vdir/global" -sigfile "$vdir/global.sig" >/dev/null 2>&1 || return 1
+	return 0
+}
+
 default_install_dir() {
 	if [ "$(id -u)" = 0 ]; then echo /usr/local/bin; else echo "${HOME:?HOME is not set}/.local/bin"; fi
 }
@@ -117,6 +152,18 @@ main() {
 	say "Downloading $archive from $base_url"
 	download "$base_url/$archive" "$tmp/$archive" || fail "could not download $base_url/$archive"
 	download "$base_url/SHA256SUMS" "$tmp/SHA256SUMS" || fail "could not download $base_url/SHA256SUMS" "Refusing to install an archive that cannot be verified"
+
+	if download "$base_url/SHA256SUMS.minisig" "$tmp/SHA256SUMS.minisig" 2>/dev/null; then
+		signature=0
+		verify_signature "$tmp/SHA256SUMS" "$tmp/SHA256SUMS.minisig" "${PIPEOPS_RELEASE_PUBLIC_KEY:-$RELEASE_PUBLIC_KEY}" || signature=$?
+		case $signature in
+		0) say "Signature of SHA256SUMS verified" ;;
+		2) say "Note: neither minisign nor OpenSSL 3 is installed: only the checksum was checked, not the signature" ;;
+		*) fail "the signature of SHA256SUMS does not check out" "The release was altered, or not signed by PipeOps; nothing was installed" ;;
+		esac
+	else
+		say "Note: this release is not signed: only the checksum was checked"
+	fi
 
 	expected=$(awk -v name="$archive" '$2 == name || $2 == "*" name { print $1; exit }' "$tmp/SHA256SUMS")
 	[ -n "$expected" ] || fail "SHA256SUMS has no checksum for $archive" "Refusing to install an archive that cannot be verified"

@@ -1,5 +1,7 @@
 /**
- * Release binaries for every platform: `npm run release [-- --targets linux-x64,linux-arm64] [-- --out dist/release]`.
+ * Release binaries for every platform: `npm run release [-- --targets linux-x64,linux-arm64] [-- --out dist/release] [-- --notes NOTES.md]`.
+ * With PIPEOPS_RELEASE_SIGNING_KEY_FILE naming an unencrypted minisign secret key, SHA256SUMS is
+ * signed into SHA256SUMS.minisig (minisign's format; the trusted comment holds the version).
  *
  * Writes `pipeops-<target>` (`.exe` for Windows), archives holding the binary as `pipeops` /
  * `pipeops.exe` (`.tar.gz` and the smaller `.tar.xz`; `.zip` for Windows), and `SHA256SUMS` covering
@@ -13,11 +15,12 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, relative } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { crc32, deflateRawSync, gzipSync } from "node:zlib";
 import pkg from "../package.json" with { type: "json" };
-import { build, gitCommit, RELEASE_FLAGS } from "./build.ts";
+import { build, gitCommit, RELEASE_FLAGS, releasePublicKey } from "./build.ts";
+import { parseSecretKey, publicKeyLineOf, signFile } from "./sign.ts";
 
 export interface Target {
   /** linux-x64, darwin-arm64, ... */
@@ -151,9 +154,11 @@ export function zipOneFile(member: string, data: Uint8Array, modified: Date, mod
 }
 
 /** What a release is built from; a release directory whose BUILD-INFO.json holds the same can be reused. */
-export function fingerprint(targets: readonly Target[], commit: string): string {
+export function fingerprint(targets: readonly Target[], commit: string, stamp: { version?: string; publicKey?: string } = {}): string {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify({ commit, bun: Bun.version, flags: RELEASE_FLAGS, targets: targets.map((t) => t.id) }));
+  const version = stamp.version ?? pkg.version;
+  const publicKey = stamp.publicKey ?? releasePublicKey();
+  hash.update(JSON.stringify({ commit, bun: Bun.version, flags: RELEASE_FLAGS, targets: targets.map((t) => t.id), version, publicKey }));
   const files = ["package.json", "package-lock.json", "tsconfig.json", "scripts/build.ts", "scripts/release.ts"];
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -177,7 +182,14 @@ export interface ReleaseInfo {
   commit: string;
   bun: string;
   targets: string[];
+  /** The commit's time (RFC 3339): the release date `pipeops update` shows. */
+  released_at: string;
+  /** What is new, from --notes FILE: shown by `pipeops update` (not signed: text to read, never a decision). */
+  notes: string;
 }
+
+/** The signature of SHA256SUMS, made when PIPEOPS_RELEASE_SIGNING_KEY_FILE names a key. */
+export const SIGNATURE_FILE = "SHA256SUMS.minisig";
 
 export function readReleaseInfo(dir: string): ReleaseInfo | null {
   try {
@@ -194,15 +206,45 @@ function log(quiet: boolean, line: string): void {
 }
 
 /** Builds, packs and checksums `targets` into `outDir` (replaced as a whole when done). */
-export async function release(
-  options: { outDir?: string; targets?: readonly Target[]; quiet?: boolean; commit?: string; xzLevel?: number } = {},
-): Promise<string> {
+export interface ReleaseOptions {
+  outDir?: string;
+  targets?: readonly Target[];
+  quiet?: boolean;
+  commit?: string;
+  xzLevel?: number;
+  /** An unencrypted minisign secret key file (minisign -G -W): SHA256SUMS is signed with it. Default: PIPEOPS_RELEASE_SIGNING_KEY_FILE. */
+  signingKeyFile?: string;
+  /** A file of release notes for BUILD-INFO.json. */
+  notesFile?: string;
+  /** For tests of `pipeops update`: another version of the same code, and the key its binaries trust. */
+  version?: string;
+  publicKey?: string;
+}
+
+/** Where `--out` puts the release: an absolute path where it says, a relative one from the working folder; dist/release without it. */
+export function releaseOutDir(out: string | undefined, cwd = process.cwd()): string {
+  return out ? resolve(cwd, out) : RELEASE_DIR;
+}
+
+/** Builds, packs, checksums and (with a key) signs `targets` into `outDir` (replaced as a whole when done). */
+export async function release(options: ReleaseOptions = {}): Promise<string> {
   const outDir = options.outDir ?? RELEASE_DIR;
   const targets = options.targets ?? TARGETS;
   const quiet = options.quiet ?? false;
+  const version = options.version ?? pkg.version;
+  const publicKey = options.publicKey ?? releasePublicKey();
+  const signingKeyFile = options.signingKeyFile ?? (process.env.PIPEOPS_RELEASE_SIGNING_KEY_FILE?.trim() || undefined);
+  // Read before anything is built: a key that cannot be used fails at once.
+  const signingKey = signingKeyFile ? parseSecretKey(readFileSync(signingKeyFile, "utf8")) : undefined;
+  if (signingKey && publicKeyLineOf(signingKey) !== publicKey) {
+    throw new Error(
+      `the signing key is not the one the binaries trust (${publicKey}): set PIPEOPS_RELEASE_PUBLIC_KEY to its public key, or sign with the matching key`,
+    );
+  }
+  const notes = options.notesFile ? readFileSync(options.notesFile, "utf8").trim() : "";
   // One commit for every binary, even when HEAD moves during the build.
   const commit = options.commit ?? gitCommit();
-  const print = fingerprint(targets, commit);
+  const print = fingerprint(targets, commit, { version, publicKey });
   // Build next to the destination, then swap it in, so a half-built release is never mistaken for one.
   const work = `${outDir}.tmp-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
@@ -214,7 +256,7 @@ export async function release(
     for (const target of targets) {
       const started = performance.now();
       const binary = join(work, binaryName(target));
-      await build({ outfile: binary, target: target.bunTarget, ...RELEASE_FLAGS, commit, quiet: true });
+      await build({ outfile: binary, target: target.bunTarget, ...RELEASE_FLAGS, commit, quiet: true, version, publicKey });
       chmodSync(binary, 0o755);
       utimesSync(binary, modified, modified);
 
@@ -240,8 +282,22 @@ export async function release(
     await Promise.all(compressing);
     rmSync(join(work, ".stage"), { recursive: true, force: true });
     const sums = archives.sort().map((name) => `${sha256(readFileSync(join(work, name)))}  ${name}`);
-    writeFileSync(join(work, "SHA256SUMS"), `${sums.join("\n")}\n`);
-    const info: ReleaseInfo = { fingerprint: print, version: pkg.version, commit, bun: Bun.version, targets: targets.map((t) => t.id) };
+    const sumsText = `${sums.join("\n")}\n`;
+    writeFileSync(join(work, "SHA256SUMS"), sumsText);
+    if (signingKey) {
+      // The version in the trusted comment is what `pipeops update` installs: the signature vouches for it.
+      const comment = `timestamp:${Math.floor(modified.getTime() / 1000)}\tfile:SHA256SUMS\tversion:${version}`;
+      writeFileSync(join(work, SIGNATURE_FILE), await signFile(new TextEncoder().encode(sumsText), signingKey, comment));
+    }
+    const info: ReleaseInfo = {
+      fingerprint: print,
+      version,
+      commit,
+      bun: Bun.version,
+      targets: targets.map((t) => t.id),
+      released_at: modified.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      notes,
+    };
     writeFileSync(join(work, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
     rmSync(outDir, { recursive: true, force: true });
     renameSync(work, outDir);
@@ -249,7 +305,8 @@ export async function release(
     rmSync(work, { recursive: true, force: true });
     throw error;
   }
-  log(quiet, `SHA256SUMS and ${targets.length} archives in ${relative(process.cwd(), outDir) || "."}`);
+  const signed = signingKey ? `, signed (${SIGNATURE_FILE})` : ", unsigned: pipeops update refuses it";
+  log(quiet, `SHA256SUMS and ${targets.length} archives in ${relative(process.cwd(), outDir) || "."}${signed}`);
   return outDir;
 }
 
@@ -323,6 +380,7 @@ if (import.meta.main) {
       out: { type: "string" },
       "compare-baseline": { type: "boolean", default: false },
       "xz-level": { type: "string", default: "9" },
+      notes: { type: "string" },
     },
   });
   if (values["compare-baseline"]) {
@@ -340,6 +398,6 @@ if (import.meta.main) {
       console.error("Error: --xz-level must be a whole number from 0 to 9");
       process.exit(2);
     }
-    await release({ outDir: values.out ? join(process.cwd(), values.out) : RELEASE_DIR, targets, xzLevel });
+    await release({ outDir: releaseOutDir(values.out), targets, xzLevel, notesFile: values.notes });
   }
 }

@@ -11,6 +11,7 @@ const TOP_COMMANDS = {
   api: async () => ({ command: (await import("./commands/api.ts")).command as AnyCommand }),
   completion: async () => ({ command: (await import("./commands/completion.ts")).command as AnyCommand }),
   complete: async () => ({ command: (await import("./commands/completion.ts")).complete as AnyCommand }),
+  update: async () => ({ command: (await import("./commands/update.ts")).command as AnyCommand }),
 };
 
 type TopName = keyof typeof TOP_COMMANDS;
@@ -87,6 +88,8 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
     json = command.reportsJson?.(options) ?? false;
     const result = await command.run(ctx, options);
     await command.render(ctx, result, options);
+    // At a terminal only (the notice module checks the rest), and not after the commands that are about updating or completing.
+    if (ctx.stderr.isTTY && !(to.kind === "top" && to.name !== "api")) await (await import("./update/notice.ts")).afterCommand(ctx, { json });
     return command.exitCode?.(result) ?? EXIT_OK;
   } catch (error) {
     await ctx.loadColors();

@@ -2,10 +2,10 @@
 import { configPath, EMPTY_CONFIG } from "./config/path.ts";
 import type { CredentialStore } from "./config/store.ts";
 import type { PathSetting } from "./errors.ts";
-import { BROWSER_GRACE_MS, browserCommands, detectWsl, exitCodeMeansNothing, isOwnStartPage, isWebUrl } from "./io/browser.ts";
 import { type Colors, colorEnabled, colorsFor, PLAIN_COLORS } from "./io/colour.ts";
 import { type InputStream, lineReader, type OutputStream, outputStream } from "./io/streams.ts";
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
+import { detectWsl } from "./io/wsl.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { Env } from "./runtime/types.ts";
 import { sleep } from "./sleep.ts";
@@ -16,6 +16,7 @@ export type { Env } from "./runtime/types.ts";
 export interface Context {
   readonly env: Env;
   readonly platform: string;
+  readonly arch: string;
   readonly homedir: string;
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -31,6 +32,10 @@ export interface Context {
   terminalSize(): { columns: number; rows: number } | undefined;
   /** Listens on a loopback address: the login's callback server. */
   serve: Runtime["serve"];
+  /** Runs a program and keeps its output (the new binary's --version, xz), starts one that outlives us (the update check), and names ours. */
+  capture: Runtime["capture"];
+  startDetached: Runtime["startDetached"];
+  executablePath: Runtime["executablePath"];
   onSignal: Runtime["onSignal"];
   raise: Runtime["raise"];
   /** This process, and whether another one still runs: what the lock file records and checks. */
@@ -128,6 +133,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   return {
     env,
     platform: runtime.platform,
+    arch: runtime.arch,
     // Looked up on use: --help and --version need no home folder (Deno asks a permission for it).
     get homedir() {
       return runtime.homedir();
@@ -140,6 +146,8 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     stderr,
     stdin: lineReader(() => runtime.stdin(), runtime.isTerminal(0), runtime.platform === "win32" ? NO_TERMINAL : sttyControls(runtime.runOnTerminal)),
     async openBrowser(url) {
+      // Only a login opens a browser: the openers load then.
+      const { BROWSER_GRACE_MS, browserCommands, exitCodeMeansNothing, isOwnStartPage, isWebUrl } = await import("./io/browser.ts");
       // A web page, or a page of our own on disk (a sign-in's start page): never a server-chosen file: or other scheme.
       if (!isWebUrl(url) && !isOwnStartPage(url)) return false;
       for (const argv of browserCommands(env, runtime.platform, isWsl(), url)) {
@@ -150,6 +158,9 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     isWsl,
     terminalSize: () => runtime.terminalSize(),
     serve: runtime.serve,
+    capture: runtime.capture,
+    startDetached: runtime.startDetached,
+    executablePath: runtime.executablePath,
     onSignal: runtime.onSignal,
     raise: runtime.raise,
     pid: runtime.pid,

@@ -13,6 +13,7 @@ Commands:
   auth          Manage authentication (login, logout, status, me, token, doctor)
   api           Make an authenticated request to the PipeOps API
   completion    Print the shell completion script (bash, zsh, fish, powershell)
+  update        Check for and install a newer pipeops (signed releases only)
 
 Shortcuts (the official PipeOps CLI's names):
   login, logout, status, me    the same as 'pipeops auth <command>'

@@ -33,6 +33,13 @@ async function completionTree(): Promise<RootCommand> {
   };
   for (const [path, name] of names) withFlags(path, commands.get(name)!);
   withFlags("api", (await import("./api.ts")).command);
+  const update = (await import("./update.ts")).command;
+  withFlags("update", update);
+  withFlags("update check", {
+    ...update,
+    summary: "Only say whether a newer pipeops is available",
+    flags: update.flags.filter((flag) => flag.name !== "--yes"),
+  });
   root.command("completion", "Print the shell completion script").argument("shell", (complete) => {
     for (const shell of SHELLS) complete(shell, `Completion script for ${shell}`);
   });

@@ -50,7 +50,7 @@ export async function serverChecks(ctx: Context, session: Session | undefined, s
   const started = ctx.now();
   let response: Response;
   try {
-    response = await createHttpFetch(ctx, { tries: 1, doctorHint: false })(apiUrl, { method: "GET", headers: { accept: "application/json" } });
+    response = await createHttpFetch(ctx, { tries: 1, networkHint: false })(apiUrl, { method: "GET", headers: { accept: "application/json" } });
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     // The network errors' own hint would send the user here: asked without it, this line says what to look at.

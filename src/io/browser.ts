@@ -48,9 +48,3 @@ export function exitCodeMeansNothing(argv: readonly string[]): boolean {
 
 /** How long a browser opener has to fail before it counts as started. */
 export const BROWSER_GRACE_MS = 1_500;
-
-/** WSL: Microsoft's kernel (/proc/version says so), or the variable WSL sets. */
-export function detectWsl(env: Env, platform: string, procVersion: () => string | undefined): boolean {
-  if (platform !== "linux") return false;
-  return Boolean(env.WSL_DISTRO_NAME) || /microsoft/i.test(procVersion() ?? "");
-}

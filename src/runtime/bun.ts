@@ -66,6 +66,16 @@ function homedir(): string {
 }
 
 /** The environment of a program we start: it (a browser and every page it opens) has no business with our token. */
+/** See Runtime.startDetached. */
+function startDetached(argv: readonly string[], env: Record<string, string | undefined>): boolean {
+  try {
+    Bun.spawn([...argv], { env, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function childEnv(): Record<string, string | undefined> {
   const { PIPEOPS_AUTH_TOKEN: _ours, PIPEOPS_TOKEN: _goCli, ...env } = process.env;
   return env;
@@ -75,6 +85,7 @@ export const bunRuntime: Runtime = {
   name: "bun",
   pid: process.pid,
   platform: process.platform,
+  arch: process.arch,
   args: process.argv.slice(2),
   env: () => process.env,
   homedir,
@@ -123,6 +134,10 @@ export const bunRuntime: Runtime = {
       stop: () => server.stop(false),
     };
   },
+  // Only `pipeops update` runs programs this way: loaded then.
+  capture: async (argv, options) => (await import("./bun-process.ts")).capture(argv, options, childEnv()),
+  startDetached: (argv) => startDetached(argv, childEnv()),
+  executablePath: () => process.execPath,
   async launch(argv, graceMs) {
     let child: ReturnType<typeof Bun.spawn>;
     try {

@@ -14,7 +14,7 @@ interface DenoWriter extends DenoStream {
 interface DenoApi {
   readonly pid: number;
   readonly args: readonly string[];
-  readonly build: { readonly os: string };
+  readonly build: { readonly os: string; readonly arch: string };
   readonly env: {
     toObject(): Record<string, string>;
     get(name: string): string | undefined;
@@ -34,8 +34,22 @@ interface DenoApi {
   }): { readonly addr: { readonly port: number }; shutdown(): Promise<void> };
   Command: new (
     program: string,
-    options: { args: string[]; env: Record<string, string>; clearEnv: boolean; stdin: "null" | "inherit"; stdout: "null"; stderr: "null"; detached?: boolean },
-  ) => { spawn(): { unref(): void; readonly status: Promise<{ readonly success: boolean }> }; outputSync(): { readonly success: boolean } };
+    options: {
+      args: string[];
+      env: Record<string, string>;
+      clearEnv: boolean;
+      stdin: "null" | "inherit";
+      stdout: "null" | "piped";
+      stderr: "null";
+      detached?: boolean;
+      signal?: AbortSignal;
+    },
+  ) => {
+    spawn(): { unref(): void; readonly status: Promise<{ readonly success: boolean }> };
+    outputSync(): { readonly success: boolean };
+    output(): Promise<{ readonly code: number; readonly stdout: Uint8Array }>;
+  };
+  execPath(): string;
   addSignalListener(signal: Signal, handler: () => void): void;
   removeSignalListener(signal: Signal, handler: () => void): void;
   kill(pid: number, signal: number | string): void;
@@ -110,6 +124,7 @@ export function denoRuntime(): Runtime {
     name: "deno",
     pid: Deno.pid,
     platform: platform(),
+    arch: Deno.build.arch === "aarch64" ? "arm64" : Deno.build.arch === "x86_64" ? "x64" : Deno.build.arch,
     args: Deno.args,
     env: () => Deno.env.toObject(),
     homedir: () => (platform() === "win32" ? env.USERPROFILE : env.HOME) || passwdHome(),
@@ -145,6 +160,33 @@ export function denoRuntime(): Runtime {
         return false;
       }
     },
+    async capture([program, ...args], { timeoutMs, maxBytes }) {
+      if (program === undefined) return { code: -1, stdout: new Uint8Array() };
+      try {
+        const output = await new Deno.Command(program, {
+          args,
+          env: childEnv(),
+          clearEnv: true,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "null",
+          signal: AbortSignal.timeout(timeoutMs),
+        }).output();
+        return { code: output.code, stdout: output.stdout.subarray(0, maxBytes) };
+      } catch {
+        return { code: -1, stdout: new Uint8Array() };
+      }
+    },
+    startDetached([program, ...args]) {
+      if (program === undefined) return false;
+      try {
+        new Deno.Command(program, { args, env: childEnv(), clearEnv: true, stdin: "null", stdout: "null", stderr: "null", detached: true }).spawn().unref();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    executablePath: () => Deno.execPath(),
     async launch(argv, graceMs) {
       const [program, ...args] = argv;
       if (program === undefined) return false;

@@ -245,10 +245,10 @@ export interface PrivateFile {
 }
 
 /**
- * `name`, holding `text`, 0600, in a new 0700 folder under the system's temporary folder (mkdtemp:
+ * `name`, holding `text` (or bytes), 0600, in a new 0700 folder under the system's temporary folder (mkdtemp:
  * a name nobody could have made ready for us). remove() takes the folder away with it.
  */
-export async function privateTempFile(name: string, text: string): Promise<PrivateFile> {
+export async function privateTempFile(name: string, text: string | Uint8Array): Promise<PrivateFile> {
   const { fs } = await nodeFs();
   const { tmpdir } = await import("node:os");
   const { pathToFileURL } = await import("node:url");
@@ -263,6 +263,19 @@ export async function privateTempFile(name: string, text: string): Promise<Priva
     await remove();
     throw error;
   }
+}
+
+/** A new file (O_EXCL) holding `bytes`, with exactly `mode` (whatever the umask). */
+export async function writeNewFile(path: string, bytes: Uint8Array, mode: number): Promise<void> {
+  const { fs } = await nodeFs();
+  await fs.writeFile(path, bytes, { flag: "wx", mode });
+  await fs.chmod(path, mode);
+}
+
+/** The path with every symbolic link resolved; the path itself when that cannot be told. */
+export async function realPath(path: string): Promise<string> {
+  const { fs } = await nodeFs();
+  return fs.realpath(path).catch(() => path);
 }
 
 /** Creates a file only when it does not exist yet (O_EXCL); false when it already does. */

@@ -28,6 +28,8 @@ export interface Runtime {
   readonly name: "bun" | "deno";
   readonly pid: number;
   readonly platform: string;
+  /** The CPU, as Node names it: x64, arm64. */
+  readonly arch: string;
   readonly args: readonly string[];
   env(): Record<string, string | undefined>;
   homedir(): string;
@@ -57,6 +59,15 @@ export interface Runtime {
    * it is still running then, or exited successfully.
    */
   launch(argv: readonly string[], graceMs: number): Promise<boolean>;
+  /**
+   * Runs a program without a shell, its stdin closed, and returns its exit code and standard output
+   * (at most `maxBytes`); it is killed after `timeoutMs`. Code -1 when it could not start.
+   */
+  capture(argv: readonly string[], options: { timeoutMs: number; maxBytes: number }): Promise<{ code: number; stdout: Uint8Array }>;
+  /** Starts a program that outlives this process, in a session of its own, every stream closed; false when it could not start. */
+  startDetached(argv: readonly string[]): boolean;
+  /** The path of the program this process runs (the pipeops binary; the runtime when run from source). */
+  executablePath(): string;
   /**
    * True when nothing exists at the path (ENOENT), answered without loading the file system module;
    * false for anything else (a file, a folder, a broken link chain, no permission), which the

@@ -73,13 +73,13 @@ export interface CacheLocation {
  * The cache folder users expect: $XDG_CACHE_HOME/pipeops (else ~/.cache/pipeops) on Linux,
  * ~/Library/Caches/pipeops on macOS, %LOCALAPPDATA%\pipeops\Cache on Windows.
  */
-export function cacheFile(where: Pick<CacheLocation, "env" | "platform" | "homedir">): string {
+export function cacheFile(where: Pick<CacheLocation, "env" | "platform" | "homedir">, name = "servers.json"): string {
   const { env, platform, homedir } = where;
-  if (platform === "darwin") return `${homedir}/Library/Caches/pipeops/servers.json`;
-  if (platform === "win32") return `${env.LOCALAPPDATA || `${homedir}\\AppData\\Local`}\\pipeops\\Cache\\servers.json`;
+  if (platform === "darwin") return `${homedir}/Library/Caches/pipeops/${name}`;
+  if (platform === "win32") return `${env.LOCALAPPDATA || `${homedir}\\AppData\\Local`}\\pipeops\\Cache\\${name}`;
   const xdg = env.XDG_CACHE_HOME?.trim();
   // XDG: a relative path is to be ignored.
-  return `${xdg?.startsWith("/") ? xdg : `${homedir}/.cache`}/pipeops/servers.json`;
+  return `${xdg?.startsWith("/") ? xdg : `${homedir}/.cache`}/pipeops/${name}`;
 }
 
 /** Told why a cache was not believed, so the user can fix it; the command goes on without it. */

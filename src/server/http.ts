@@ -56,7 +56,7 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * requests (network errors, 429, 5xx; Retry-After honoured), bodies over 1 MiB refused, and failures
  * turned into one-line errors that name the server.
  */
-export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries?: number; doctorHint?: false } = {}): typeof fetch {
+export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries?: number; networkHint?: false } = {}): typeof fetch {
   const timeoutSeconds = httpTimeoutSeconds(ctx.env);
   const stream = options.stream === true;
   const maxTries = options.tries ?? MAX_TRIES;
@@ -87,7 +87,7 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries
           continue;
         }
         // A proxy's or a certificate's failure has its own hint; a server that is not there gets one here.
-        if (isUnreachable(error) && !error.hint && options.doctorHint !== false)
+        if (isUnreachable(error) && !error.hint && options.networkHint !== false)
           throw withNetworkHint(error, url.origin, urlSource(ctx.env, url), timeoutSeconds);
         throw error;
       }

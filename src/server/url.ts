@@ -17,7 +17,7 @@ export function isSecureUrl(url: URL): boolean {
 }
 
 /** Where a server URL came from, as its errors name it: the variable, or the file's key. */
-export type UrlSource = "PIPEOPS_API_URL" | "PIPEOPS_DASHBOARD_URL" | typeof FILE_API_URL | typeof FILE_DASHBOARD_URL;
+export type UrlSource = "PIPEOPS_API_URL" | "PIPEOPS_DASHBOARD_URL" | "PIPEOPS_INSTALL_BASE_URL" | typeof FILE_API_URL | typeof FILE_DASHBOARD_URL;
 export const FILE_API_URL = "the config file's api_url";
 export const FILE_DASHBOARD_URL = "the config file's oauth.dashboard_url";
 

@@ -74,8 +74,8 @@ for (const [shell, completes, installed] of SHELLS) {
   const describeShell = installed || inCI ? describe : describe.skip;
   describeShell(`completions in ${shell}`, () => {
     test("commands: the top level, then auth's, from a prefix", async () => {
-      // api, auth, completion, and the official CLI's names (never `token`: that is `auth token`).
-      expect(await completes("pipeops ")).toEqual(["api", "auth", "completion", "login", "logout", "me", "status", "userinfo", "whoami"]);
+      // api, auth, completion, update, and the official CLI's names (never `token`: that is `auth token`).
+      expect(await completes("pipeops ")).toEqual(["api", "auth", "completion", "login", "logout", "me", "status", "update", "userinfo", "whoami"]);
       expect(await completes("pipeops lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth lo")).toEqual(["login", "logout"]);
       expect(await completes("pipeops auth ")).toEqual(["doctor", "login", "logout", "me", "status", "token", "userinfo", "whoami"]);
@@ -87,6 +87,9 @@ for (const [shell, completes, installed] of SHELLS) {
       expect(await completes("pipeops auth status --")).toEqual(["--json", "--min-remaining"]);
       expect(await completes("pipeops completion ")).toEqual(["bash", "fish", "powershell", "zsh"]);
       expect(await completes("pipeops api --i")).toEqual(["--include", "--input"]);
+      expect(await completes("pipeops update ")).toEqual(["check"]);
+      expect(await completes("pipeops update --")).toEqual(["--json", "--yes"]);
+      expect(await completes("pipeops update check --")).toEqual(["--json"]);
     });
   });
 }

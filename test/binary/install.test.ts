@@ -170,10 +170,12 @@ for (const shell of SHELLS) {
       expect(run.stdout).toContain(`Checksum verified (sha256 ${sha256(readFileSync(join(releaseDir, "pipeops-linux-x64.tar.xz")))})`);
       expect(run.stdout).toContain(`Installed pipeops to ${installed}\npipeops ${pkg.version} (commit ${readReleaseInfo(releaseDir)!.commit})\n`);
       expect(run.stdout).toContain(`Note: ${run.dir} is not on your PATH`);
+      // The tests' release is built without the signing key: said, plainly (update.test.ts checks signed ones).
+      expect(run.stdout).toContain("Note: this release is not signed: only the checksum was checked\n");
       expect(statSync(installed).mode & 0o777).toBe(0o755);
       expect(readFileSync(installed).equals(readFileSync(join(releaseDir, "pipeops-linux-x64")))).toBe(true);
       expect(readdirSync(run.dir)).toEqual(["pipeops"]);
-      expect(requests).toEqual(["/good/pipeops-linux-x64.tar.xz", "/good/SHA256SUMS"]);
+      expect(requests).toEqual(["/good/pipeops-linux-x64.tar.xz", "/good/SHA256SUMS", "/good/SHA256SUMS.minisig"]);
     });
 
     test.skipIf(!HOST_IS_LINUX_X64)("without xz on the machine: the .tar.gz, verified the same way", async () => {
@@ -183,7 +185,7 @@ for (const shell of SHELLS) {
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Checksum verified (sha256 ${sha256(readFileSync(join(releaseDir, "pipeops-linux-x64.tar.gz")))})`);
       expect(readFileSync(join(run.dir, "pipeops")).equals(readFileSync(join(releaseDir, "pipeops-linux-x64")))).toBe(true);
-      expect(requests).toEqual(["/good/pipeops-linux-x64.tar.gz", "/good/SHA256SUMS"]);
+      expect(requests).toEqual(["/good/pipeops-linux-x64.tar.gz", "/good/SHA256SUMS", "/good/SHA256SUMS.minisig"]);
       const tampered = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/tampered` }, { noXz: true });
       expect(tampered.stderr).toStartWith("Error: checksum mismatch for pipeops-linux-x64.tar.gz (expected ");
       expectNothingInstalled(tampered);
@@ -199,7 +201,7 @@ for (const shell of SHELLS) {
       });
       expect(await again.exited).toBe(0);
       expect(readdirSync(first.dir)).toEqual(["pipeops"]);
-    });
+    }, 30_000);
 
     test("refuses a tampered archive and installs nothing", async () => {
       const run = await install(
@@ -230,7 +232,7 @@ for (const shell of SHELLS) {
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake` }, { uname: ["Linux", "aarch64"], ldd: "musl libc (aarch64)" });
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(requests).toEqual(["/fake/pipeops-linux-arm64-musl.tar.xz", "/fake/SHA256SUMS"]);
+      expect(requests).toEqual(["/fake/pipeops-linux-arm64-musl.tar.xz", "/fake/SHA256SUMS", "/fake/SHA256SUMS.minisig"]);
       expect(run.stdout).toContain("musl C library detected (Alpine): pipeops needs libstdc++ and libgcc (apk add libstdc++ libgcc)\n");
       expect(run.stdout).toContain(`Installed pipeops to ${join(run.dir, "pipeops")}\npipeops 9.9.9 (commit fake)\n`);
     });
@@ -260,7 +262,7 @@ for (const shell of SHELLS) {
         { uname: ["Linux", "aarch64"], ldd: "ldd (GNU libc) 2.36", noXz: true },
       );
       expect(armWithoutXz.code).toBe(0);
-      expect(requests).toEqual(["/fake/pipeops-linux-arm64.tar.gz", "/fake/SHA256SUMS"]);
+      expect(requests).toEqual(["/fake/pipeops-linux-arm64.tar.gz", "/fake/SHA256SUMS", "/fake/SHA256SUMS.minisig"]);
     });
 
     test("Windows (Git Bash): the zip, installed as pipeops.exe", async () => {
@@ -268,7 +270,7 @@ for (const shell of SHELLS) {
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/fake` }, { uname: ["MINGW64_NT-10.0-19045", "x86_64"] });
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(requests).toEqual(["/fake/pipeops-windows-x64.zip", "/fake/SHA256SUMS"]);
+      expect(requests).toEqual(["/fake/pipeops-windows-x64.zip", "/fake/SHA256SUMS", "/fake/SHA256SUMS.minisig"]);
       expect(run.stdout).toContain(`Installed pipeops to ${join(run.dir, "pipeops.exe")}\npipeops 9.9.9 (commit fake)\n`);
     });
 

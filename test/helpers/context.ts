@@ -69,6 +69,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
   return {
     env,
     platform: process.platform,
+    arch: process.arch,
     homedir: home,
     now: () => options.now ?? Date.now(),
     sleep,
@@ -85,6 +86,9 @@ export function testContext(options: TestContextOptions = {}): TestContext {
       return options.openBrowser ? options.openBrowser(url) : true;
     },
     serve: bunRuntime.serve,
+    capture: bunRuntime.capture,
+    startDetached: bunRuntime.startDetached,
+    executablePath: bunRuntime.executablePath,
     onSignal: bunRuntime.onSignal,
     raise: bunRuntime.raise,
     pid: bunRuntime.pid,

@@ -89,7 +89,7 @@ const RANKS: readonly (readonly [RegExp, number])[] = [
   [/^server\//, 4],
   [/^oauth\//, 5],
   [/^(session|login)\//, 6],
-  [/^(api|doctor)\//, 6.5],
+  [/^(api|doctor|update)\//, 6.5],
   [/^flags\.ts$/, 7],
   [/^command\.ts$/, 7.1],
   [/^usage\.ts$/, 7.2],

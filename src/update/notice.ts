@@ -1,0 +1,98 @@
+/**
+ * The update notice: after a command, at a terminal, at most once a day, one line on stderr saying
+ * what is new. Never in CI, with --json or --quiet, or when PIPEOPS_SKIP_UPDATE_CHECK=true or the
+ * shared file's updates.skip_update_check (the official CLI's keys, PipeOpsHQ/pipeops-cli cmd/root.go
+ * and internal/config/config.go) says no. It never waits on the network: what the latest release is
+ * comes from a record under the cache folder, which a detached `pipeops update check --record`
+ * refreshes once a day; the line shows on a later run.
+ */
+import * as v from "valibot";
+import type { Context } from "../context.ts";
+import { isCi } from "../io/progress.ts";
+import { readFileIfExists, writableByOthers, writeFileAtomic } from "../runtime/fs.ts";
+import { cacheFile } from "../server/cache.ts";
+import { COMMIT, VERSION } from "../version.ts";
+import { compareVersions } from "./release.ts";
+import { RELEASE_PUBLIC_KEY } from "./stamp.ts";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MAX_RECORD_CHARS = 4096;
+const RECORD = "update.json";
+
+const RecordSchema = v.object({
+  /** When a check was last started (ms since the epoch). */
+  checked_at: v.optional(v.pipe(v.number(), v.integer())),
+  /** The latest release a check found, as its signature vouched. */
+  latest_version: v.optional(v.pipe(v.string(), v.regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/))),
+  /** When the notice was last shown. */
+  noticed_at: v.optional(v.pipe(v.number(), v.integer())),
+});
+
+type UpdateRecord = v.InferOutput<typeof RecordSchema>;
+
+/** The record, or an empty one: missing, broken, too large, or someone else's to write (its notice would be theirs). */
+async function readRecord(path: string): Promise<UpdateRecord> {
+  try {
+    const file = await readFileIfExists(path);
+    if (!file || file.text.length > MAX_RECORD_CHARS || (await writableByOthers(path))) return {};
+    const parsed = v.safeParse(RecordSchema, JSON.parse(file.text));
+    return parsed.success ? parsed.output : {};
+  } catch {
+    return {};
+  }
+}
+
+async function writeRecord(path: string, record: UpdateRecord): Promise<void> {
+  // A home that cannot be written: no notice, no failure.
+  await writeFileAtomic(path, `${JSON.stringify(record)}\n`).catch(() => {});
+}
+
+/** What the background check found: the latest version, kept beside when the notice was last shown. */
+export async function recordLatest(ctx: Context, version: string): Promise<void> {
+  const path = cacheFile(ctx, RECORD);
+  const record = await readRecord(path);
+  await writeRecord(path, { ...record, checked_at: ctx.now(), latest_version: version });
+}
+
+/** Whether anything may be said or checked here at all; the cheap tests first. */
+function allowed(ctx: Context, json: boolean): boolean {
+  const { env, stderr } = ctx;
+  if (!stderr.isTTY || json || stderr.quiet || isCi(env) || env.GITHUB_ACTIONS) return false;
+  if (env.PIPEOPS_SKIP_UPDATE_CHECK?.trim().toLowerCase() === "true") return false;
+  // A binary run from source has no release to compare with.
+  return RELEASE_PUBLIC_KEY !== undefined && COMMIT !== "dev";
+}
+
+/** The official CLI's `updates.skip_update_check` in the shared file; a file that cannot be read says nothing. */
+async function skippedInFile(ctx: Context): Promise<boolean> {
+  const snapshot = await ctx
+    .store()
+    .read()
+    .catch(() => undefined);
+  const updates = (snapshot?.data as { updates?: { skip_update_check?: unknown } } | undefined)?.updates;
+  return updates?.skip_update_check === true;
+}
+
+/** After a command: the notice when one is due, and a background check when one is due. */
+export async function afterCommand(ctx: Context, options: { json: boolean }): Promise<void> {
+  if (!allowed(ctx, options.json)) return;
+  const path = cacheFile(ctx, RECORD);
+  const record = await readRecord(path);
+  const now = ctx.now();
+  const latest = record.latest_version;
+  const noticeDue = latest !== undefined && compareVersions(latest, VERSION) > 0 && (record.noticed_at === undefined || now - record.noticed_at >= DAY_MS);
+  const checkDue = record.checked_at === undefined || now - record.checked_at >= DAY_MS || record.checked_at > now;
+  if (!noticeDue && !checkDue) return;
+  if (await skippedInFile(ctx)) return;
+  const next: UpdateRecord = { ...record };
+  if (noticeDue) {
+    ctx.stderr.write(`${ctx.stderr.colors.yellow("A new version of pipeops is available:")} ${VERSION} → ${latest}; run 'pipeops update' to install it\n`);
+    next.noticed_at = now;
+  }
+  if (checkDue) {
+    // Claimed before it starts, so commands run meanwhile start no second one.
+    next.checked_at = now;
+    ctx.startDetached([ctx.executablePath(), "update", "check", "--record"]);
+  }
+  await writeRecord(path, next);
+}
