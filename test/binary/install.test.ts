@@ -191,17 +191,21 @@ for (const shell of SHELLS) {
       expectNothingInstalled(tampered);
     });
 
-    test.skipIf(!HOST_IS_LINUX_X64)("replaces an existing pipeops", async () => {
-      const first = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good` });
-      expect(first.code).toBe(0);
-      const again = Bun.spawn([shell, SCRIPT], {
-        env: { PATH: "/usr/bin:/bin", HOME: first.home, PIPEOPS_INSTALL_DIR: first.dir, PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good` },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      expect(await again.exited).toBe(0);
-      expect(readdirSync(first.dir)).toEqual(["pipeops"]);
-    }, 30_000);
+    test.skipIf(!HOST_IS_LINUX_X64)(
+      "replaces an existing pipeops",
+      async () => {
+        const first = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good` });
+        expect(first.code).toBe(0);
+        const again = Bun.spawn([shell, SCRIPT], {
+          env: { PATH: "/usr/bin:/bin", HOME: first.home, PIPEOPS_INSTALL_DIR: first.dir, PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good` },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        expect(await again.exited).toBe(0);
+        expect(readdirSync(first.dir)).toEqual(["pipeops"]);
+      },
+      30_000,
+    );
 
     test("refuses a tampered archive and installs nothing", async () => {
       const run = await install(
