@@ -167,43 +167,93 @@ describe("with PIPEOPS_DEBUG=1, no command shows a token it should not", () => {
     }
   });
 
-  const failures: [string, (tokens: TokenSet) => Promise<{ file: Record<string, unknown> | string; rules?: Rule[]; env?: Record<string, string> }>][] = [
-    ["a token the server rejects", async (tokens) => ({ file: session(tokens, { auth_token: reversed(tokens.access_token), refresh_token: undefined }) })],
+  /** Per command, the exit code, and for an `auth token` that succeeds the token it must print (known from the setup, not from its output). */
+  interface Expected {
+    status: number;
+    me: number;
+    token: number | { prints: (tokens: TokenSet) => string };
+    logout: number;
+  }
+  type Setup = (tokens: TokenSet) => Promise<{ file: Record<string, unknown> | string; rules?: Rule[]; env?: Record<string, string> }>;
+  const expired = { expires_at: "2020-01-01T00:00:00Z" };
+  // `auth token` prints the stored access token when it needs no server (unexpired), whatever the server would say of it.
+  const storedToken = { prints: (tokens: TokenSet) => tokens.access_token };
+  const failures: [string, Setup, Expected][] = [
+    [
+      "a token the server rejects",
+      async (tokens) => ({ file: session(tokens, { auth_token: reversed(tokens.access_token), refresh_token: undefined }) }),
+      { status: 1, me: 1, token: { prints: (tokens) => reversed(tokens.access_token) }, logout: 0 },
+    ],
     [
       "a refresh token the server refuses (invalid_grant)",
-      async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z", refresh_token: reversed(tokens.refresh_token!) }) }),
+      async (tokens) => ({ file: session(tokens, { ...expired, refresh_token: reversed(tokens.refresh_token!) }) }),
+      { status: 1, me: 1, token: 1, logout: 0 },
     ],
     [
       "a refresh answered with 503",
-      async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z" }), rules: [{ path: "/token", fault: faults.serverError(503) }] }),
+      async (tokens) => ({ file: session(tokens, expired), rules: [{ path: "/token", fault: faults.serverError(503) }] }),
+      { status: 1, me: 1, token: 1, logout: 0 },
     ],
     [
       "a refresh answered with invalid JSON",
-      async (tokens) => ({ file: session(tokens, { expires_at: "2020-01-01T00:00:00Z" }), rules: [{ path: "/token", fault: faults.invalidJson() }] }),
+      async (tokens) => ({ file: session(tokens, expired), rules: [{ path: "/token", fault: faults.invalidJson() }] }),
+      { status: 1, me: 1, token: 1, logout: 0 },
     ],
-    ["a userinfo reset mid-body", async (tokens) => ({ file: session(tokens), rules: [{ path: "/me", fault: { kind: "reset" } }] })],
-    ["a server that refuses connections", async (tokens) => ({ file: session(tokens, { api_url: await refusingUrl() }) })],
-    ["a config file that is not JSON", async (tokens) => ({ file: `{"auth_token": ${tokens.access_token}, "refresh_token": "${tokens.refresh_token}"` })],
-    ["a config file with a wrong type", async (tokens) => ({ file: session(tokens, { expires_at: tokens.access_token }) })],
-    ["a config file with an invalid api_url", async (tokens) => ({ file: session(tokens, { api_url: `ftp://${tokens.access_token}` }) })],
+    [
+      "a userinfo reset mid-body",
+      async (tokens) => ({ file: session(tokens), rules: [{ path: "/me", fault: { kind: "reset" } }] }),
+      { status: 1, me: 1, token: storedToken, logout: 0 },
+    ],
+    [
+      "a server that refuses connections",
+      async (tokens) => ({ file: session(tokens, { api_url: await refusingUrl() }) }),
+      { status: 1, me: 1, token: storedToken, logout: 0 },
+    ],
+    [
+      "a config file that is not JSON",
+      async (tokens) => ({ file: `{"auth_token": ${tokens.access_token}, "refresh_token": "${tokens.refresh_token}"` }),
+      { status: 1, me: 1, token: 1, logout: 1 },
+    ],
+    [
+      "a config file with a wrong type",
+      async (tokens) => ({ file: session(tokens, { expires_at: tokens.access_token }) }),
+      { status: 1, me: 1, token: 1, logout: 1 },
+    ],
+    [
+      "a config file with an invalid api_url",
+      async (tokens) => ({ file: session(tokens, { api_url: `ftp://${tokens.access_token}` }) }),
+      { status: 1, me: 1, token: 1, logout: 1 },
+    ],
     [
       "a PIPEOPS_API_URL that is not https",
       async (tokens) => ({ file: session(tokens), env: { PIPEOPS_API_URL: `http://${tokens.access_token.slice(0, 20)}.example.com` } }),
+      { status: 1, me: 1, token: 1, logout: 0 },
     ],
   ];
 
-  test.each(failures)("failures: %s", async (_name, setup) => {
+  test.each(failures)("failures: %s", async (_name, setup, expected) => {
     const tokens = await loginWithAuthorizationCode(dev);
     const secrets = [tokens.access_token, tokens.refresh_token!, reversed(tokens.access_token), reversed(tokens.refresh_token!)];
-    for (const command of ["status", "me", "token", "logout --force"]) {
+    for (const [command, want] of [
+      ["status", expected.status],
+      ["me", expected.me],
+      ["token", expected.token],
+      ["logout --force", expected.logout],
+    ] as const) {
       const { file, rules = [], env = {} } = await setup(tokens);
       const where = home(file);
       recorder.use(...rules);
       const result = await run(["auth", ...command.split(" ")], where, env);
+      expect({ command, code: result.code }).toEqual({ command, code: typeof want === "number" ? want : 0 });
       if (result.code !== 0) expect(result.stderr).toMatch(/^Error: /m);
-      // `token` may print the stored token when it needs no server (an unexpired one).
-      const printed = command === "token" && result.code === 0 ? result.stdout.trim() : undefined;
-      scanRun(result, where, secrets, printed !== undefined ? { printsToken: printed } : {});
+      if (typeof want === "number") {
+        scanRun(result, where, secrets);
+        continue;
+      }
+      // The token it prints is the one the setup stored, never a refresh token: every other secret is still looked for.
+      const printed = want.prints(tokens);
+      expect([tokens.refresh_token, reversed(tokens.refresh_token!)]).not.toContain(printed);
+      scanRun(result, where, secrets, { printsToken: printed });
     }
   });
 

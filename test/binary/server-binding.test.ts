@@ -4,7 +4,7 @@
  * every request it receives, and must receive none.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { startPipeOpsServer } from "../../scripts/pipeops-server.ts";
@@ -204,6 +204,8 @@ describe("what the cache says of a server cannot route its tokens elsewhere", ()
     for (const [what, loosen] of [
       ["the file", (path: string) => chmodSync(path, 0o666)],
       ["its folder", (path: string) => chmodSync(dirname(path), 0o777)],
+      // Owned by another user (the tests run as root, whose own files count as ours).
+      ["the file", (path: string) => chownSync(path, 4242, 4242)],
     ] as const) {
       const { home, cachePath } = await tamperedCache(server.url, () => {}, env);
       loosen(cachePath);
@@ -228,6 +230,61 @@ describe("what the cache says of a server cannot route its tokens elsewhere", ()
     expect(result.stderr).toStartWith(
       `Warning: what was cached about ${server.url} was out of date (${server.url} has no such endpoint (HTTP 404)); it was learned again\n`,
     );
+  });
+});
+
+describe("live discovery metadata naming endpoints on another origin", () => {
+  /** A server whose metadata is its own, but whose endpoints are the decoy's. */
+  function hostileMetadata() {
+    const hostile: ReturnType<typeof Bun.serve> = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(request): Response {
+        const base: string = `http://127.0.0.1:${hostile.port}`;
+        received.push(`hostile ${new URL(request.url).pathname}`);
+        if (!new URL(request.url).pathname.startsWith("/.well-known/")) return new Response("not found", { status: 404 });
+        return Response.json({
+          issuer: base,
+          authorization_endpoint: `${base}/authorize`,
+          token_endpoint: `${decoyUrl()}/token`,
+          userinfo_endpoint: `${decoyUrl()}/me`,
+          device_authorization_endpoint: `${decoyUrl()}/device`,
+          code_challenge_methods_supported: ["S256"],
+        });
+      },
+    });
+    return { url: `http://127.0.0.1:${hostile.port}`, stop: () => hostile.stop(true) };
+  }
+
+  test("status, an expired session's auth token, and login: exit 1, the refusal named, and the decoy receives nothing", async () => {
+    const hostile = hostileMetadata();
+    try {
+      const stored = (expiresAt: string) => {
+        const home = tempDir();
+        const file = { auth_token: tokens.access_token, refresh_token: tokens.refresh_token, expires_at: expiresAt, api_url: hostile.url };
+        writeFileSync(join(home, ".pipeops.json"), JSON.stringify(file), { mode: 0o600 });
+        return home;
+      };
+      received.length = 0;
+      const runs = [
+        await runBinary(["auth", "status"], { env: { HOME: stored("2099-01-01T00:00:00Z") } }),
+        await runBinary(["auth", "token"], { env: { HOME: stored("2000-01-01T00:00:00Z") } }),
+        await runBinary(["auth", "login", "--no-browser"], { env: { HOME: tempDir(), PIPEOPS_API_URL: hostile.url } }),
+      ];
+      for (const result of runs) {
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe("");
+        expect(result.stderr).toMatch(
+          new RegExp(
+            `^Error: ${hostile.url.replaceAll(".", "\\.")} published its (token_endpoint|userinfo_endpoint|device_authorization_endpoint) on another origin than its own; the CLI sends nothing there\n$`,
+          ),
+        );
+      }
+      // Only the metadata was asked for; nothing reached the decoy.
+      expect(received.filter((line) => !line.startsWith("hostile /.well-known/"))).toEqual([]);
+    } finally {
+      hostile.stop();
+    }
   });
 });
 
