@@ -8,6 +8,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { BINARY, runBinary, runProgram } from "../helpers/binary.ts";
+import { describeNeeding } from "../helpers/requirements.ts";
 
 setDefaultTimeout(30_000);
 
@@ -71,7 +72,7 @@ const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
 
 for (const [shell, completes, installed] of SHELLS) {
   // In CI a missing shell must fail (scripts/system-deps.sh installs them); locally it is skipped.
-  const describeShell = installed || inCI ? describe : describe.skip;
+  const describeShell = describeNeeding(installed || inCI, `completions in ${shell}`, `${shell} is not installed (apt-get install ${shell})`);
   describeShell(`completions in ${shell}`, () => {
     test("commands: the top level, then auth's, from a prefix", async () => {
       // api, auth, completion, update, and the official CLI's names (never `token`: that is `auth token`).

@@ -98,6 +98,36 @@ describe("auth doctor", () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
+  test("a server that accepts and never answers: one request, one try, ended by PIPEOPS_HTTP_TIMEOUT; the fix under ✗ and !", async () => {
+    let requests = 0;
+    const hang = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => {
+        requests++;
+        return new Promise<Response>(() => {});
+      },
+    });
+    try {
+      const started = performance.now();
+      const { code, report } = await doctor({ HOME: homeWithFile().dir, PIPEOPS_API_URL: `http://127.0.0.1:${hang.port}`, PIPEOPS_HTTP_TIMEOUT: "2" });
+      const ms = performance.now() - started;
+      expect(code).toBe(1);
+      expect(named(report, "server")).toMatchObject({
+        status: "fail",
+        detail: `http://127.0.0.1:${hang.port} (PIPEOPS_API_URL), direct, no proxy: http://127.0.0.1:${hang.port} did not respond within 2 s`,
+        hint: expect.stringContaining("PIPEOPS_HTTP_TIMEOUT waits longer"),
+      });
+      expect(named(report, "clock")).toMatchObject({ status: "warn", hint: "Mend the server line above, then run 'pipeops auth doctor' again" });
+      expect(requests).toBe(1);
+      // The one try's 2 s, and no second one (a retry would double it).
+      expect(ms).toBeGreaterThanOrEqual(2_000);
+      expect(ms).toBeLessThan(3_900);
+    } finally {
+      hang.stop(true);
+    }
+  });
+
   test("a proxy on the way is named by host and port, never its password", async () => {
     const port = await closedPort();
     const { report, stdout } = await doctor({

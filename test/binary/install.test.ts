@@ -4,6 +4,7 @@
  * install, a tampered archive, a missing checksum, and OS/arch/musl detection through stub
  * `uname`/`ldd`/`sysctl`/`id` commands on PATH.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,10 +12,13 @@ import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { ensureRelease, readReleaseInfo, sha256, zipOneFile } from "../../scripts/release.ts";
 import { ROOT } from "../helpers/binary.ts";
+import { testNeeding } from "../helpers/requirements.ts";
 
 const SCRIPT = join(ROOT, "scripts", "install.sh");
 const SHELLS = ["dash", "bash"] as const;
 const HOST_IS_LINUX_X64 = process.platform === "linux" && process.arch === "x64";
+/** The installs of the real linux-x64 release, which only such a host can run. */
+const linuxX64Test = testNeeding(HOST_IS_LINUX_X64, "install.sh installing the linux-x64 release", "the host is not x64 Linux");
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 let releaseDir = "";
@@ -161,7 +165,7 @@ function expectNothingInstalled(run: InstallRun): void {
 
 for (const shell of SHELLS) {
   describe(`install.sh under ${shell}`, () => {
-    test.skipIf(!HOST_IS_LINUX_X64)("installs the linux-x64 release, verified, and prints its path and version", async () => {
+    linuxX64Test("installs the linux-x64 release, verified, and prints its path and version", async () => {
       requests.length = 0;
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good/` });
       expect(run.stderr).toBe("");
@@ -178,7 +182,7 @@ for (const shell of SHELLS) {
       expect(requests).toEqual(["/good/pipeops-linux-x64.tar.xz", "/good/SHA256SUMS", "/good/SHA256SUMS.minisig"]);
     });
 
-    test.skipIf(!HOST_IS_LINUX_X64)("without xz on the machine: the .tar.gz, verified the same way", async () => {
+    linuxX64Test("without xz on the machine: the .tar.gz, verified the same way", async () => {
       requests.length = 0;
       const run = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good/` }, { noXz: true });
       expect(run.stderr).toBe("");
@@ -191,7 +195,7 @@ for (const shell of SHELLS) {
       expectNothingInstalled(tampered);
     });
 
-    test.skipIf(!HOST_IS_LINUX_X64)(
+    linuxX64Test(
       "replaces an existing pipeops",
       async () => {
         const first = await install(shell, { PIPEOPS_INSTALL_BASE_URL: `${baseUrl}/good` });

@@ -6,12 +6,14 @@
  *
  * Needs Debian's qemu-user, libc6-arm64-cross and unzip.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { archiveName, archiveNames, binaryName, ensureRelease, readReleaseInfo, sha256, TARGETS, type Target, xzArchiveName } from "../../scripts/release.ts";
+import { describeNeeding } from "../helpers/requirements.ts";
 
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const QEMU_TIMEOUT_MS = 120_000;
@@ -178,7 +180,11 @@ describe("file headers", () => {
   }
 });
 
-describe.skipIf(!HOST_IS_LINUX_X64)("the linux-x64 binary", () => {
+describeNeeding(
+  HOST_IS_LINUX_X64,
+  "the linux-x64 binary",
+  "the host is not x64 Linux",
+)("the linux-x64 binary", () => {
   const binary = () => join(dir, "pipeops-linux-x64");
 
   test("--version prints the version and commit with no environment at all (no node, no bun, no PATH)", () => {

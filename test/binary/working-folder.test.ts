@@ -24,6 +24,9 @@ afterAll(async () => {
   await dev.close();
 });
 
+/** NODE_OPTIONS that would load the folder's trap first, where a runtime honours it. */
+const nodeOptions = (dir: string) => `--require ${join(dir, "evil.js")}`;
+
 /** A folder whose every file tries to redirect the CLI to the sink, or to run code. */
 function hostileFolder(): { dir: string; marker: string; evilConfig: string } {
   const dir = tempDir("pipeops-hostile-");
@@ -109,7 +112,9 @@ describe("a hostile working folder", () => {
     // Each run has a home of its own, which `status --json` names as the token's source.
     const inHome = (result: RunResult, dir: string) => ({ ...result, stdout: result.stdout.replaceAll(dir, "<home>") });
     const expected = inHome(await runBinary(args, { env: { HOME: plainHome.dir }, cwd: clean }), plainHome.dir);
-    const actual = inHome(await runBinary(args, { env: { HOME: trappedHome.dir }, cwd: hostile.dir }), trappedHome.dir);
+    // NODE_OPTIONS too, as a poisoned environment would set it: the binary reads none of it.
+    const trapped = { HOME: trappedHome.dir, NODE_OPTIONS: nodeOptions(hostile.dir) };
+    const actual = inHome(await runBinary(args, { env: trapped, cwd: hostile.dir }), trappedHome.dir);
 
     expect(actual).toEqual(expected);
     expect(expected.code).toBe(0);
@@ -125,7 +130,7 @@ describe("a hostile working folder", () => {
     const trappedHome = home();
     const child = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), "auth", "status"], {
       cwd: hostile.dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: trappedHome.dir },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: trappedHome.dir, NODE_OPTIONS: nodeOptions(hostile.dir) },
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -139,7 +144,7 @@ describe("a hostile working folder", () => {
     const hostile = hostileFolder();
     const trappedHome = home();
     const result = await runBinary(["auth", "login", "--with-token"], {
-      env: { HOME: trappedHome.dir, PIPEOPS_API_URL: dev.url },
+      env: { HOME: trappedHome.dir, PIPEOPS_API_URL: dev.url, NODE_OPTIONS: nodeOptions(hostile.dir) },
       cwd: hostile.dir,
       stdin: `${tokens.access_token}\n`,
     });

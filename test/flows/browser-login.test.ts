@@ -3,7 +3,7 @@
  * BROWSER (a script that hands the URL to this test), headless Chromium driven by playwright-core
  * opens it, signs in (or denies) on the local authorization server, and lands on the CLI's callback.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
@@ -11,6 +11,7 @@ import { type DevServer, startDevServer } from "../../scripts/dev-server.ts";
 import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { spawnBinary } from "../helpers/binary.ts";
 import { fakeBrowser, portClosed, readConfig, redirectPort, tempHome, waitForFile } from "../helpers/interactive.ts";
+import { describeNeeding } from "../helpers/requirements.ts";
 
 // Servers, processes and a browser on a shared 2-core machine: generous limits (bunfig's is not applied).
 setDefaultTimeout(60_000);
@@ -18,8 +19,8 @@ setDefaultTimeout(60_000);
 const CHROMIUM = process.env.PIPEOPS_TEST_CHROMIUM ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
 const inCI = Boolean(process.env.CI) && process.env.CI !== "false";
-// In CI a missing Chromium must fail the run (beforeAll throws); locally the tests are skipped.
-const describeBrowser = haveChromium || inCI ? describe : describe.skip;
+// In CI a missing Chromium must fail the run (beforeAll throws); locally the tests are skipped, and said.
+const describeBrowser = describeNeeding(haveChromium || inCI, "browser login in headless Chromium", `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 describeBrowser("browser login in headless Chromium", () => {
   let server: DevServer;

@@ -59,6 +59,11 @@ interface PollScenario {
   error: string | RegExp | null;
   maxMs: number;
   env?: Record<string, string>;
+  /**
+   * The first waits between polls, in ms of the CLI's own time (recorded in process): the server's
+   * interval (the dev server's 1 s), then what the fault made of it.
+   */
+  waits?: number[];
 }
 
 const POLL_SCENARIOS: PollScenario[] = [
@@ -68,6 +73,8 @@ const POLL_SCENARIOS: PollScenario[] = [
     times: 1,
     error: null,
     maxMs: 30_000,
+    // RFC 8628 §3.5: no answer is a reason to back off: the interval doubles.
+    waits: [1000, 2000],
   },
   {
     name: "a poll that is never answered (the HTTP timeout) is retried",
@@ -91,13 +98,16 @@ const POLL_SCENARIOS: PollScenario[] = [
     // A failing server has not answered either: the user may be approving right now.
     error: null,
     maxMs: 30_000,
+    waits: [1000, 2000],
   },
   {
     name: "a poll answered with 429 is retried after Retry-After",
-    fault: faults.rateLimited("1"),
+    // Longer than the doubled interval (2 s), so the wait shows which one was taken.
+    fault: faults.rateLimited("3"),
     times: 1,
     error: null,
     maxMs: 30_000,
+    waits: [1000, 3000],
   },
   {
     name: "a poll answered with an HTML maintenance page is retried",
@@ -157,6 +167,9 @@ describe.each([
     const result = await cli.result;
     const ms = performance.now() - started;
     expect(ms).toBeLessThan(scenario.maxMs);
+    // Every wait the CLI asked for, but the login's own time limit (--timeout 86400).
+    const polling = "slept" in cli ? cli.slept.filter((wait) => wait !== 86_400_000) : undefined;
+    if (scenario.waits && polling) expect(polling.slice(0, scenario.waits.length)).toEqual(scenario.waits);
     const polls = fault.requests.filter((request) => request.path === TOKEN);
     expect(polls.length).toBeGreaterThanOrEqual(1);
     for (const poll of polls) expect(poll.body).toContain("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code");
