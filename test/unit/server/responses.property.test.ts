@@ -15,13 +15,17 @@ import { UNPRINTABLE } from "../../../src/cli-error.ts";
 import { CredentialStore } from "../../../src/config/store.ts";
 import type { Context } from "../../../src/context.ts";
 import { CliError } from "../../../src/errors.ts";
-import { parseDeviceAuthorization } from "../../../src/oauth/device.ts";
+import { parseDeviceAuthorization, processDeviceTokenResponse } from "../../../src/oauth/device.ts";
 import { refreshTokens } from "../../../src/oauth/refresh.ts";
+import { processRevocationResponse } from "../../../src/oauth/revocation.ts";
 import { fetchUserInfo } from "../../../src/oauth/userinfo.ts";
 import { parseUserInfo, type UserInfo } from "../../../src/server/account.ts";
 import { ServerClock } from "../../../src/server/clock.ts";
 import { connect, type ServerConnection } from "../../../src/server/connect.ts";
+import type { IssuedTokens } from "../../../src/server/dialect.ts";
+import { pipeopsAuthorizationServer, pipeopsDialect } from "../../../src/server/pipeops.ts";
 import { oauthError } from "../../../src/server/responses.ts";
+import { standardDialect } from "../../../src/server/standard.ts";
 import { tempDir, testContext } from "../../helpers/context.ts";
 
 // Each property takes well under a second alone; the limit allows for a machine busy with other runs.
@@ -37,6 +41,9 @@ const RESPONSE_CASES = {
   deviceAuthorization: 800,
   deviceCodeGrant: 800,
   revocation: 400,
+  dialectTokens: 600,
+  devicePoll: 600,
+  ourRevocation: 300,
 };
 
 const API_URL = new URL("http://127.0.0.1:4010");
@@ -472,6 +479,113 @@ describe("server responses on random input", () => {
         if (result.ok) expect(spec.status).toBe(200);
       }),
       { seed: SEED + 16, numRuns: RESPONSE_CASES.revocation },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The same random answers through pipeops' own code: both dialects' token processing (RFC 6749
+// and PipeOps' envelopes, plain-text errors, sat_ tokens), the device poll's mapping (busy,
+// slow_down, expired_token, access_denied) and revocation. A typed value, or a typed CliError.
+
+describe("through pipeops' own wrappers", () => {
+  const client = { client_id: "pipeops_public_client" };
+  const standard = standardDialect({ as: { issuer: `${SERVER}/`, token_endpoint: `${SERVER}/token` }, client, server: SERVER });
+  const pipeops = pipeopsDialect({
+    as: pipeopsAuthorizationServer(API_URL, new URL("http://127.0.0.1:4011")),
+    client,
+    server: SERVER,
+    apiUrl: API_URL,
+  });
+  /** What the device poll and revocation read of a connection. */
+  const conn = { apiUrl: API_URL, as: { issuer: `${SERVER}/`, token_endpoint: `${SERVER}/token` }, client } as unknown as ServerConnection;
+
+  // PipeOps' answers: {status, message, data} envelopes around a token (or anything), sat_ tokens, plain-text errors.
+  const pipeopsToken = fc.oneof(
+    token,
+    token.map((value) => `sat_${value}`),
+  );
+  const envelope = objectWith({
+    status: fc.oneof(fc.constantFrom("success", "error", "fail"), hostileText),
+    message: hostileText,
+    data: fc.oneof(
+      {
+        weight: 3,
+        arbitrary: objectWith({ token: pipeopsToken, access_token: pipeopsToken, refresh_token: pipeopsToken, expires_in: expiresIn }).map((text) =>
+          JSON.parse(text),
+        ),
+      },
+      { weight: 1, arbitrary: jsonValue },
+    ),
+  });
+  const plainText = fc.oneof(hostileText, fc.constantFrom("invalid or expired authorization code", "Unauthorized", ""));
+  const anyTokenAnswer = fc.oneof(tokenResponse, envelope, plainText, objectWith({ error: hostileText, error_description: hostileText }));
+
+  function expectIssued(tokens: IssuedTokens): void {
+    expect(typeof tokens.accessToken).toBe("string");
+    expect(tokens.accessToken.length).toBeGreaterThan(0);
+    expect(tokens.accessToken).not.toMatch(CONTROL);
+    if (tokens.refreshToken !== undefined) expect(tokens.refreshToken).not.toMatch(CONTROL);
+    if (tokens.expiresIn !== undefined) expect(Number.isFinite(tokens.expiresIn)).toBe(true);
+  }
+
+  for (const [name, dialect] of [
+    ["the standards dialect", standard],
+    ["the PipeOps dialect", pipeops],
+  ] as const) {
+    test(`${name}: processTokenResponse gives tokens or a typed error, for either grant (${RESPONSE_CASES.dialectTokens} cases)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          responseSpec(anyTokenAnswer),
+          fc.constantFrom("authorization_code", "refresh_token") as fc.Arbitrary<"authorization_code" | "refresh_token">,
+          async (spec, grant) => {
+            const result = await settle(dialect.processTokenResponse(grant, toResponse(spec)));
+            if (result.ok) expectIssued(result.value);
+            else expectTypedError(result.error);
+          },
+        ),
+        { seed: SEED + (dialect === standard ? 40 : 41), numRuns: RESPONSE_CASES.dialectTokens },
+      );
+    });
+  }
+
+  test(`the device poll: tokens, pending, slow_down, busy (with its Retry-After), or a typed error (${RESPONSE_CASES.devicePoll} cases)`, async () => {
+    const pollingError = objectWith({
+      error: fc.constantFrom("authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant"),
+      error_description: hostileText,
+    });
+    const retryAfter = fc.oneof(fc.constant(undefined), fc.constantFrom("0", "3", "120", "Wed, 21 Oct 2015 07:28:00 GMT", "soon", "-5"));
+    await fc.assert(
+      fc.asyncProperty(responseSpec(fc.oneof(tokenResponse, pollingError, envelope)), retryAfter, async (spec, after) => {
+        const response = toResponse(spec);
+        if (after !== undefined) response.headers.set("retry-after", after);
+        const result = await settle(processDeviceTokenResponse(conn, response, Date.now()));
+        if (!result.ok) {
+          const error = expectTypedError(result.error);
+          // The user's refusal ends the login in its own words (an RFC 6749 §5.2 error comes with HTTP 400).
+          if (spec.status === 400 && spec.contentType === "application/json" && spec.body === '{"error":"access_denied"}')
+            expect(error.code).toBe("auth_denied");
+          return;
+        }
+        const poll = result.value;
+        if (spec.status === 429 || spec.status >= 500) {
+          expect(poll.kind).toBe("busy");
+          if (poll.kind === "busy" && poll.retryAfterMs !== undefined) expect(poll.retryAfterMs).toBeGreaterThanOrEqual(0);
+        } else if (poll.kind === "tokens") expectIssued(poll.tokens);
+        else expect(["authorization_pending", "slow_down"]).toContain(poll.kind);
+      }),
+      { seed: SEED + 42, numRuns: RESPONSE_CASES.devicePoll },
+    );
+  });
+
+  test(`revocation, as logout --revoke reads it: success only for a 200, else a typed error (${RESPONSE_CASES.ourRevocation} cases)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(responseSpec(fc.oneof(objectWith({ error: hostileText, error_description: hostileText }), envelope, plainText)), async (spec) => {
+        const result = await settle(processRevocationResponse(conn, toResponse(spec)));
+        if (result.ok) expect(spec.status).toBe(200);
+        else expectTypedError(result.error);
+      }),
+      { seed: SEED + 43, numRuns: RESPONSE_CASES.ourRevocation },
     );
   });
 });
