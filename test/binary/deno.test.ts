@@ -58,6 +58,26 @@ const loggedIn = () => home({ auth_token: tokens.access_token, expires_at: "2099
 describe("under Deno", () => {
   // The Bun implementation would fail every test below that reads stdin, serves or spawns: Bun.* is missing here.
   test(
+    "--keyring fails closed (Deno has no way to the OS keyring): exit 1, the reason and the ways out, nothing written, the token never shown",
+    async () => {
+      const { env, configPath } = home();
+      const result = await runDeno(["auth", "login", "--with-token", "--keyring"], {
+        env: { ...env, PIPEOPS_API_URL: server.url },
+        stdin: `${tokens.access_token}\n`,
+      });
+      expect(result).toEqual({
+        code: 1,
+        stdout: "",
+        stderr:
+          "Error: the OS keyring cannot be used: this runtime has no access to the OS keyring (Deno)\n" +
+          "Start or unlock a keyring (Secret Service, Keychain, Credential Manager), or log in without --keyring (and unset PIPEOPS_CREDENTIAL_STORE)\n",
+      });
+      expect(existsSync(configPath)).toBe(false);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
     "--version: the package version, commit 'dev' from source; works without HOME",
     async () => {
       const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));

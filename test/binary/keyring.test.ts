@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
 import { BINARY, type RunResult, runBinary, runProgram } from "../helpers/binary.ts";
@@ -122,6 +123,22 @@ describe("with a Secret Service (gnome-keyring, unlocked)", () => {
   });
 });
 
+describe("PIPEOPS_CREDENTIAL_STORE=file at a login: the session moves back to the file", () => {
+  test("the tokens in the file, 0600, the keyring entry removed, and the file no longer says keyring", async () => {
+    const { env, path } = home();
+    const first = server.issueServiceToken();
+    expect((await withKeyring(["auth", "login", "--with-token", "--keyring"], env, `${first}\n`)).code).toBe(0);
+    const second = server.issueServiceToken();
+    const back = await withKeyring(["auth", "login", "--with-token"], { ...env, PIPEOPS_CREDENTIAL_STORE: "file" }, `${second}\n`);
+    expect(back.code).toBe(0);
+    expect(fileOf(path)).toEqual({ auth_token: second, api_url: server.url });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const left = await inKeyringSession(["secret-tool", "search", "--all", "service", "pipeops"], env);
+    expect(left.stderr).not.toContain("attribute.account");
+    expect(await withKeyring(["auth", "token"], env)).toEqual({ code: 0, stdout: `${second}\n`, stderr: "" });
+  });
+});
+
 describe("one keyring entry per real file (as the lock is named), whatever the path is called", () => {
   /** The keyring's own view: what secret-tool finds under pipeops' service, by account (the entry's name). */
   async function entries(env: Record<string, string>): Promise<string[]> {
@@ -219,6 +236,49 @@ describe("without a usable keyring: closed, never a quiet fall back to the file"
     expectNothingWritten(result, path, token);
     expect(result.stderr).toBe(`Error: the OS keyring cannot be used: Cannot autolaunch D-Bus without X11 $DISPLAY\n${WAYS_OUT}`);
   });
+
+  test("--keyring with none: neither a browser nor a device sign-in starts, and the server is asked nothing", async () => {
+    const { env, path } = home();
+    const opened = join(tempDir(), "opened");
+    const before = server.requests.length;
+    for (const flags of [["--no-browser"], ["--browser"]]) {
+      const result = await runBinary(["auth", "login", "--keyring", ...flags], {
+        env: { ...env, PIPEOPS_DASHBOARD_URL: server.consoleUrl, BROWSER: `sh -c 'echo opened > ${opened}'` },
+      });
+      expect(result).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `Error: the OS keyring cannot be used: Cannot autolaunch D-Bus without X11 $DISPLAY\n${WAYS_OUT}`,
+      });
+    }
+    expect(server.requests.length).toBe(before);
+    expect(existsSync(opened)).toBe(false);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("a keyring that never answers (a session bus that accepts and stays silent): given up after 5 s, closed as the others", async () => {
+    const { env, path } = home();
+    const token = server.issueServiceToken();
+    const socket = join(tempDir(), "silent-bus");
+    const held: import("node:net").Socket[] = [];
+    const bus = createNetServer((connection) => held.push(connection.on("error", () => {})));
+    await new Promise<void>((resolve) => bus.listen(socket, resolve));
+    try {
+      const started = performance.now();
+      const result = await runBinary(["auth", "login", "--with-token", "--keyring"], {
+        env: { ...env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${socket}` },
+        stdin: `${token}\n`,
+      });
+      const ms = performance.now() - started;
+      expectNothingWritten(result, path, token);
+      expect(result.stderr).toBe(`Error: the OS keyring cannot be used: it did not answer within 5 s\n${WAYS_OUT}`);
+      expect(ms).toBeGreaterThanOrEqual(5_000);
+      expect(ms).toBeLessThan(9_000);
+    } finally {
+      for (const connection of held) connection.destroy();
+      bus.close();
+    }
+  }, 20_000);
 
   test("a keyring that errors (a session bus whose keyring was never unlocked): the same, with its reason", async () => {
     const { env, path } = home();
