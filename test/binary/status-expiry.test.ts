@@ -118,3 +118,48 @@ describe("JWT expiry for tokens that come without one", () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ expires_at: null, remaining_seconds: null, min_remaining_ok: true });
   });
 });
+
+describe("a wrong local clock, on the binary: expiry is judged by the server's clock (its Date header)", () => {
+  /** The server behind a proxy whose Date header is `skewMs` ahead of this machine's clock: a local clock that far behind. */
+  function skewed(upstream: string, skewMs: number) {
+    return Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(request) {
+        const url = new URL(request.url);
+        const answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
+          method: request.method,
+          headers: request.headers,
+          body: request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer(),
+        });
+        const headers = new Headers(answer.headers);
+        headers.set("date", new Date(Date.now() + skewMs).toUTCString());
+        headers.delete("content-encoding");
+        return new Response(await answer.arrayBuffer(), { status: answer.status, headers });
+      },
+    });
+  }
+
+  test("a token the local clock gives 30 minutes, expired an hour ago by the server's: renewed before use, with one grant", async () => {
+    const proxy = skewed(server.url, 90 * 60_000);
+    try {
+      const url = `http://127.0.0.1:${proxy.port}`;
+      const tokens = await pipeopsLogin(server);
+      const { env, path } = homeWithSession(tokens, url, { expires_at: new Date(Date.now() + 30 * 60_000).toISOString() });
+      const grants = server.stats.refreshGrants;
+      const result = await runBinary(["auth", "token"], { env: { ...env, PIPEOPS_API_URL: url } });
+      expect(result.code).toBe(0);
+      expect(server.stats.refreshGrants).toBe(grants + 1);
+      const stored = JSON.parse(readFileSync(path, "utf8"));
+      expect(result.stdout).toBe(`${stored.auth_token}\n`);
+      expect(stored.auth_token).not.toBe(tokens.access_token);
+      // The same session with an honest clock: 30 minutes left, nothing renewed.
+      const honest = homeWithSession(tokens, server.url, { expires_at: new Date(Date.now() + 30 * 60_000).toISOString() });
+      const before = server.stats.refreshGrants;
+      expect((await runBinary(["auth", "token"], { env: honest.env })).stdout).toBe(`${tokens.access_token}\n`);
+      expect(server.stats.refreshGrants).toBe(before);
+    } finally {
+      proxy.stop(true);
+    }
+  });
+});

@@ -12,6 +12,7 @@ const logout = logoutCommand.run;
 
 import { runBinary } from "../helpers/binary.ts";
 import { tempDir, testContext } from "../helpers/context.ts";
+import { startFaultServer } from "../helpers/fault-server.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 
 // bunfig.toml's [test] timeout is not a Bun setting; servers and binaries need more than the 5 s default under load.
@@ -136,27 +137,29 @@ describe("a failed revocation is a warning; the local logout still happens", () 
     }
   });
 
-  test("the server refusing the request", async () => {
-    const s = await loggedIn();
-    const ctx = testContext({ home: s.home });
-    const refusing = {
-      ...ctx,
-      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-        const request = new Request(input, init);
-        if (new URL(request.url).pathname === "/token/revocation") {
-          return Response.json({ error: "invalid_client", error_description: "client authentication failed" }, { status: 401 });
-        }
-        return ctx.fetch(request);
-      }) as typeof fetch,
-    };
-    const result = await logout(refusing, { force: true, revoke: true });
-    expect(result.outcome).toBe("logged_out");
-    expect(result.revocation?.revoked).toBe(false);
-    if (result.revocation?.revoked === false) {
-      expect(result.revocation.problem.message).toBe(
-        `could not revoke the tokens at the server: ${server.url} rejected the request (invalid_client: client authentication failed)`,
-      );
+  test("the server refusing the request (a real refusal, from the fault proxy in front of the server): logged out, with the server's words", async () => {
+    const proxy = await startFaultServer(server.url);
+    try {
+      proxy.use({
+        path: "/token/revocation",
+        fault: {
+          kind: "answer",
+          status: 401,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ error: "invalid_client", error_description: "client authentication failed" }),
+        },
+      });
+      const s = await loggedIn(proxy.url);
+      const result = await runBinary(["auth", "logout", "--force", "--revoke"], { env: { HOME: s.home } });
+      expect(result).toEqual({
+        code: 0,
+        stdout: "✓ Successfully logged out\n",
+        stderr: `Warning: could not revoke the tokens at the server: ${proxy.url} rejected the request (invalid_client: client authentication failed)\n${REVOKE_HINT}\n`,
+      });
+      expect(proxy.requests.filter((request) => request.path === "/token/revocation")).toHaveLength(1);
+      expect(s.stored()).toEqual(OTHER_KEYS);
+    } finally {
+      await proxy.close();
     }
-    expect(s.stored()).toEqual(OTHER_KEYS);
   });
 });
