@@ -233,10 +233,16 @@ export function formatReport(report: BenchReport, runs: number): string {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { runs: { type: "string", default: "40" }, variants: { type: "boolean", default: false } },
+    options: { runs: { type: "string", default: "40" }, variants: { type: "boolean", default: false }, "session-only": { type: "boolean", default: false } },
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 30) throw new Error("--runs must be a whole number of at least 30");
+  if (values["session-only"]) {
+    // Only the rows with a session, against dist/pipeops as it is: for a quick look while working on them.
+    const { benchSession, formatSession } = await import("./bench-session.ts");
+    console.log(formatSession(await benchSession("dist/pipeops", RELEASE_FLAGS, runs, join(OUT, "session")), runs));
+    process.exit(0);
+  }
   const variants: BuildFlags[] = values.variants
     ? [
         { minify: false, bytecode: false, splitting: false },
@@ -260,6 +266,9 @@ if (import.meta.main) {
   for (const args of [["--version"], ["auth", "status"]]) console.log(`- ${formatModules(`pipeops ${args.join(" ")}`, await modulesLoaded(args))}`);
   console.log("");
   if (!values.variants) {
+    const { benchSession, formatSession } = await import("./bench-session.ts");
+    console.log(formatSession(await benchSession("dist/pipeops", RELEASE_FLAGS, runs, join(OUT, "session")), runs));
+    console.log("");
     console.log(formatLatency(await measureLatency("dist/pipeops")));
     console.log("");
     console.log(formatApiBench(await benchApi("dist/pipeops", runs)));

@@ -47,8 +47,8 @@ export interface LoadedModules {
   bytes: number;
 }
 
-/** The modules `pipeops <args>` loads, with an empty HOME and no token: the offline path. */
-export async function modulesLoaded(args: readonly string[]): Promise<LoadedModules> {
+/** The modules `pipeops <args>` loads: by default with an empty HOME and no token (the offline path), else with `env`. */
+export async function modulesLoaded(args: readonly string[], env?: Record<string, string>): Promise<LoadedModules> {
   const dir = mkdtempSync(join(tmpdir(), "pipeops-modules-"));
   try {
     const tracer = join(dir, "trace.ts");
@@ -57,7 +57,7 @@ export async function modulesLoaded(args: readonly string[]): Promise<LoadedModu
     writeFileSync(list, "");
     const child = Bun.spawn([process.execPath, "--preload", tracer, join(ROOT, "src/main.ts"), ...args], {
       cwd: ROOT,
-      env: { PATH: "/usr/bin:/bin", HOME: dir, PIPEOPS_TRACE_MODULES: list },
+      env: { PATH: "/usr/bin:/bin", HOME: dir, ...env, PIPEOPS_TRACE_MODULES: list },
       stdout: "ignore",
       stderr: "ignore",
     });

@@ -34,6 +34,8 @@ export interface Context {
   serve: Runtime["serve"];
   /** Runs a program and keeps its output (the new binary's --version, xz), starts one that outlives us (the update check), and names ours. */
   capture: Runtime["capture"];
+  /** A small text file read at once (the update check's record); undefined when it cannot be read. */
+  readSmallTextFile: Runtime["readTextFileSync"];
   startDetached: Runtime["startDetached"];
   executablePath: Runtime["executablePath"];
   onSignal: Runtime["onSignal"];
@@ -159,6 +161,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     terminalSize: () => runtime.terminalSize(),
     serve: runtime.serve,
     capture: runtime.capture,
+    readSmallTextFile: runtime.readTextFileSync,
     startDetached: runtime.startDetached,
     executablePath: runtime.executablePath,
     onSignal: runtime.onSignal,

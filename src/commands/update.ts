@@ -10,8 +10,9 @@ import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "../errors.ts";
 import { printError, printJson, successLine } from "../output.ts";
 import { archiveFor, checkArchive, download, releaseTarget, unpack } from "../update/archive.ts";
 import { folderNotWritable, installedBinary, managedByPackage, packageManagerCommand, replaceBinary } from "../update/install.ts";
-import { compareVersions, latestRelease } from "../update/release.ts";
+import { latestRelease } from "../update/release.ts";
 import { RELEASE_PUBLIC_KEY } from "../update/stamp.ts";
+import { compareVersions } from "../update/versions.ts";
 import { COMMIT, VERSION } from "../version.ts";
 
 export interface UpdateOptions {

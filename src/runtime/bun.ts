@@ -190,6 +190,13 @@ export const bunRuntime: Runtime = {
     return columns && rows ? { columns, rows } : undefined;
   },
   readTextFileSync(path) {
+    // Bun.mmap, as isMissing: node:fs costs a command at a terminal (the update record) its first use. Files
+    // it cannot map (those of /proc report no size) and a missing file (ENOENT: nothing more to try) aside.
+    try {
+      return new TextDecoder().decode(Bun.mmap(path).subarray(0, 4096));
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code === "ENOENT") return undefined;
+    }
     try {
       return builtin<typeof import("node:fs")>("node:fs").readFileSync(path, "utf8").slice(0, 4096);
     } catch {

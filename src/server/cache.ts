@@ -6,6 +6,7 @@
  * rewritten: losing it only costs the requests to learn the server again.
  */
 import * as v from "valibot";
+import { cacheFile } from "../config/cache-path.ts";
 import { readFileIfExists, writableByOthers, writeFileAtomic } from "../runtime/fs.ts";
 import type { Env } from "../runtime/types.ts";
 import { isSecureUrl } from "./url.ts";
@@ -69,18 +70,7 @@ export interface CacheLocation {
   now(): number;
 }
 
-/**
- * The cache folder users expect: $XDG_CACHE_HOME/pipeops (else ~/.cache/pipeops) on Linux,
- * ~/Library/Caches/pipeops on macOS, %LOCALAPPDATA%\pipeops\Cache on Windows.
- */
-export function cacheFile(where: Pick<CacheLocation, "env" | "platform" | "homedir">, name = "servers.json"): string {
-  const { env, platform, homedir } = where;
-  if (platform === "darwin") return `${homedir}/Library/Caches/pipeops/${name}`;
-  if (platform === "win32") return `${env.LOCALAPPDATA || `${homedir}\\AppData\\Local`}\\pipeops\\Cache\\${name}`;
-  const xdg = env.XDG_CACHE_HOME?.trim();
-  // XDG: a relative path is to be ignored.
-  return `${xdg?.startsWith("/") ? xdg : `${homedir}/.cache`}/pipeops/${name}`;
-}
+export { cacheFile };
 
 /** Told why a cache was not believed, so the user can fix it; the command goes on without it. */
 export type CacheReport = (message: string, hint: string) => void;

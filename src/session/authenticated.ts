@@ -24,7 +24,7 @@ import { printWarning } from "../output.ts";
 import { type UserInfo, withProfile } from "../server/account.ts";
 import { type ConnectOptions, connect, forgetServer, rememberClock, type ServerConnection } from "../server/connect.ts";
 import { FILE_API_URL, parseServerUrl, sameServer, serverName } from "../server/url.ts";
-import { canRefresh, expiresSoon, isExpired, type Session } from "./session.ts";
+import { asItIs, expiresSoon, isExpired, type Session } from "./session.ts";
 
 /** The connection to the session's server, with the settings the file gave for it. */
 function connectTo(ctx: Context, session: Session, options?: ConnectOptions): Promise<ServerConnection> {
@@ -37,10 +37,8 @@ function connectTo(ctx: Context, session: Session, options?: ConnectOptions): Pr
  * it, a token the local clock still calls fresh is returned as it is.
  */
 export async function freshSession(ctx: Context, session: Session): Promise<Session> {
-  if (!canRefresh(session)) {
-    if (isExpired(session, ctx.now())) throw tokenExpired();
-    return session;
-  }
+  const unrenewable = asItIs(session, ctx.now());
+  if (unrenewable) return unrenewable;
   let conn: ServerConnection;
   try {
     conn = await connectTo(ctx, session);
@@ -100,8 +98,7 @@ export async function withSession<T>(ctx: Context, session: Session, request: Au
 }
 
 async function authorized<T>(ctx: Context, conn: ServerConnection, session: Session, request: AuthorizedRequest<T>): Promise<{ value: T; session: Session }> {
-  if (!canRefresh(session)) {
-    if (isExpired(session, ctx.now())) throw tokenExpired();
+  if (asItIs(session, ctx.now())) {
     try {
       return { value: await request(session.accessToken, conn), session };
     } catch (error) {

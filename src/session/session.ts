@@ -1,6 +1,6 @@
 /** The credentials a command runs with: from the environment or the file, for one server. */
 
-import { invalidToken, invalidTokenFor, notAuthenticated } from "../cli-error.ts";
+import { invalidToken, invalidTokenFor, notAuthenticated, tokenExpired } from "../cli-error.ts";
 import type { ServerSettings, StoredCredentials } from "../config/store.ts";
 import type { Context, Env } from "../context.ts";
 import { isBearerToken } from "../server/bearer.ts";
@@ -110,4 +110,14 @@ export function expiresSoon(session: Session, now: number): boolean {
 /** Environment tokens and service-account tokens are never refreshed; file sessions need a refresh token. */
 export function canRefresh(session: Session): boolean {
   return session.source !== "env" && session.refreshToken !== undefined && !isServiceAccountToken(session.accessToken);
+}
+
+/**
+ * A session that can never be refreshed is used as it is, without asking any server, unless the
+ * local clock says it has expired (the spec's error); undefined for one that a refresh may renew.
+ */
+export function asItIs(session: Session, now: number): Session | undefined {
+  if (canRefresh(session)) return undefined;
+  if (isExpired(session, now)) throw tokenExpired();
+  return session;
 }

@@ -7,13 +7,12 @@
  * refreshes once a day; the line shows on a later run.
  */
 import * as v from "valibot";
+import { cacheFile } from "../config/cache-path.ts";
 import type { Context } from "../context.ts";
 import { isCi } from "../io/progress.ts";
-import { readFileIfExists, writableByOthers, writeFileAtomic } from "../runtime/fs.ts";
-import { cacheFile } from "../server/cache.ts";
 import { COMMIT, VERSION } from "../version.ts";
-import { compareVersions } from "./release.ts";
 import { RELEASE_PUBLIC_KEY } from "./stamp.ts";
+import { compareVersions } from "./versions.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_RECORD_CHARS = 4096;
@@ -30,19 +29,21 @@ const RecordSchema = v.object({
 
 type UpdateRecord = v.InferOutput<typeof RecordSchema>;
 
-/** The record, or an empty one: missing, broken, too large, or someone else's to write (its notice would be theirs). */
-async function readRecord(path: string): Promise<UpdateRecord> {
+/** The record, or an empty one: missing, broken, or too large. Read at once, as every command at a terminal reads it. */
+function readRecord(ctx: Pick<Context, "readSmallTextFile">, path: string): UpdateRecord {
+  const text = ctx.readSmallTextFile(path);
+  if (text === undefined || text.length >= MAX_RECORD_CHARS) return {};
   try {
-    const file = await readFileIfExists(path);
-    if (!file || file.text.length > MAX_RECORD_CHARS || (await writableByOthers(path))) return {};
-    const parsed = v.safeParse(RecordSchema, JSON.parse(file.text));
+    const parsed = v.safeParse(RecordSchema, JSON.parse(text));
     return parsed.success ? parsed.output : {};
   } catch {
     return {};
   }
 }
 
+/** Written only when something was due: the file operations load then. */
 async function writeRecord(path: string, record: UpdateRecord): Promise<void> {
+  const { writeFileAtomic } = await import("../runtime/fs.ts");
   // A home that cannot be written: no notice, no failure.
   await writeFileAtomic(path, `${JSON.stringify(record)}\n`).catch(() => {});
 }
@@ -50,7 +51,7 @@ async function writeRecord(path: string, record: UpdateRecord): Promise<void> {
 /** What the background check found: the latest version, kept beside when the notice was last shown. */
 export async function recordLatest(ctx: Context, version: string): Promise<void> {
   const path = cacheFile(ctx, RECORD);
-  const record = await readRecord(path);
+  const record = readRecord(ctx, path);
   await writeRecord(path, { ...record, checked_at: ctx.now(), latest_version: version });
 }
 
@@ -77,13 +78,15 @@ async function skippedInFile(ctx: Context): Promise<boolean> {
 export async function afterCommand(ctx: Context, options: { json: boolean }): Promise<void> {
   if (!allowed(ctx, options.json)) return;
   const path = cacheFile(ctx, RECORD);
-  const record = await readRecord(path);
+  const record = readRecord(ctx, path);
   const now = ctx.now();
   const latest = record.latest_version;
   const noticeDue = latest !== undefined && compareVersions(latest, VERSION) > 0 && (record.noticed_at === undefined || now - record.noticed_at >= DAY_MS);
   const checkDue = record.checked_at === undefined || now - record.checked_at >= DAY_MS || record.checked_at > now;
   if (!noticeDue && !checkDue) return;
-  if (await skippedInFile(ctx)) return;
+  // Once a day at most, from here: a record someone else could have written says nothing (its notice would be theirs).
+  const { writableByOthers } = await import("../runtime/fs.ts");
+  if ((await skippedInFile(ctx)) || (noticeDue && (await writableByOthers(path)))) return;
   const next: UpdateRecord = { ...record };
   if (noticeDue) {
     ctx.stderr.write(`${ctx.stderr.colors.yellow("A new version of pipeops is available:")} ${VERSION} → ${latest}; run 'pipeops update' to install it\n`);

@@ -87,6 +87,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     },
     serve: bunRuntime.serve,
     capture: bunRuntime.capture,
+    readSmallTextFile: bunRuntime.readTextFileSync,
     startDetached: bunRuntime.startDetached,
     executablePath: bunRuntime.executablePath,
     onSignal: bunRuntime.onSignal,

@@ -2,8 +2,7 @@
 
 import { type Command, parseFlags } from "../../command.ts";
 import type { Context } from "../../context.ts";
-import { usableAccessToken } from "../../session/authenticated.ts";
-import { requireSession } from "../../session/session.ts";
+import { asItIs, requireSession } from "../../session/session.ts";
 
 export type TokenOptions = Record<string, never>;
 
@@ -11,10 +10,16 @@ export interface TokenResult {
   token: string;
 }
 
-/** A token expiring within a minute is refreshed first, so the caller's request does not fail. */
+/**
+ * A token expiring within a minute is refreshed first, so the caller's request does not fail. One
+ * that never can be (from the environment, a sat_ token, no refresh token) is printed as it is: the
+ * refresh and connection code loads only for a session that may need it (npm run bench, with a session).
+ */
 async function run(ctx: Context, _options: TokenOptions): Promise<TokenResult> {
   const session = await requireSession(ctx);
-  return { token: await usableAccessToken(ctx, session) };
+  const unrenewable = asItIs(session, ctx.now());
+  if (unrenewable) return { token: unrenewable.accessToken };
+  return { token: await (await import("../../session/authenticated.ts")).usableAccessToken(ctx, session) };
 }
 
 export const command: Command<TokenOptions, TokenResult, readonly []> = {
