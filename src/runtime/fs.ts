@@ -36,6 +36,14 @@ export interface FileInfo {
   mtimeMs: number;
 }
 
+/** stat() of a path, following links: Bun's own under Bun (node:fs costs its first use, see readWithBun), else node:fs's. */
+async function statter(): Promise<(path: string) => Promise<import("node:fs").Stats>> {
+  const bun = (globalThis as { Bun?: BunFiles }).Bun;
+  if (bun) return (path) => bun.file(path).stat();
+  const { fs } = await nodeFs();
+  return (path) => fs.stat(path);
+}
+
 /** What a Bun read needs of Bun: present under Bun only (this module runs under Deno too). */
 interface BunFiles {
   file(path: string): { stat(): Promise<import("node:fs").Stats>; bytes(): Promise<Uint8Array> };
@@ -57,7 +65,14 @@ async function readWithBun(bun: BunFiles, path: string): Promise<FileInfo | null
     throw error;
   }
   if (!stat.isFile()) throw new NotAFileError(specialKind(stat));
-  const bytes = await bun.file(path).bytes();
+  let bytes: Uint8Array;
+  try {
+    bytes = await bun.file(path).bytes();
+  } catch (error) {
+    // Removed since the stat (a lock its holder let go): not there, as an open that failed would say.
+    if (errorCode(error) === "ENOENT") return null;
+    throw error;
+  }
   return { text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes), mode: stat.mode & 0o777, mtimeMs: stat.mtimeMs };
 }
 
@@ -159,14 +174,14 @@ export async function writeTarget(path: string): Promise<string> {
 export async function writableByOthers(path: string): Promise<"the file" | "its folder" | undefined> {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
-  const { fs } = await nodeFs();
+  const stat = await statter();
   const ownedElsewhere = (stat: import("node:fs").Stats) => stat.uid !== uid && stat.uid !== 0;
   // A folder with the sticky bit (/tmp) lets others add files, but not replace or remove ours.
   const looseFolder = (stat: import("node:fs").Stats) => ownedElsewhere(stat) || ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0);
   try {
-    const file = await fs.stat(path);
+    const file = await stat(path);
     if (ownedElsewhere(file) || (file.mode & 0o022) !== 0) return "the file";
-    if (looseFolder(await fs.stat(dirname(path)))) return "its folder";
+    if (looseFolder(await stat(dirname(path)))) return "its folder";
   } catch {
     // Not there (or not ours to look at): nothing was read from it either.
   }

@@ -39,6 +39,8 @@ export interface ServerConnection {
   readonly dialect: ServerDialect;
   /** Whether the endpoints came from the cache, and may have changed since. */
   readonly cached: boolean;
+  /** What the cache held for this server once connected (read, or just written): rememberClock compares with it rather than reading again. */
+  readonly remembered: KnownServer;
 }
 
 export function clientIdOf(ctx: Pick<Context, "env">, settings: ServerSettings = {}): string {
@@ -138,22 +140,23 @@ export async function connect(ctx: Context, apiUrl: URL, settings: ServerSetting
     [oauth.allowInsecureRequests]: true,
   } as HttpOptions;
   const facts = known?.facts ?? (await discover(apiUrl, http, origins));
-  if (!known) await rememberServer(ctx, name, { facts, clockOffsetMs: clock.offsetMs });
+  const remembered = known ?? { facts, clockOffsetMs: clock.offsetMs };
+  if (!known) await rememberServer(ctx, name, remembered);
   const client = { client_id: clientIdOf(ctx, settings) };
   const as = facts.kind === "pipeops" ? pipeopsAuthorizationServer(apiUrl, consoleUrlOf(ctx, settings)) : facts.metadata;
   const base = { as, client, server: name };
   const dialect = facts.kind === "pipeops" ? pipeopsDialect({ ...base, apiUrl }) : standardDialect(base);
-  return { apiUrl, as, client, clientAuth: oauth.None(), http, clock, dialect, cached: known !== undefined };
+  return { apiUrl, as, client, clientAuth: oauth.None(), http, clock, dialect, cached: known !== undefined, remembered };
 }
 
 /**
  * Keeps the server's clock offset for the next command when it moved by more than the Date
  * header's precision, so `auth token` can judge expiry without asking.
  */
-export async function rememberClock(ctx: Context, conn: ServerConnection, known?: KnownServer): Promise<void> {
+export async function rememberClock(ctx: Context, conn: ServerConnection): Promise<void> {
   const name = serverName(conn.apiUrl);
-  const before = known ?? (await knownServer(ctx, name));
-  if (!before || Math.abs(before.clockOffsetMs - conn.clock.offsetMs) <= 2_000) return;
+  const before = conn.remembered;
+  if (Math.abs(before.clockOffsetMs - conn.clock.offsetMs) <= 2_000) return;
   await rememberServer(ctx, name, { facts: before.facts, clockOffsetMs: conn.clock.offsetMs });
 }
 

@@ -41,6 +41,7 @@ function connection(issParameter: boolean): ServerConnection {
     clock: new ServerClock(() => Date.now()),
     dialect: standardDialect({ as, client, server: serverName(new URL(ISSUER)) }),
     cached: false,
+    remembered: { facts: { kind: "pipeops" }, clockOffsetMs: 0 },
   };
 }
 

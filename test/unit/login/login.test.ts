@@ -137,6 +137,7 @@ describe("device polling against a scripted token endpoint", () => {
       clock: new ServerClock(() => Date.now()),
       dialect: standardDialect({ as, client, server: base }),
       cached: false,
+      remembered: { facts: { kind: "pipeops" }, clockOffsetMs: 0 },
     };
     return conn;
   }

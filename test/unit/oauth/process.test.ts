@@ -36,6 +36,7 @@ function connection(kind: "standard" | "pipeops", offsetMs = 0): ServerConnectio
     clock: new ServerClock(() => NOW, offsetMs),
     dialect: kind === "pipeops" ? pipeopsDialect({ ...base, apiUrl: API }) : standardDialect(base),
     cached: false,
+    remembered: { facts: { kind: "pipeops" }, clockOffsetMs: 0 },
   };
 }
 
