@@ -519,7 +519,21 @@ describe("through pipeops' own wrappers", () => {
     ),
   });
   const plainText = fc.oneof(hostileText, fc.constantFrom("invalid or expired authorization code", "Unauthorized", ""));
-  const anyTokenAnswer = fc.oneof(tokenResponse, envelope, plainText, objectWith({ error: hostileText, error_description: hostileText }));
+  // Access tokens that are not ones (spaces, escapes, empty): our own check, not the library's, must refuse them.
+  const badAccessToken = fc.oneof(hostileText, fc.constantFrom("", "with space", "tok\u001b[2J", "a\nb"));
+  const badTokenResponse = objectWith({ access_token: badAccessToken, token_type: fc.constant("Bearer"), expires_in: expiresIn });
+  const badEnvelope = objectWith({
+    status: fc.constant("success"),
+    data: objectWith({ token: badAccessToken, access_token: badAccessToken }).map((text) => JSON.parse(text)),
+  });
+  const anyTokenAnswer = fc.oneof(
+    tokenResponse,
+    envelope,
+    plainText,
+    objectWith({ error: hostileText, error_description: hostileText }),
+    badTokenResponse,
+    badEnvelope,
+  );
 
   function expectIssued(tokens: IssuedTokens): void {
     expect(typeof tokens.accessToken).toBe("string");
