@@ -9,7 +9,7 @@ import type { Context } from "../context.ts";
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError } from "../errors.ts";
 import { printError, printJson, successLine } from "../output.ts";
 import { archiveFor, checkArchive, download, releaseTarget, unpack } from "../update/archive.ts";
-import { folderNotWritable, installedBinary, managedByPackage, packageManagerCommand, replaceBinary } from "../update/install.ts";
+import { assertReplaceable, installedBinary, managedByPackage, packageManagerCommand, replaceBinary } from "../update/install.ts";
 import { latestRelease } from "../update/release.ts";
 import { RELEASE_PUBLIC_KEY } from "../update/stamp.ts";
 import { compareVersions } from "../update/versions.ts";
@@ -81,10 +81,7 @@ async function run(ctx: Context, options: UpdateOptions): Promise<UpdateResult> 
   const path = await installedBinary(ctx);
   const manager = await packageManagerCommand(ctx, path);
   if (manager) throw managedByPackage(path, manager);
-  const { writeProblem } = await import("../runtime/fs.ts");
-  const problem = await writeProblem(path);
-  if (problem)
-    throw folderNotWritable((await import("node:path")).dirname(path), (await import("../config/writable.ts")).describeWriteProblem(path, problem).reason);
+  await assertReplaceable(path);
   if (!options.yes) {
     if (!ctx.stdin.isTTY || !ctx.stderr.isTTY) return { ...result, outcome: "unconfirmed", path };
     ctx.stderr.write(`${whatIsNew({ ...result, outcome: "available" })}Install pipeops ${release.version} in place of ${VERSION} (${path})? [y/N] `);

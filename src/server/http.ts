@@ -285,6 +285,11 @@ async function readLimited(response: Response, url: URL): Promise<Uint8Array<Arr
     }
     chunks.push(value);
   }
+  return joinChunks(chunks, size);
+}
+
+/** The pieces of a body read one by one, as one array of `size` bytes (their sum). */
+export function joinChunks(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   const body = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

@@ -7,6 +7,7 @@ import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { animateProgress, CLEAR_LINE, fitLine } from "../io/progress.ts";
 import { fileStatus, findOnPath, privateTempFile } from "../runtime/fs.ts";
+import { joinChunks } from "../server/http.ts";
 import { getFollowing, type Release, releaseRefused } from "./release.ts";
 import { BUILD_TARGET } from "./stamp.ts";
 
@@ -88,13 +89,7 @@ export async function download(ctx: Context, release: Release, archive: ArchiveC
     if (bar && drawnAt > 0) ctx.stderr.write(CLEAR_LINE);
     reader.releaseLock();
   }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return joinChunks(chunks, received);
 }
 
 /** The archive matches its line in the signed SHA256SUMS, or it is refused. */

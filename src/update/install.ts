@@ -43,20 +43,23 @@ export const folderNotWritable = (folder: string, why: string) =>
     `Nothing was changed. Run 'sudo pipeops update', or install it where you can write: ${INSTALL_SCRIPT} | PIPEOPS_INSTALL_DIR=~/.local/bin sh`,
   );
 
+/** Before anything is downloaded: a folder the new binary cannot be written into is said now, and nothing is changed. */
+export async function assertReplaceable(path: string): Promise<void> {
+  const problem = await writeProblem(path);
+  if (problem) throw folderNotWritable(dirname(path), describeWriteProblem(path, problem).reason);
+}
+
 /** What `--version` of a pipeops binary says its version is. */
 function versionOf(output: Uint8Array): string | undefined {
   return /^pipeops (\S+) \(commit [^)]*\)\n?$/.exec(new TextDecoder().decode(output))?.[1];
 }
 
 /**
- * Installs `binary` in place of `path`, checked first to start and to report `version`. Refuses a
- * folder it cannot write before writing anything; removes its temporary file on every failure and on
- * SIGINT or SIGTERM. On Windows, where a running .exe cannot be replaced, it is moved aside first.
+ * Installs `binary` in place of `path` (assertReplaceable said it can be), checked first to start and
+ * to report `version`; removes its temporary file on every failure and on SIGINT or SIGTERM. On Windows, where a running .exe cannot be replaced, it is moved aside first.
  */
 export async function replaceBinary(ctx: Context, path: string, binary: Uint8Array, version: string): Promise<void> {
   const folder = dirname(path);
-  const problem = await writeProblem(path);
-  if (problem) throw folderNotWritable(folder, describeWriteProblem(path, problem).reason);
   const mode = (await fileStatus(path))?.mode ?? 0o755;
   const temp = join(folder, `.${basename(path)}.update-${crypto.randomUUID().slice(0, 8)}`);
   const cleanUp = () => removeFile(temp).catch(() => {});
