@@ -207,6 +207,26 @@ describe("refused releases: the old binary untouched, byte for byte, and nothing
     untouched(binary);
   });
 
+  test("a binary a package manager installed (a global npm install here) is left to it, named, before any download", async () => {
+    const root = tempDir("pipeops-npm-global-");
+    const dir = join(root, "lib", "node_modules", "pipeops", "bin");
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, "pipeops");
+    copyFileSync(fixtures.oldBinary, path);
+    chmodSync(path, 0o755);
+    const bytes = readFileSync(path);
+    const before = requests.length;
+    const result = await runProgram([path, "update", "--yes"], { env: env(serveRelease(fixtures.release)) });
+    expect(result).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `Error: ${path} was installed by a package manager, which updates it\nRun 'npm install -g pipeops@latest (or: bun add -g pipeops@latest)'; pipeops update leaves it alone\n`,
+    });
+    expect(requests.slice(before).some((request) => request.includes(".tar."))).toBe(false);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(readdirSync(dir)).toEqual(["pipeops"]);
+  });
+
   test("no terminal and no --yes: says what it would install, exit 1, installs nothing", async () => {
     const binary = installed("old");
     const result = await runProgram([binary.path, "update"], { env: env(serveRelease(fixtures.release)) });
@@ -376,6 +396,7 @@ describe("the update notice", () => {
       expect(await atTerminal(["auth", "status"], extra)).not.toContain("A new version");
     }
     expect(await atTerminal(["auth", "status", "--json"])).not.toContain("A new version");
+    expect(await atTerminal(["auth", "status", "--quiet"])).not.toContain("A new version");
     const piped = await runProgram([binary.path, "auth", "status"], { env: { HOME: home } });
     expect(piped.stderr).toBe("");
     const first = await atTerminal(["auth", "status"]);
