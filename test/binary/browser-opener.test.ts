@@ -34,12 +34,16 @@ beforeAll(() => {
 });
 afterAll(() => server.stop(true));
 
-/** A folder of stand-in programs that write the arguments they got, one per line, to `<name>.argv`. */
+/**
+ * A folder of stand-in programs that write the arguments they got, one per line, to `<name>.argv`:
+ * written aside and moved into place, so the file is whole once it is there to be read.
+ */
 function standIns(names: readonly string[]): string {
   const bin = tempDir();
   for (const name of names) {
     const script = join(bin, name);
-    writeFileSync(script, `#!/bin/sh\nfor arg in "$@"; do printf '%s\\n' "$arg"; done > '${join(bin, `${name}.argv`)}'\nexit 0\n`);
+    const argv = join(bin, `${name}.argv`);
+    writeFileSync(script, `#!/bin/sh\nfor arg in "$@"; do printf '%s\\n' "$arg"; done > '${argv}.part'\nmv '${argv}.part' '${argv}'\nexit 0\n`);
     chmodSync(script, 0o755);
   }
   return bin;
