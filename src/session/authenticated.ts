@@ -82,6 +82,8 @@ export type AuthorizedRequest<T> = (accessToken: string, conn: ServerConnection)
  * report its (possibly new) expiry.
  */
 export async function withSession<T>(ctx: Context, session: Session, request: AuthorizedRequest<T>): Promise<{ value: T; session: Session }> {
+  // A token that has ended and cannot be renewed is said so before the server is looked for.
+  asItIs(session, ctx.now());
   let conn = await connectTo(ctx, session);
   try {
     return await authorized(ctx, conn, session, request);

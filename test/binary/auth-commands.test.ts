@@ -10,6 +10,7 @@ import { BINARY, ROOT, runBinary, TOKEN_REFUSED } from "../helpers/binary.ts";
 import { homeWithFile, tempDir } from "../helpers/context.ts";
 import { loginWithAuthorizationCode, type TokenSet } from "../helpers/flows.ts";
 import { spawnInTerminal } from "../helpers/interactive.ts";
+import { closedPort } from "../helpers/network.ts";
 
 let server: DevServer;
 let tokens: TokenSet;
@@ -188,6 +189,17 @@ describe("authenticated from the credential file", () => {
 
   test("an expired token without a refresh token gives the spec's expired error", async () => {
     const { env } = loggedIn({ expires_at: "2020-01-01T00:00:00Z" });
+    for (const command of ["status", "me", "token"]) {
+      expect(await runBinary(["auth", command], { env })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Error: authentication token has expired\nRun 'pipeops auth login' to re-authenticate\n",
+      });
+    }
+  });
+
+  test("an expired token without a refresh token is said to be expired even when its server cannot be reached", async () => {
+    const { env } = loggedIn({ expires_at: "2020-01-01T00:00:00Z", api_url: `http://127.0.0.1:${await closedPort()}` });
     for (const command of ["status", "me", "token"]) {
       expect(await runBinary(["auth", command], { env })).toEqual({
         code: 1,
