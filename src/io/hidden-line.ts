@@ -16,7 +16,7 @@ export interface HiddenLineOptions {
 /**
  * Shows the prompt and reads one line with echo off; null when echo could not be turned off (no
  * terminal, no stty, Windows), in which case nothing was shown or read and the caller asks in the open. Echo comes back on after the line,
- * on Ctrl-C (which rejects), on SIGTERM and SIGHUP (which drop what was typed, then end the process as they would have),
+ * on Ctrl-C (which rejects), on SIGTERM and SIGHUP (which end the process as they would have), each dropping what was typed,
  * and while the job is stopped (Ctrl-Z): the shell gets its echo, and `fg` hides the typing again.
  */
 /** What the hidden read uses: the terminal on stdin, stderr for the prompt, and the process's signals. */
@@ -33,16 +33,20 @@ export async function readHiddenLine(ctx: HiddenLineContext, options: HiddenLine
   const stopListening = () => {
     for (const remove of removers.splice(0)) remove();
   };
+  // Keys typed so far would stay queued for the shell: a Ctrl-C at the keyboard drops them in the
+  // kernel, but no signal sent by another process does (kill, timeout, a closing terminal).
   const endWith = (signal: "SIGTERM" | "SIGHUP") => () => {
     stopListening();
-    // Unlike Ctrl-C, these signals leave the keys typed so far queued for the shell.
     stdin.discardTyped();
     stdin.setEcho(true);
     ctx.raise(signal);
   };
   // The handlers come first: a signal the moment echo is off must still turn it back on.
   removers.push(
-    ctx.onSignal("SIGINT", () => rejectRead(options.interrupted())),
+    ctx.onSignal("SIGINT", () => {
+      stdin.discardTyped();
+      rejectRead(options.interrupted());
+    }),
     ctx.onSignal("SIGTERM", endWith("SIGTERM")),
     ctx.onSignal("SIGHUP", endWith("SIGHUP")),
     ctx.onSignal("SIGTSTP", () => {

@@ -239,17 +239,18 @@ describe("--with-token", () => {
     }
   });
 
-  test("Ctrl-C at the hidden prompt: exit 130, echo back on, nothing stored", async () => {
+  test("Ctrl-C at the hidden prompt: exit 130, echo back on, what was typed dropped, nothing stored", async () => {
     const { env, configPath } = tempHome();
     const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
     try {
       await cli.waitForScreen(/then press Enter:\r\n/);
-      await cli.typeAndWait("half-typed-tok");
+      cli.type("half-typed-tok");
       cli.interrupt();
       expect(await cli.exited).toBe(130);
       expect(cli.echoes()).toBe(true);
       expect(cli.screen()).toEndWith("\u001b[31mError:\u001b[39m authentication cancelled\r\n");
       expect(cli.screen()).not.toContain("half-typed-tok");
+      expect(await cli.unreadInput()).toBe("");
       expect(existsSync(configPath)).toBe(false);
     } finally {
       cli.close();
@@ -287,7 +288,7 @@ describe("--with-token", () => {
       const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
       try {
         await cli.waitForScreen(/then press Enter:\r\n/);
-        await cli.typeAndWait("half-typed-tok");
+        cli.type("half-typed-tok");
         expect(cli.echoes()).toBe(false);
         cli.signal(signal);
         expect(await cli.exited).toBe(code);

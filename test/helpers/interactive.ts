@@ -15,14 +15,13 @@ export interface TerminalBinary {
   /** Everything the terminal showed so far: the program's output and the terminal's echo of input. */
   screen(): string;
   waitForScreen(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** Keys typed at the terminal ("\r" is Enter). */
-  type(keys: string): void;
   /**
-   * Keys typed, then time for the terminal driver to take them in, before a signal that must come
-   * after them (as a user's does, long after): the kernel's line discipline reads typed keys
-   * asynchronously, and with echo off nothing shows when it has.
+   * Keys typed at the terminal ("\r" is Enter), in the kernel once this returns. The line discipline
+   * takes them in a moment later, but a read of the terminal waits for that first (Linux's n_tty_read
+   * flushes pending input before it finds none), so a signal sent straight after meets them either
+   * way: no sleep decides which.
    */
-  typeAndWait(keys: string): Promise<void>;
+  type(keys: string): void;
   /** Resolves once the process is stopped by job control (its state in /proc is T). */
   waitForStopped(timeoutMs?: number): Promise<void>;
   /**
@@ -109,10 +108,6 @@ export function spawnInTerminal(
     screen: shown,
     waitForScreen,
     type: (keys) => void terminal.write(keys),
-    async typeAndWait(keys) {
-      terminal.write(keys);
-      await Bun.sleep(100);
-    },
     async waitForStopped(timeoutMs = 10_000) {
       const started = Date.now();
       // The state follows the command name, which is in parentheses (and may hold any character).
