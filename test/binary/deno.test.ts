@@ -247,7 +247,7 @@ describe("under Deno", () => {
       const cli = spawnInTerminal(["auth", "login", "--with-token"], denoEnv, { argv: DENO_RUN, cwd: ROOT });
       try {
         await cli.waitForScreen(/then press Enter:\r\n/, TIMEOUT_MS);
-        cli.type("half-typed-tok");
+        await cli.typeAndFlush("half-typed-tok");
         expect(cli.echoes()).toBe(false);
         cli.signal("SIGTERM");
         expect(await cli.exited).toBe(143);

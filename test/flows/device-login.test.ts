@@ -244,7 +244,7 @@ describe("--with-token", () => {
     const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
     try {
       await cli.waitForScreen(/then press Enter:\r\n/);
-      cli.type("half-typed-tok");
+      await cli.typeAndFlush("half-typed-tok");
       cli.interrupt();
       expect(await cli.exited).toBe(130);
       expect(cli.echoes()).toBe(true);
@@ -288,7 +288,7 @@ describe("--with-token", () => {
       const cli = spawnInTerminal(["auth", "login", "--with-token"], { ...env, PIPEOPS_API_URL: server.url });
       try {
         await cli.waitForScreen(/then press Enter:\r\n/);
-        cli.type("half-typed-tok");
+        await cli.typeAndFlush("half-typed-tok");
         expect(cli.echoes()).toBe(false);
         cli.signal(signal);
         expect(await cli.exited).toBe(code);

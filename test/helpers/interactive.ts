@@ -15,13 +15,16 @@ export interface TerminalBinary {
   /** Everything the terminal showed so far: the program's output and the terminal's echo of input. */
   screen(): string;
   waitForScreen(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /**
-   * Keys typed at the terminal ("\r" is Enter), in the kernel once this returns. The line discipline
-   * takes them in a moment later, but a read of the terminal waits for that first (Linux's n_tty_read
-   * flushes pending input before it finds none), so a signal sent straight after meets them either
-   * way: no sleep decides which.
-   */
+  /** Keys typed at the terminal ("\r" is Enter). */
   type(keys: string): void;
+  /**
+   * Keys typed, resolving once Bun has written them to the pseudo-terminal (its drain callback: the
+   * write is queued, not made, when write() returns), before a signal that must come after them.
+   * The line discipline takes them in a moment later still, but a read of the terminal waits for
+   * that (Linux's n_tty_read flushes pending input before it decides there is none), so the
+   * program's discard meets them either way: no sleep decides the order.
+   */
+  typeAndFlush(keys: string): Promise<void>;
   /** Resolves once the process is stopped by job control (its state in /proc is T). */
   waitForStopped(timeoutMs?: number): Promise<void>;
   /**
@@ -63,11 +66,15 @@ export function spawnInTerminal(
   if (!existsSync(command.argv[0]!)) throw new Error(`${command.argv[0]} is missing: run 'npm run build' first`);
   let screen = "";
   const decoder = new TextDecoder();
+  const flushWaiters: (() => void)[] = [];
   const terminal = new Bun.Terminal({
     cols: size.columns,
     rows: size.rows,
     data: (_terminal, data) => {
       screen += decoder.decode(data, { stream: true });
+    },
+    drain: () => {
+      for (const resolve of flushWaiters.splice(0)) resolve();
     },
   });
   const child = Bun.spawn([...command.argv, ...args], {
@@ -108,6 +115,19 @@ export function spawnInTerminal(
     screen: shown,
     waitForScreen,
     type: (keys) => void terminal.write(keys),
+    async typeAndFlush(keys) {
+      let late: ReturnType<typeof setTimeout> | undefined;
+      const flushed = new Promise<void>((resolve, reject) => {
+        flushWaiters.push(resolve);
+        late = setTimeout(() => reject(new Error("the typed keys were not written to the terminal within 10 s")), 10_000);
+      });
+      terminal.write(keys);
+      try {
+        await flushed;
+      } finally {
+        clearTimeout(late);
+      }
+    },
     async waitForStopped(timeoutMs = 10_000) {
       const started = Date.now();
       // The state follows the command name, which is in parentheses (and may hold any character).
