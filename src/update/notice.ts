@@ -92,10 +92,9 @@ export async function afterCommand(ctx: Context, options: { json: boolean }): Pr
     ctx.stderr.write(`${ctx.stderr.colors.yellow("A new version of pipeops is available:")} ${VERSION} → ${latest}; run 'pipeops update' to install it\n`);
     next.noticed_at = now;
   }
-  if (checkDue) {
-    // Claimed before it starts, so commands run meanwhile start no second one.
-    next.checked_at = now;
-    ctx.startDetached([ctx.executablePath(), "update", "check", "--record"]);
-  }
+  if (checkDue) next.checked_at = now;
+  // Written before the check starts: it claims the check, so commands run meanwhile start no second
+  // one, and a check that finishes first is not overwritten by this older record.
   await writeRecord(path, next);
+  if (checkDue) ctx.startDetached([ctx.executablePath(), "update", "check", "--record"]);
 }
