@@ -8,7 +8,7 @@
 #   `pipeops api` streaming a large body, and of the bench; dbus-daemon, gnome-keyring, libsecret-1-0: a
 #   real Secret Service for the keyring tests (Bun.secrets loads libsecret); libsecret-tools: secret-tool,
 #   to look into that Secret Service from the tests; minisign: the stock tool our release signatures must
-#   satisfy (and whose own we must accept).
+#   satisfy (and whose own we must accept); strace: which files a command opens, and how (file-access test).
 set -eu
 missing=""
 need() { [ -e "$1" ] || missing="$missing $2"; }
@@ -31,6 +31,7 @@ need /usr/bin/gnome-keyring-daemon gnome-keyring
 need /usr/lib/x86_64-linux-gnu/libsecret-1.so.0 libsecret-1-0
 need /usr/bin/secret-tool libsecret-tools
 need /usr/bin/minisign minisign
+need /usr/bin/strace strace
 [ -n "$missing" ] || exit 0
 # One name per package, in a stable order.
 packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ $//')

@@ -7,6 +7,7 @@ import { type InputStream, lineReader, type OutputStream, outputStream } from ".
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
 import { detectWsl } from "./io/wsl.ts";
 import type { Runtime } from "./runtime/index.ts";
+import { type FileInfo, readFileIfExists } from "./runtime/read.ts";
 import type { Env } from "./runtime/types.ts";
 import { sleep } from "./sleep.ts";
 
@@ -66,12 +67,13 @@ export interface Context {
 }
 
 /** What commands use of the credential store. */
-export type CredentialFile = Pick<CredentialStore, "path" | "named" | "read" | "save" | "clear">;
+export type CredentialFile = Pick<CredentialStore, "path" | "named" | "read" | "save" | "clear" | "prefetch">;
 
 /**
- * The credential store, its module (valibot, the schema, the file operations) loaded by the first
- * read or write rather than at start, where `--help` and `--version` would pay for it. A file that
- * is not there is read as the store reads it (EMPTY_CONFIG), without loading the store at all.
+ * The credential store, its module (valibot, the schema) loaded by the first read or write rather
+ * than at start, where `--help` and `--version` would pay for it. A file that is not there is read
+ * as the store reads it (EMPTY_CONFIG), without loading the store at all. A prefetch starts reading
+ * the file before the store's module has loaded, and hands that read to the store.
  */
 function lazyCredentialFile(
   path: string,
@@ -80,11 +82,23 @@ function lazyCredentialFile(
   create: (path: string) => Promise<CredentialStore>,
 ): CredentialFile {
   let store: Promise<CredentialStore> | undefined;
-  const loaded = () => (store ??= create(path));
+  let early: Promise<FileInfo | null> | undefined;
+  const loaded = () =>
+    (store ??= create(path).then((created) => {
+      if (early) created.prefetch(early);
+      early = undefined;
+      return created;
+    }));
   return {
     path,
     named,
-    read: async () => (!store && isMissing(path) ? EMPTY_CONFIG : (await loaded()).read()),
+    prefetch() {
+      if (store || early || isMissing(path)) return;
+      early = readFileIfExists(path);
+      // A failure is the store's to report when it reads, and nobody's when it never does.
+      early.catch(() => {});
+    },
+    read: async () => (!store && !early && isMissing(path) ? EMPTY_CONFIG : (await loaded()).read()),
     save: async (update) => (await loaded()).save(update),
     clear: async () => (await loaded()).clear(),
   };

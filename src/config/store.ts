@@ -1,12 +1,16 @@
+/**
+ * The credential file. A read loads this module alone with valibot and the schema (a command that
+ * only reads its session pays for nothing else: npm run bench, with a session); writing, the
+ * keyring and the words of an error load when a command needs them.
+ */
 import * as v from "valibot";
-import { type CliError, configInvalid, configNotAFile, configUnreadable, type PathSetting, sanitize, writeWaysOut } from "../errors.ts";
-import { canonicalTarget, errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, writeFileAtomic, writeProblem } from "../runtime/fs.ts";
+import { sanitize } from "../cli-error.ts";
+import type { CliError, PathSetting } from "../errors.ts";
+import { errorCode, type FileInfo, FileTooLargeError, isPermissionError, NotAFileError, readFileIfExists } from "../runtime/read.ts";
 import type { Keyring } from "../runtime/types.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
-import { deleteEntry, entryName, readEntry, writeEntry } from "./keyring.ts";
 import { EMPTY_CONFIG } from "./path.ts";
 import { type ConfigFile, ConfigFileSchema, describeIssue } from "./schema.ts";
-import { saveError } from "./writable.ts";
 
 /** How to reach a server beyond its URL, as the file says (the Go CLI's oauth.client_id and oauth.dashboard_url). */
 export interface ServerSettings {
@@ -63,17 +67,33 @@ export class CredentialStore {
     readonly named: PathSetting = "PIPEOPS_CONFIG_PATH",
   ) {}
 
-  async read(): Promise<ConfigSnapshot> {
-    return (await this.load()).snapshot;
+  /** A read of the file already under way, for the next read() (not a write) to use. */
+  private early: Promise<FileInfo | null> | undefined;
+
+  /**
+   * Starts reading the file now, for the next read(): a command starts it while its code loads
+   * (npm run bench, with a session). `started` is such a read begun before this module loaded.
+   * A write reads the file again, and drops a read begun before it.
+   */
+  prefetch(started?: Promise<FileInfo | null>): void {
+    if (this.early) return;
+    this.early = started ?? readFileIfExists(this.path);
+    this.early.catch(() => {});
   }
 
-  /** The snapshot, and the text it was read from (undefined for a missing or empty file). */
-  protected async load(): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
+  async read(): Promise<ConfigSnapshot> {
+    const early = this.early;
+    this.early = undefined;
+    return (await this.load(early)).snapshot;
+  }
+
+  /** The snapshot, and the text it was read from (undefined for a missing or empty file); from `early` when one was started. */
+  protected async load(early?: Promise<FileInfo | null>): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
     let file: FileInfo | null;
     try {
-      file = await readFileIfExists(this.path);
+      file = await (early ?? readFileIfExists(this.path));
     } catch (error) {
-      throw this.readError(error);
+      throw await this.readError(error);
     }
     if (!file || file.text.trim() === "") return { snapshot: EMPTY_CONFIG };
     if ((file.mode & 0o077) !== 0 && !this.warnedAboutMode) {
@@ -93,9 +113,10 @@ export class CredentialStore {
    * were named after the real file) is found once and moved.
    */
   private async fromKeyring(data: ConfigFile, apiUrl: string | undefined): Promise<StoredCredentials | null> {
+    const { deleteEntry, readEntry, writeEntry } = await import("./keyring.ts");
     const name = await this.entry(apiUrl);
     let entry = await readEntry(this.keyring(), name);
-    const legacy = this.legacyEntry(apiUrl);
+    const legacy = await this.legacyEntry(apiUrl);
     if (!entry && legacy !== name) {
       entry = await readEntry(this.keyring(), legacy);
       if (entry) {
@@ -112,13 +133,14 @@ export class CredentialStore {
    * so two files never share an entry and one file reached by two names never has two.
    */
   private async entry(apiUrl: string | undefined): Promise<string> {
-    this.realPath ??= canonicalTarget(this.path);
+    const { entryName } = await import("./keyring.ts");
+    this.realPath ??= import("../runtime/fs.ts").then(({ canonicalTarget }) => canonicalTarget(this.path));
     return entryName(originOf(apiUrl), await this.realPath);
   }
 
   /** The name entries had before: the path as the user gave it. */
-  private legacyEntry(apiUrl: string | undefined): string {
-    return entryName(originOf(apiUrl), this.path);
+  private async legacyEntry(apiUrl: string | undefined): Promise<string> {
+    return (await import("./keyring.ts")).entryName(originOf(apiUrl), this.path);
   }
 
   private realPath: Promise<string> | undefined;
@@ -154,7 +176,7 @@ export class CredentialStore {
     delete next.credential_store;
     await this.write(next);
     // Back from the keyring: the old entry goes once the file holds the tokens.
-    if (was === "keyring") await deleteEntry(this.keyring(), await this.entry(data.api_url)).catch(() => false);
+    if (was === "keyring") await (await import("./keyring.ts")).deleteEntry(this.keyring(), await this.entry(data.api_url)).catch(() => false);
   }
 
   /**
@@ -162,6 +184,7 @@ export class CredentialStore {
    * CLI's keys both), which keeps what is not secret and says where the tokens are.
    */
   private async saveInKeyring(current: Record<string, unknown>, data: Partial<ConfigFile>, update: CredentialUpdate): Promise<void> {
+    const { deleteEntry, writeEntry } = await import("./keyring.ts");
     const apiUrl = update.apiUrl ?? data.api_url;
     await writeEntry(this.keyring(), await this.entry(apiUrl), {
       access_token: update.accessToken,
@@ -187,8 +210,9 @@ export class CredentialStore {
     let removed = false;
     // The keyring's entry first: a keyring that cannot be used fails the logout, and the file says where the tokens still are.
     if (data.credential_store === "keyring") {
+      const { deleteEntry } = await import("./keyring.ts");
       const name = await this.entry(data.api_url);
-      const legacy = this.legacyEntry(data.api_url);
+      const legacy = await this.legacyEntry(data.api_url);
       await deleteEntry(this.keyring(), name);
       if (legacy !== name) await deleteEntry(this.keyring(), legacy);
       // Never "nothing to remove" while the file says its tokens are in the keyring: the marker goes too.
@@ -220,26 +244,35 @@ export class CredentialStore {
       // A UTF-8 byte order mark, as Windows editors write one, is not part of the JSON.
       json = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
     } catch (error) {
-      throw configInvalid(this.path, await describeBrokenJson(text.startsWith("\uFEFF") ? text.slice(1) : text, error));
+      throw await this.invalid(await describeBrokenJson(text.startsWith("\uFEFF") ? text.slice(1) : text, error));
     }
-    if (!isRecord(json)) throw configInvalid(this.path, "expected a JSON object");
+    if (!isRecord(json)) throw await this.invalid("expected a JSON object");
     const result = v.safeParse(ConfigFileSchema, json);
-    if (!result.success) throw configInvalid(this.path, describeIssue(result.issues));
+    if (!result.success) throw await this.invalid(describeIssue(result.issues));
     // The parsed object itself, not valibot's copy: that one drops keys named __proto__, constructor
     // or prototype, which save() must keep like any other key (the schema has no transforms).
     return json as ConfigFile;
   }
 
   private async write(data: Record<string, unknown>): Promise<void> {
+    this.early = undefined;
+    const { writeFileAtomic, writeProblem } = await import("../runtime/fs.ts");
     try {
       await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
     } catch (error) {
       // The spec's words for permission, the path and where it failed, and the ways out.
+      const [{ saveError }, { writeWaysOut }] = await Promise.all([import("./writable.ts"), import("../errors.ts")]);
       throw saveError(this.path, (await writeProblem(this.path)) ?? { at: this.path, error }, writeWaysOut(this.named));
     }
   }
 
-  private readError(error: unknown): CliError {
+  private async invalid(reason: string): Promise<CliError> {
+    return (await import("../errors.ts")).configInvalid(this.path, reason);
+  }
+
+  private async readError(error: unknown): Promise<CliError> {
+    const { configNotAFile, configUnreadable } = await import("../errors.ts");
+    if (error instanceof FileTooLargeError) return this.invalid(`it is over ${error.maxBytes / 1024 / 1024} MiB, far more than credentials take`);
     const code = errorCode(error);
     if (isPermissionError(error)) return configUnreadable(this.path, "permission", this.named);
     // A folder, a named pipe, a device: nothing of it is read, and the hint fits what it is.

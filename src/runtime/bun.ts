@@ -157,8 +157,11 @@ export const bunRuntime: Runtime = {
   },
   isMissing(path) {
     // Kept because npm run bench says so: the asynchronous reads that tell these cases apart double
-    // the start-up of `auth status`. Bun.mmap is synchronous and fails with the errno;
-    // Bun.file().exists() is false for a folder or a link loop too.
+    // the start-up of `auth status`. A file with something in it (or a folder, a pipe: not 0) is
+    // told by one stat, with nothing opened; where that says 0 (missing, empty, or a stat that
+    // failed), Bun.mmap, synchronous, fails with the errno. Bun.file().exists() is false for a
+    // folder or a link loop too.
+    if (Bun.file(path).size !== 0) return false;
     try {
       Bun.mmap(path);
       return false;

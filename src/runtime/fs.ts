@@ -2,6 +2,9 @@
 import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
+import { errorCode, NotAFileError, type SpecialFile, specialKind } from "./read.ts";
+
+export { errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, type SpecialFile } from "./read.ts";
 
 /** node:fs, loaded by the first file operation rather than at start: `--help` and `--version` never need it. */
 async function nodeFs() {
@@ -9,96 +12,12 @@ async function nodeFs() {
   return { fs, constants };
 }
 
-/** What a path names when it is not a regular file: reads refuse these before reading anything. */
-export type SpecialFile = "folder" | "named pipe" | "device" | "socket" | "special file";
-
-/** Thrown for a path that exists but is not a regular file; `code` is ENOTFILE. */
-export class NotAFileError extends Error {
-  readonly code = "ENOTFILE";
-  constructor(readonly kind: SpecialFile) {
-    super(`not a regular file (a ${kind})`);
-  }
-}
-
-function specialKind(stat: import("node:fs").Stats): SpecialFile {
-  if (stat.isDirectory()) return "folder";
-  if (stat.isFIFO()) return "named pipe";
-  if (stat.isCharacterDevice() || stat.isBlockDevice()) return "device";
-  if (stat.isSocket()) return "socket";
-  return "special file";
-}
-
-export interface FileInfo {
-  text: string;
-  /** Permission bits, e.g. 0o600. */
-  mode: number;
-  /** Last modification, ms since the epoch. */
-  mtimeMs: number;
-}
-
-/** stat() of a path, following links: Bun's own under Bun (node:fs costs its first use, see readWithBun), else node:fs's. */
+/** stat() of a path, following links: Bun's own under Bun (node:fs costs its first use, see read.ts), else node:fs's. */
 async function statter(): Promise<(path: string) => Promise<import("node:fs").Stats>> {
-  const bun = (globalThis as { Bun?: BunFiles }).Bun;
+  const bun = (globalThis as { Bun?: { file(path: string): { stat(): Promise<import("node:fs").Stats> } } }).Bun;
   if (bun) return (path) => bun.file(path).stat();
   const { fs } = await nodeFs();
   return (path) => fs.stat(path);
-}
-
-/** What a Bun read needs of Bun: present under Bun only (this module runs under Deno too). */
-interface BunFiles {
-  file(path: string): { stat(): Promise<import("node:fs").Stats>; bytes(): Promise<Uint8Array> };
-}
-
-/**
- * Under Bun, without node:fs, which costs a command its first use (npm run bench, with a session):
- * stat, and read only a regular file. (node:fs below reads through the handle it checked; here a
- * file swapped for a pipe between the two calls could hold the read: only someone who may write
- * the folder could do that, who could as well write the file.) A byte order mark is kept, as
- * node:fs keeps it: the store decides about it.
- */
-async function readWithBun(bun: BunFiles, path: string): Promise<FileInfo | null> {
-  let stat: import("node:fs").Stats;
-  try {
-    stat = await bun.file(path).stat();
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return null;
-    throw error;
-  }
-  if (!stat.isFile()) throw new NotAFileError(specialKind(stat));
-  let bytes: Uint8Array;
-  try {
-    bytes = await bun.file(path).bytes();
-  } catch (error) {
-    // Removed since the stat (a lock its holder let go): not there, as an open that failed would say.
-    if (errorCode(error) === "ENOENT") return null;
-    throw error;
-  }
-  return { text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes), mode: stat.mode & 0o777, mtimeMs: stat.mtimeMs };
-}
-
-/**
- * The file's text and mode, or null when it does not exist. Opened without blocking, so a named
- * pipe or a device is refused (NotAFileError) instead of waiting for a writer that never comes.
- */
-export async function readFileIfExists(path: string): Promise<FileInfo | null> {
-  const bun = (globalThis as { Bun?: BunFiles }).Bun;
-  if (bun) return readWithBun(bun, path);
-  const { fs, constants } = await nodeFs();
-  let handle: FileHandle;
-  try {
-    handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return null;
-    if (errorCode(error) === "EISDIR") throw new NotAFileError("folder");
-    throw error;
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new NotAFileError(specialKind(stat));
-    return { text: await handle.readFile("utf8"), mode: stat.mode & 0o777, mtimeMs: stat.mtimeMs };
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -348,11 +267,6 @@ export async function removeFile(path: string): Promise<void> {
   await fs.rm(path, { force: true });
 }
 
-export function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
 /** Why a file operation failed, in words, for the codes users meet; the code itself otherwise. */
 const FAILURES: Record<string, string> = {
   ENOENT: "its folder does not exist",
@@ -379,12 +293,6 @@ export async function ensureFolderOf(path: string): Promise<void> {
     if (errorCode(error) === "EEXIST") throw Object.assign(new Error(`${dirname(path)} is not a folder`), { code: "ENOTDIR" });
     throw error;
   }
-}
-
-/** The file system refused for permission reasons: modes, ownership, or a read-only mount. */
-export function isPermissionError(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === "EACCES" || code === "EPERM" || code === "EROFS";
 }
 
 /** Renames a file (atomically, within one file system); false when it did not exist. */

@@ -47,7 +47,8 @@ test("commands, flag parsing, help, colours, the credential store, the OAuth sta
 test("the code loaded at start stays within its budget", async () => {
   // JavaScriptCore loads all of it at every start (as bytecode since the release is built with it,
   // which made each KB cheaper; 24 KB before, 26 KB since stdin read as bytes and the keyring joined
-  // the runtime module). npm run bench measures what it costs. Code that would go over belongs behind an import().
+  // the runtime module, 30 KB since the credential file's read starts while a command loads, with
+  // --version unchanged in npm run bench). Code that would go over belongs behind an import().
   const { bytes } = await loadedAtStart();
-  expect(bytes).toBeLessThan(26 * 1024);
+  expect(bytes).toBeLessThan(30 * 1024);
 });

@@ -204,6 +204,55 @@ test("a config path that is a folder is an error, not a crash", async () => {
   await expect(store.read()).rejects.toThrow(/\/.pipeops.json is a folder, not a file$/);
 });
 
+describe("reads are bounded", () => {
+  test("a file over 1 MiB is refused, named, and left as it is", async () => {
+    const { store, path } = storeIn();
+    const text = `${JSON.stringify({ auth_token: "kept-token", notes: "x".repeat(1024 * 1024) })}\n`;
+    writeFileSync(path, text, { mode: 0o600 });
+    const error = await store.read().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toBe(`config file ${path} is not valid: it is over 1 MiB, far more than credentials take`);
+    await expect(store.save({ accessToken: "new-token" })).rejects.toThrow(/is over 1 MiB/);
+    expect(readFileSync(path, "utf8")).toBe(text);
+  });
+
+  test("a device that never ends (/dev/zero) is refused at once, not read", async () => {
+    const store = new CredentialStore("/dev/zero", () => {});
+    const started = performance.now();
+    await expect(store.read()).rejects.toThrow("config file /dev/zero is a device, not a file");
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("a read started early (while a command's code loads)", () => {
+  test("the next read uses it; a later read reads the file again", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(path, '{"auth_token":"first"}', { mode: 0o600 });
+    store.prefetch();
+    await Bun.sleep(20);
+    writeFileSync(path, '{"auth_token":"second"}', { mode: 0o600 });
+    expect((await store.read()).credentials?.accessToken).toBe("first");
+    expect((await store.read()).credentials?.accessToken).toBe("second");
+  });
+
+  test("a write drops it: what was read before the write is never returned after it", async () => {
+    const { store, path } = storeIn();
+    writeFileSync(path, '{"auth_token":"before","user":{"name":"kept"}}', { mode: 0o600 });
+    store.prefetch();
+    await store.save({ accessToken: "after" });
+    const { credentials, data } = await store.read();
+    expect(credentials?.accessToken).toBe("after");
+    expect(data).toMatchObject({ user: { name: "kept" } });
+  });
+
+  test("its failure is reported by the read that uses it", async () => {
+    const { store, path } = storeIn();
+    mkdirSync(path);
+    store.prefetch();
+    await expect(store.read()).rejects.toThrow(/is a folder, not a file$/);
+  });
+});
+
 describe("the missing-file probe the credential store skips loading on", () => {
   test("says missing only when the file does not exist", () => {
     const dir = tempDir();
