@@ -97,10 +97,13 @@ export async function writableByOthers(path: string): Promise<"the file" | "its 
   const ownedElsewhere = (stat: import("node:fs").Stats) => stat.uid !== uid && stat.uid !== 0;
   // A folder with the sticky bit (/tmp) lets others add files, but not replace or remove ours.
   const looseFolder = (stat: import("node:fs").Stats) => ownedElsewhere(stat) || ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0);
+  // Both stats at once; the folder's failure counts only if the file's did not come first.
+  const folder = stat(dirname(path));
+  folder.catch(() => {});
   try {
     const file = await stat(path);
     if (ownedElsewhere(file) || (file.mode & 0o022) !== 0) return "the file";
-    if (looseFolder(await stat(dirname(path)))) return "its folder";
+    if (looseFolder(await folder)) return "its folder";
   } catch {
     // Not there (or not ours to look at): nothing was read from it either.
   }

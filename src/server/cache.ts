@@ -15,7 +15,7 @@ import { isSecureUrl } from "./url.ts";
 export const CACHE_TTL_MS = 24 * 60 * 60 * 1000;
 /** More servers than anyone uses; the oldest go first. */
 const MAX_SERVERS = 32;
-const MAX_FILE_CHARS = 256 * 1024;
+const MAX_FILE_BYTES = 256 * 1024;
 
 /** An endpoint a token may be sent to: https, or plain http to loopback only (as every request is checked). */
 const url = v.pipe(
@@ -83,9 +83,9 @@ export type CacheReport = (message: string, hint: string) => void;
 async function readCache(path: string, report?: CacheReport): Promise<CacheFile> {
   const empty: CacheFile = { version: 1, servers: {} };
   try {
-    const file = await readFileIfExists(path);
-    if (!file || file.text.length > MAX_FILE_CHARS) return empty;
-    const loose = await writableByOthers(path);
+    // Read and checked at once: the check's stats and the read go to the thread pool together.
+    const [file, loose] = await Promise.all([readFileIfExists(path, MAX_FILE_BYTES), writableByOthers(path)]);
+    if (!file) return empty;
     if (loose) {
       report?.(`ignored the cache ${path}: ${loose} can be written by other users`, `Remove it (rm '${path}'); pipeops writes a new one, readable by you only`);
       return empty;
