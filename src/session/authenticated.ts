@@ -124,6 +124,8 @@ export async function describeAccount(ctx: Context, session: Session): Promise<U
 }
 
 /** The refresh, from a module of its own: the lock, the write checks and the grant load only for a session that needs one. */
-async function refreshSession(...args: Parameters<typeof import("./refresh-session.ts").refreshSession>): ReturnType<typeof import("./refresh-session.ts").refreshSession> {
+async function refreshSession(
+  ...args: Parameters<typeof import("./refresh-session.ts").refreshSession>
+): ReturnType<typeof import("./refresh-session.ts").refreshSession> {
   return (await import("./refresh-session.ts")).refreshSession(...args);
 }
