@@ -64,7 +64,7 @@ export async function authorizationCodeLogin(ctx: Context, options: Authorizatio
      * asked to paste its address instead; a paste is the user's own act. Undefined: wait on.
      */
     const complete = async (params: URLSearchParams, pasted: boolean): Promise<IssuedTokens | undefined> => {
-      const granted = checkAuthorizationResponse(conn, params, state);
+      const granted = await checkAuthorizationResponse(conn, params, state);
       if ("token" in granted && !pasted) {
         browser?.answer(pasteAddressPage());
         reporter.askForPaste(TOKEN_ON_CALLBACK);

@@ -7,7 +7,7 @@ import * as oauth from "oauth4webapi";
 import { noAuthorizationEndpoint, noPkce } from "../errors.ts";
 import type { ServerConnection } from "../server/connect.ts";
 import type { Authorization, IssuedTokens } from "../server/dialect.ts";
-import { oauthError } from "../server/responses.ts";
+import { oauthError, oauthHttp } from "../server/oauth.ts";
 import { serverName } from "../server/url.ts";
 
 /** The authorization request URL (RFC 6749 §4.1.1 with RFC 7636 §4.3), plus what the server asks for besides. */
@@ -29,15 +29,15 @@ export function authorizationUrl(conn: ServerConnection, params: { redirectUri: 
 }
 
 /** Validates an authorization response (state, error, iss) into a code to exchange or, on PipeOps, the token itself. */
-export function checkAuthorizationResponse(conn: ServerConnection, params: URLSearchParams, state: string): Authorization {
+export function checkAuthorizationResponse(conn: ServerConnection, params: URLSearchParams, state: string): Promise<Authorization> {
   return conn.dialect.checkAuthorizationResponse(params, state);
 }
 
 /** The code exchange (RFC 6749 §4.1.3, with the RFC 7636 §4.5 verifier). */
 export async function codeGrantRequest(conn: ServerConnection, code: URLSearchParams, redirectUri: string, codeVerifier: string): Promise<Response> {
   try {
-    const options = { ...conn.http, additionalParameters: conn.dialect.codeExchangeParameters };
-    return await oauth.authorizationCodeGrantRequest(conn.as, conn.client, conn.clientAuth, code, redirectUri, codeVerifier, options);
+    const options = { ...oauthHttp(conn), additionalParameters: conn.dialect.codeExchangeParameters };
+    return await oauth.authorizationCodeGrantRequest(conn.as, conn.client, oauth.None(), code, redirectUri, codeVerifier, options);
   } catch (error) {
     throw oauthError(error, serverName(conn.apiUrl));
   }

@@ -10,7 +10,8 @@ import { httpUrl } from "../schemas.ts";
 import type { ServerConnection } from "../server/connect.ts";
 import type { IssuedTokens } from "../server/dialect.ts";
 import { retryAfterMs } from "../server/http.ts";
-import { issueKey, oauthError } from "../server/responses.ts";
+import { oauthError, oauthHttp } from "../server/oauth.ts";
+import { issueKey } from "../server/responses.ts";
 import { issuedTokens } from "../server/standard.ts";
 import { assertSecureUrl, serverName } from "../server/url.ts";
 
@@ -48,7 +49,7 @@ export function parseDeviceAuthorization(response: unknown, server: string): Dev
 
 export async function deviceAuthorizationRequest(conn: ServerConnection, scope: string): Promise<Response> {
   try {
-    return await oauth.deviceAuthorizationRequest(conn.as, conn.client, conn.clientAuth, { scope }, conn.http);
+    return await oauth.deviceAuthorizationRequest(conn.as, conn.client, oauth.None(), { scope }, oauthHttp(conn));
   } catch (error) {
     throw oauthError(error, serverName(conn.apiUrl));
   }
@@ -66,7 +67,7 @@ export async function processDeviceAuthorizationResponse(conn: ServerConnection,
 /** One poll of the token endpoint (RFC 8628 §3.4). A network failure passes through as it is: no answer yet. */
 export async function deviceTokenRequest(conn: ServerConnection, deviceCode: string): Promise<Response> {
   try {
-    return await oauth.deviceCodeGrantRequest(conn.as, conn.client, conn.clientAuth, deviceCode, conn.http);
+    return await oauth.deviceCodeGrantRequest(conn.as, conn.client, oauth.None(), deviceCode, oauthHttp(conn));
   } catch (error) {
     throw oauthError(error, serverName(conn.apiUrl));
   }

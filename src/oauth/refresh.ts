@@ -2,7 +2,7 @@
 import * as oauth from "oauth4webapi";
 import { isUnreachable, refreshFailed } from "../errors.ts";
 import type { ServerConnection } from "../server/connect.ts";
-import { oauthError } from "../server/responses.ts";
+import { oauthError, oauthHttp } from "../server/oauth.ts";
 import { serverName } from "../server/url.ts";
 
 /** What a refresh grant returns, ready to be stored. */
@@ -17,7 +17,7 @@ export interface RefreshedTokens {
 /** Sends the grant. A network failure is transient: the stored session stays. */
 export async function refreshRequest(conn: ServerConnection, refreshToken: string): Promise<Response> {
   try {
-    return await oauth.refreshTokenGrantRequest(conn.as, conn.client, conn.clientAuth, refreshToken, conn.http);
+    return await oauth.refreshTokenGrantRequest(conn.as, conn.client, oauth.None(), refreshToken, oauthHttp(conn));
   } catch (error) {
     if (isUnreachable(error)) throw refreshFailed(error.message, error);
     throw oauthError(error, serverName(conn.apiUrl));

@@ -2,7 +2,7 @@
 import * as oauth from "oauth4webapi";
 import { noRevocation } from "../errors.ts";
 import type { ServerConnection } from "../server/connect.ts";
-import { oauthError } from "../server/responses.ts";
+import { oauthError, oauthHttp } from "../server/oauth.ts";
 import { serverName } from "../server/url.ts";
 
 export type TokenTypeHint = "refresh_token" | "access_token";
@@ -11,7 +11,7 @@ export async function revocationRequest(conn: ServerConnection, token: string, h
   const server = serverName(conn.apiUrl);
   if (!conn.as.revocation_endpoint) throw noRevocation(server);
   try {
-    return await oauth.revocationRequest(conn.as, conn.client, conn.clientAuth, token, { ...conn.http, additionalParameters: { token_type_hint: hint } });
+    return await oauth.revocationRequest(conn.as, conn.client, oauth.None(), token, { ...oauthHttp(conn), additionalParameters: { token_type_hint: hint } });
   } catch (error) {
     throw oauthError(error, server);
   }

@@ -3,20 +3,15 @@
  * account profile. Each endpoint is a request/process pair: one function sends and returns the
  * Response, the other reads a Response (testable with `new Response(...)`, no network).
  */
-import * as oauth from "oauth4webapi";
 import { type CliError, invalidToken, isUnreachable, sessionEnded } from "../errors.ts";
 import type { Profile, UserInfo } from "../server/account.ts";
 import type { ServerConnection } from "../server/connect.ts";
-import { oauthError } from "../server/responses.ts";
+import { apiGet } from "../server/pipeops.ts";
 import { serverName } from "../server/url.ts";
 
-/** GET userinfo with the bearer token (RFC 6750). */
-export async function userInfoRequest(conn: ServerConnection, accessToken: string): Promise<Response> {
-  try {
-    return await oauth.userInfoRequest(conn.as, conn.client, accessToken, conn.http);
-  } catch (error) {
-    throw oauthError(error, serverName(conn.apiUrl));
-  }
+/** GET userinfo with the bearer token (RFC 6750), as the server's dialect asks for it. */
+export function userInfoRequest(conn: ServerConnection, accessToken: string): Promise<Response> {
+  return conn.dialect.userInfoRequest(accessToken);
 }
 
 /**
@@ -45,12 +40,11 @@ export async function profileRequest(conn: ServerConnection, accessToken: string
   const endpoint = conn.dialect.profileEndpoint;
   if (!endpoint) return undefined;
   try {
-    const headers = new Headers({ accept: "application/json" });
-    return await oauth.protectedResourceRequest(accessToken, "GET", endpoint, headers, null, conn.http as oauth.ProtectedResourceRequestOptions);
+    return await apiGet({ ...conn, server: serverName(conn.apiUrl) }, endpoint, accessToken);
   } catch (error) {
     // Userinfo already says who the user is: the profile only adds to it.
     if (isUnreachable(error)) return undefined;
-    throw oauthError(error, serverName(conn.apiUrl));
+    throw error;
   }
 }
 

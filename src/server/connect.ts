@@ -5,34 +5,33 @@
  * that publishes none is the PipeOps API (src/server/pipeops.ts). What discovery learned is
  * remembered for a day (src/server/cache.ts), so a command sends only the requests it needs.
  */
-import * as oauth from "oauth4webapi";
-import * as v from "valibot";
+import type * as oauth from "oauth4webapi";
 import type { ServerSettings } from "../config/store.ts";
 import type { Context } from "../context.ts";
-import { cachedElsewhere, endpointElsewhere, invalidBody } from "../errors.ts";
+import { cachedElsewhere } from "../errors.ts";
 import { printWarning } from "../output.ts";
-import { cacheFile, type KnownServer, knownServer, type Metadata, MetadataSchema, rememberServer, type ServerFacts } from "./cache.ts";
+import { cacheFile, type KnownServer, knownServer, rememberServer } from "./cache.ts";
 import { ServerClock } from "./clock.ts";
 import type { ServerDialect } from "./dialect.ts";
 import { createHttpFetch } from "./http.ts";
-import { pipeopsAuthorizationServer, pipeopsDialect } from "./pipeops.ts";
-import { issueKey, oauthError } from "./responses.ts";
-import { standardDialect } from "./standard.ts";
-import { assertSecureUrl, FILE_DASHBOARD_URL, parseServerUrl, serverName } from "./url.ts";
+import { type Origins, offOrigin } from "./origins.ts";
+import { FILE_DASHBOARD_URL, parseServerUrl, serverName } from "./url.ts";
 
 /** The official CLI's public client id and console (PipeOpsHQ/pipeops-cli internal/config/config.go). */
 export const DEFAULT_CLIENT_ID = "pipeops_public_client";
 export const DEFAULT_CONSOLE_URL = "https://console.pipeops.io";
 
-export type HttpOptions = oauth.HttpRequestOptions<"GET" | "POST", unknown>;
-
-/** Everything needed to talk to one server: its endpoints, our client, the HTTP options, its clock and its dialect. */
+/**
+ * Everything needed to talk to one server: its endpoints, our client, its fetch, its clock and its
+ * dialect. The OAuth flows make oauth4webapi's options from it (src/server/oauth.ts): connecting
+ * loads no OAuth code, and a server already known asks for no discovery either.
+ */
 export interface ServerConnection {
   readonly apiUrl: URL;
   readonly as: oauth.AuthorizationServer;
   readonly client: oauth.Client;
-  readonly clientAuth: oauth.ClientAuth;
-  readonly http: HttpOptions;
+  /** Our fetch for this server: the clock observed, plain http:// refused but to loopback, retries, the timeout. */
+  readonly fetch: typeof fetch;
   /** The server's clock as its responses show it (RFC 9110 Date), starting from what was last seen. */
   readonly clock: ServerClock;
   /** How this server's answers read: the only place its kind makes a difference. */
@@ -52,66 +51,6 @@ export function consoleUrlOf(ctx: Pick<Context, "env">, settings: ServerSettings
   const fromEnv = ctx.env.PIPEOPS_DASHBOARD_URL?.trim();
   if (fromEnv) return parseServerUrl(fromEnv, "PIPEOPS_DASHBOARD_URL", DEFAULT_CONSOLE_URL);
   return settings.consoleUrl ? parseServerUrl(settings.consoleUrl, FILE_DASHBOARD_URL, DEFAULT_CONSOLE_URL) : new URL(DEFAULT_CONSOLE_URL);
-}
-
-/** A discovery answer that says "no metadata here", rather than "something is wrong". */
-function publishesNone(response: Response): boolean {
-  return response.status === 404 || response.status === 405 || response.status === 410;
-}
-
-/** Where a token may go: the API's origin, and for the sign-in page (no token, but the code's way back) the console's too. */
-interface Origins {
-  readonly api: string;
-  /** Looked up only when an authorization endpoint is not on the API's origin. */
-  console(): string;
-}
-
-/**
- * The first endpoint (or the issuer) the metadata puts on another origin than the API's: tokens,
- * codes and verifiers go to these endpoints, so a cache entry or a metadata document that moved one
- * elsewhere would hand them to whoever runs it.
- */
-function offOrigin(metadata: Metadata, origins: Origins): string | undefined {
-  if (new URL(metadata.issuer).origin !== origins.api) return "issuer";
-  for (const key of ["token_endpoint", "userinfo_endpoint", "device_authorization_endpoint", "revocation_endpoint"] as const) {
-    const value = metadata[key];
-    if (value && new URL(value).origin !== origins.api) return key;
-  }
-  const signIn = metadata.authorization_endpoint ? new URL(metadata.authorization_endpoint).origin : origins.api;
-  return signIn === origins.api || signIn === origins.console() ? undefined : "authorization_endpoint";
-}
-
-/** RFC 8414 metadata first, then OpenID Connect Discovery; neither means the PipeOps API. */
-async function discover(apiUrl: URL, http: HttpOptions, origins: Origins): Promise<ServerFacts> {
-  const name = serverName(apiUrl);
-  for (const algorithm of ["oauth2", "oidc"] as const) {
-    const response = await oauth.discoveryRequest(apiUrl, { ...http, algorithm } as oauth.DiscoveryRequestOptions);
-    if (publishesNone(response)) {
-      await response.body?.cancel();
-      continue;
-    }
-    let as: oauth.AuthorizationServer;
-    try {
-      as = await oauth.processDiscoveryResponse(apiUrl, response);
-    } catch (error) {
-      throw oauthError(error, name);
-    }
-    const metadata = checkedMetadata(as, name);
-    const moved = offOrigin(metadata, origins);
-    if (moved) throw endpointElsewhere(name, moved);
-    return { kind: "standard", metadata };
-  }
-  return { kind: "pipeops" };
-}
-
-function checkedMetadata(as: oauth.AuthorizationServer, name: string): Metadata {
-  const checked = v.safeParse(MetadataSchema, Object.fromEntries(Object.keys(MetadataSchema.entries).map((key) => [key, as[key]])));
-  if (!checked.success) throw invalidBody(name, "server metadata", issueKey(checked.issues));
-  for (const key of ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "device_authorization_endpoint", "revocation_endpoint"] as const) {
-    const value = checked.output[key];
-    if (value) assertSecureUrl(new URL(value));
-  }
-  return checked.output;
 }
 
 export interface ConnectOptions {
@@ -134,19 +73,23 @@ export async function connect(ctx: Context, apiUrl: URL, settings: ServerSetting
     known = undefined;
   }
   const clock = new ServerClock(() => ctx.now(), known?.clockOffsetMs ?? 0);
-  const http = {
-    [oauth.customFetch]: clock.observing(createHttpFetch(ctx)),
-    // Our fetch already refuses plain http:// to anything but loopback (assertSecureUrl).
-    [oauth.allowInsecureRequests]: true,
-  } as HttpOptions;
-  const facts = known?.facts ?? (await discover(apiUrl, http, origins));
+  const fetch = clock.observing(createHttpFetch(ctx));
+  // Discovery, and each dialect, load only where they are needed: a server remembered as PipeOps needs neither OAuth code nor discovery.
+  const facts = known?.facts ?? (await (await import("./discovery.ts")).discover(apiUrl, fetch, origins));
   const remembered = known ?? { facts, clockOffsetMs: clock.offsetMs };
   if (!known) await rememberServer(ctx, name, remembered);
   const client = { client_id: clientIdOf(ctx, settings) };
-  const as = facts.kind === "pipeops" ? pipeopsAuthorizationServer(apiUrl, consoleUrlOf(ctx, settings)) : facts.metadata;
-  const base = { as, client, server: name };
-  const dialect = facts.kind === "pipeops" ? pipeopsDialect({ ...base, apiUrl }) : standardDialect(base);
-  return { apiUrl, as, client, clientAuth: oauth.None(), http, clock, dialect, cached: known !== undefined, remembered };
+  let as: oauth.AuthorizationServer;
+  let dialect: ServerDialect;
+  if (facts.kind === "pipeops") {
+    const { pipeopsAuthorizationServer, pipeopsDialect } = await import("./pipeops.ts");
+    as = pipeopsAuthorizationServer(apiUrl, consoleUrlOf(ctx, settings));
+    dialect = pipeopsDialect({ as, client, server: name, fetch, apiUrl });
+  } else {
+    as = facts.metadata;
+    dialect = (await import("./standard.ts")).standardDialect({ as, client, server: name, fetch });
+  }
+  return { apiUrl, as, client, fetch, clock, dialect, cached: known !== undefined, remembered };
 }
 
 /**

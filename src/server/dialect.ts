@@ -33,12 +33,14 @@ export interface ServerDialect {
   /** The account profile endpoint, where the server has one besides userinfo. */
   readonly profileEndpoint?: URL;
   /** Validates an authorization response for the sign-in that sent `state`: a code, or the token itself. */
-  checkAuthorizationResponse(params: URLSearchParams, state: string): Authorization;
+  checkAuthorizationResponse(params: URLSearchParams, state: string): Promise<Authorization>;
   /**
    * The token endpoint's answer to a grant. `clockSkewSeconds`: how far the server's clock is
    * ahead of ours, for the ID Token times a standards server may send.
    */
   processTokenResponse(grant: Grant, response: Response, options?: { clockSkewSeconds?: number }): Promise<IssuedTokens>;
+  /** GET userinfo with the bearer token: OpenID Connect's through oauth4webapi, or the PipeOps API's as an API call. */
+  userInfoRequest(accessToken: string): Promise<Response>;
   /** Userinfo's answer to a token it accepted (a 401 is read before: src/oauth/userinfo.ts). */
   processUserInfoResponse(response: Response): Promise<UserInfo>;
   /** The profile endpoint's answer; undefined where it has nothing to add. */

@@ -16,11 +16,12 @@
 import type * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import { authFailed, invalidBody, signInRefused, stateMismatch, tokenExpired } from "../errors.ts";
+import { VERSION } from "../version.ts";
 import { parseProfile, parseUserInfo } from "./account.ts";
 import { isBearerToken } from "./bearer.ts";
 import type { Grant, IssuedTokens, ServerDialect } from "./dialect.ts";
 import { issueKey, jsonBody, okJson, serverMessage, unwrapEnvelope } from "./responses.ts";
-import { checkCodeResponse, type DialectBase } from "./standard.ts";
+import type { DialectBase } from "./standard.ts";
 import { sameState } from "./state.ts";
 
 /** A path under a base URL (which may have a path of its own). */
@@ -49,7 +50,7 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
     // API reads as it reads the CLI's JSON. The answer's redirect_url is never followed or shown.
     codeExchangeParameters: { token_format: "jwt" },
     profileEndpoint: endpointUnder(base.apiUrl, "profile/data"),
-    checkAuthorizationResponse(params, state) {
+    async checkAuthorizationResponse(params, state) {
       const returned = params.get("state");
       if (returned === null || !sameState(returned, state)) throw stateMismatch(server);
       const error = params.get("error");
@@ -60,9 +61,12 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
       // The padding-free state we sent, so the code grant sees exactly what it expects.
       const withState = new URLSearchParams(params);
       withState.set("state", state);
-      return checkCodeResponse(base, withState, state);
+      // A code is checked as any server's is, through oauth4webapi: loaded for a sign-in only.
+      return (await import("./standard.ts")).checkCodeResponse(base, withState, state);
     },
     processTokenResponse: (grant, response) => processTokenAnswer(response, grant, server),
+    // An API call (pipeops-go-sdk pipeops/oauth.go, GetUserInfo), made as `pipeops api` makes one: no OAuth code loads for it.
+    userInfoRequest: (accessToken) => apiGet(base, endpointUnder(base.apiUrl, "oauth/userinfo"), accessToken),
     processUserInfoResponse: async (response) => parseUserInfo(await okJson(response, server), server),
     async processProfileResponse(response) {
       // Userinfo already says who the user is: a profile that cannot be had now adds nothing.
@@ -74,6 +78,11 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
       return body === undefined ? undefined : parseProfile(body, server);
     },
   };
+}
+
+/** A GET of a PipeOps API endpoint with the bearer token (RFC 6750 §2.1), asking for JSON. */
+export function apiGet(base: DialectBase, url: URL, accessToken: string): Promise<Response> {
+  return base.fetch(url, { headers: { accept: "application/json", authorization: `Bearer ${accessToken}`, "user-agent": `pipeops/${VERSION}` } });
 }
 
 const token = v.pipe(v.string(), v.check(isBearerToken, "must be a bearer token"));

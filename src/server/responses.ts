@@ -1,12 +1,11 @@
 /**
- * Reading what an endpoint answers: oauth4webapi's errors as one-line CliErrors, and for PipeOps: the `{status, message, data}` envelope around a body,
+ * Reading what an endpoint answers, for PipeOps: the `{status, message, data}` envelope around a body,
  * and the server's own message in an error, which is `{status: "error", message}` or plain text
  * (PipeOpsHQ/pipeops-go-sdk pipeops/client.go, CheckResponse and ErrorResponse). Standard OAuth
  * error bodies (RFC 6749 §5.2) are read too, so one function serves every server.
  */
-import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { CliError, otherIssuer, requestRefused, requestRejected, sanitize, statusError, unexpectedFailure, unsupportedResponse } from "../errors.ts";
+import { sanitize, statusError } from "../errors.ts";
 
 /** How much of a server's message is shown: one line, never a page. */
 const MESSAGE_CHARS = 200;
@@ -90,34 +89,4 @@ export async function okJson(response: Response, server: string): Promise<unknow
 /** The first field valibot found wrong, by its path: never its message, which quotes the server's text. */
 export function issueKey(issues: readonly v.BaseIssue<unknown>[]): string | null {
   return issues[0] ? v.getDotPath(issues[0]) : null;
-}
-
-/** Maps oauth4webapi's errors to one-line CliErrors; CliErrors pass through unchanged. */
-export function oauthError(error: unknown, server: string): CliError {
-  if (error instanceof CliError) return error;
-  if (error instanceof oauth.ResponseBodyError) return requestRejected(server, error.error, error.error_description, error);
-  if (error instanceof oauth.WWWAuthenticateChallengeError) return requestRefused(server, error.status, error);
-  if (error instanceof oauth.UnsupportedOperationError) return unsupportedResponse(server, error.message, error);
-  if (error instanceof oauth.OperationProcessingError) {
-    if (error.code === oauth.JSON_ATTRIBUTE_COMPARISON) return otherIssuer(server, error);
-    // After the HTTP client's retries: say that the server is down or busy, not that it is odd.
-    const status = error.cause instanceof Response ? error.cause.status : undefined;
-    return statusError(server, status, describeProcessingError(error), error);
-  }
-  return unexpectedFailure(server, error);
-}
-
-function describeProcessingError(error: oauth.OperationProcessingError): string {
-  switch (error.code) {
-    case oauth.RESPONSE_IS_NOT_JSON:
-      return "expected JSON";
-    case oauth.PARSE_ERROR:
-      return "the body is not valid JSON";
-    case oauth.RESPONSE_IS_NOT_CONFORM:
-      return "unexpected status code";
-    case oauth.JSON_ATTRIBUTE_COMPARISON:
-      return "the issuer does not match the server URL";
-    default:
-      return sanitize(error.message.replace(/"response" /g, ""), 120);
-  }
 }

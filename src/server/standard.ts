@@ -8,13 +8,14 @@ import { authFailed, invalidBody, issuerMismatch, noCode, signInRefused, tokenEx
 import { parseUserInfo } from "./account.ts";
 import { isBearerToken } from "./bearer.ts";
 import type { Authorization, IssuedTokens, ServerDialect } from "./dialect.ts";
-import { oauthError } from "./responses.ts";
+import { oauthError, oauthHttp } from "./oauth.ts";
 
-/** What a dialect is built from: the server's metadata, our client, and the server's name for messages. */
+/** What a dialect is built from: the server's metadata, our client, the server's name for messages, and our fetch for it. */
 export interface DialectBase {
   readonly as: oauth.AuthorizationServer;
   readonly client: oauth.Client;
   readonly server: string;
+  readonly fetch: typeof fetch;
 }
 
 export function standardDialect(base: DialectBase): ServerDialect {
@@ -23,7 +24,7 @@ export function standardDialect(base: DialectBase): ServerDialect {
     redirect: "127.0.0.1",
     authorizationParameters: {},
     codeExchangeParameters: {},
-    checkAuthorizationResponse: (params, state) => checkCodeResponse(base, params, state),
+    checkAuthorizationResponse: async (params, state) => checkCodeResponse(base, params, state),
     async processTokenResponse(grant, response, options = {}) {
       // ID Token times are checked against the server's clock (oauth4webapi's clockSkew is in seconds).
       const checking = options.clockSkewSeconds === undefined ? client : { ...client, [oauth.clockSkew]: options.clockSkewSeconds };
@@ -38,6 +39,13 @@ export function standardDialect(base: DialectBase): ServerDialect {
           // A refused refresh token ends the session: the spec's expired-token error.
           throw grant === "refresh_token" ? tokenExpired(error) : signInRefused(server, error.error_description || "invalid_grant", error);
         }
+        throw oauthError(error, server);
+      }
+    },
+    async userInfoRequest(accessToken) {
+      try {
+        return await oauth.userInfoRequest(as, client, accessToken, oauthHttp(base));
+      } catch (error) {
         throw oauthError(error, server);
       }
     },

@@ -3,9 +3,12 @@
  * not here; these tests keep the structure that bench relies on: the modules imported before any
  * command runs stay few and small, and the heavy ones load only when a command needs them.
  */
-import { expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ROOT } from "../helpers/binary.ts";
+import { modulesLoaded } from "../../scripts/modules-loaded.ts";
+import { type PipeOpsServer, startPipeOpsServer } from "../../scripts/pipeops-server.ts";
+import { ROOT, runBinary } from "../helpers/binary.ts";
+import { tempDir } from "../helpers/context.ts";
 
 /** The modules in the bundle's entry chunk and every chunk it imports statically, and their size. */
 async function loadedAtStart(): Promise<{ modules: string[]; bytes: number }> {
@@ -51,4 +54,36 @@ test("the code loaded at start stays within its budget", async () => {
   // --version unchanged in npm run bench). Code that would go over belongs behind an import().
   const { bytes } = await loadedAtStart();
   expect(bytes).toBeLessThan(30 * 1024);
+});
+
+describe("what a script's command loads with a session that needs no refresh (npm run bench, with a session)", () => {
+  let server: PipeOpsServer;
+  beforeAll(async () => {
+    server = await startPipeOpsServer();
+  });
+  afterAll(() => server?.close());
+
+  test("no OAuth library, refresh, lock or flag parser: a sat_ token, the PipeOps API already known", async () => {
+    const home = tempDir();
+    const login = await runBinary(["auth", "login", "--token", server.issueServiceToken()], { env: { HOME: home, PIPEOPS_API_URL: server.url } });
+    expect(login.code).toBe(0);
+    // The server's kind is learned once, as the login's check learns it.
+    expect((await runBinary(["auth", "status"], { env: { HOME: home } })).code).toBe(0);
+    const never = [
+      /^node_modules\/(oauth4webapi|cac)\//,
+      /^src\/config\/(lock|writable|keyring)\.ts$/,
+      /^src\/session\/refresh-session\.ts$/,
+      /^src\/server\/(standard|discovery|oauth)\.ts$/,
+    ];
+    for (const args of [
+      ["auth", "token"],
+      ["api", "oauth/userinfo"],
+      ["auth", "status"],
+    ]) {
+      const { modules } = await modulesLoaded(args, { HOME: home });
+      // The command did run: its own module is there.
+      expect(modules).toContain(args[0] === "api" ? "src/commands/api.ts" : `src/commands/auth/${args[1]}.ts`);
+      expect({ args, loaded: modules.filter((module) => never.some((pattern) => pattern.test(module))) }).toEqual({ args, loaded: [] });
+    }
+  });
 });

@@ -6,7 +6,6 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
-import * as oauth from "oauth4webapi";
 import { CliError } from "../../../src/errors.ts";
 import { CALLBACK_PATH, type CallbackRequest, startCallbackServer } from "../../../src/login/loopback.ts";
 import { deniedPage, failedPage, renderPage } from "../../../src/login/pages.ts";
@@ -36,10 +35,9 @@ function connection(issParameter: boolean): ServerConnection {
     apiUrl: new URL(ISSUER),
     as,
     client,
-    clientAuth: oauth.None(),
-    http: {},
+    fetch,
     clock: new ServerClock(() => Date.now()),
-    dialect: standardDialect({ as, client, server: serverName(new URL(ISSUER)) }),
+    dialect: standardDialect({ as, client, server: serverName(new URL(ISSUER)), fetch }),
     cached: false,
     remembered: { facts: { kind: "pipeops" }, clockOffsetMs: 0 },
   };
@@ -142,13 +140,13 @@ describe("authorization responses on random input", () => {
     );
   });
 
-  test(`response parameters give a code or a typed one-line error (${CALLBACK_CASES.validation} cases)`, () => {
-    fc.assert(
-      fc.property(queryString, fc.boolean(), (query, issParameter) => {
+  test(`response parameters give a code or a typed one-line error (${CALLBACK_CASES.validation} cases)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(queryString, fc.boolean(), async (query, issParameter) => {
         const params = new URLSearchParams(query);
         let grant: URLSearchParams;
         try {
-          const granted = checkAuthorizationResponse(connection(issParameter), params, STATE);
+          const granted = await checkAuthorizationResponse(connection(issParameter), params, STATE);
           // A standards server's response never hands over a token itself (oauth4webapi refuses implicit grants).
           if (!("code" in granted)) throw new Error("a standards server's response gave a token");
           grant = granted.code;

@@ -1,6 +1,5 @@
 /** The login's pure decisions, its progress output, and device polling rules with an injected clock. */
 import { afterEach, describe, expect, test } from "bun:test";
-import * as oauth from "oauth4webapi";
 import { shouldOpenBrowser } from "../../../src/commands/auth/login.ts";
 import { CliError } from "../../../src/errors.ts";
 import { browserCommands, isWebUrl } from "../../../src/io/browser.ts";
@@ -132,10 +131,9 @@ describe("device polling against a scripted token endpoint", () => {
       apiUrl: new URL(base),
       as,
       client,
-      clientAuth: oauth.None(),
-      http: { [oauth.allowInsecureRequests]: true } as ServerConnection["http"],
+      fetch,
       clock: new ServerClock(() => Date.now()),
-      dialect: standardDialect({ as, client, server: base }),
+      dialect: standardDialect({ as, client, server: base, fetch }),
       cached: false,
       remembered: { facts: { kind: "pipeops" }, clockOffsetMs: 0 },
     };

@@ -3,7 +3,6 @@
  * the CLI makes of an answer, with no network and no fake fetch.
  */
 import { describe, expect, test } from "bun:test";
-import * as oauth from "oauth4webapi";
 import { CliError } from "../../../src/errors.ts";
 import { processDeviceTokenResponse } from "../../../src/oauth/device.ts";
 import { processRefreshResponse } from "../../../src/oauth/refresh.ts";
@@ -26,13 +25,12 @@ function connection(kind: "standard" | "pipeops", offsetMs = 0): ServerConnectio
           token_endpoint: "https://api.pipeops.test/token",
           device_authorization_endpoint: "https://api.pipeops.test/device",
         };
-  const base = { as, client, server: "https://api.pipeops.test" };
+  const base = { as, client, server: "https://api.pipeops.test", fetch };
   return {
     apiUrl: API,
     as,
     client,
-    clientAuth: oauth.None(),
-    http: {},
+    fetch,
     clock: new ServerClock(() => NOW, offsetMs),
     dialect: kind === "pipeops" ? pipeopsDialect({ ...base, apiUrl: API }) : standardDialect(base),
     cached: false,

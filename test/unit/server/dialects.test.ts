@@ -14,12 +14,14 @@ const standard = standardDialect({
   as: { issuer: "https://api.pipeops.test/", token_endpoint: "https://api.pipeops.test/token" },
   client,
   server: "https://api.pipeops.test",
+  fetch,
 });
 const pipeops = pipeopsDialect({
   as: pipeopsAuthorizationServer(API, new URL("https://console.pipeops.test")),
   client,
   server: "https://api.pipeops.test",
   apiUrl: API,
+  fetch,
 });
 const STATE = "st_abcdefghijklmnopqrstuvwxyz012345";
 
@@ -102,14 +104,14 @@ describe("userinfo and profile", () => {
 describe("authorization responses", () => {
   const check = (dialect: ServerDialect, query: string) => dialect.checkAuthorizationResponse(new URLSearchParams(query), STATE);
 
-  test("a code with the state sent: both", () => {
-    for (const dialect of [standard, pipeops]) expect(check(dialect, `code=c1&state=${STATE}`)).toEqual({ code: expect.any(URLSearchParams) });
+  test("a code with the state sent: both", async () => {
+    for (const dialect of [standard, pipeops]) expect(await check(dialect, `code=c1&state=${STATE}`)).toEqual({ code: expect.any(URLSearchParams) });
   });
 
-  test("PipeOps: the token on the callback, and a state without its base64 padding", () => {
-    expect(check(pipeops, `token=at_9&state=${STATE}`)).toEqual({ token: "at_9" });
+  test("PipeOps: the token on the callback, and a state without its base64 padding", async () => {
+    expect(await check(pipeops, `token=at_9&state=${STATE}`)).toEqual({ token: "at_9" });
     const padded = "st_pad==";
-    expect(pipeops.checkAuthorizationResponse(new URLSearchParams("code=c2&state=st_pad"), padded)).toEqual({ code: expect.any(URLSearchParams) });
+    expect(await pipeops.checkAuthorizationResponse(new URLSearchParams("code=c2&state=st_pad"), padded)).toEqual({ code: expect.any(URLSearchParams) });
   });
 
   test("a standards server never takes a token from the callback (that would be the implicit grant)", async () => {

@@ -23,8 +23,8 @@ import { parseUserInfo, type UserInfo } from "../../../src/server/account.ts";
 import { ServerClock } from "../../../src/server/clock.ts";
 import { connect, type ServerConnection } from "../../../src/server/connect.ts";
 import type { IssuedTokens } from "../../../src/server/dialect.ts";
+import { oauthError } from "../../../src/server/oauth.ts";
 import { pipeopsAuthorizationServer, pipeopsDialect } from "../../../src/server/pipeops.ts";
-import { oauthError } from "../../../src/server/responses.ts";
 import { standardDialect } from "../../../src/server/standard.ts";
 import { tempDir, testContext } from "../../helpers/context.ts";
 
@@ -490,12 +490,13 @@ describe("server responses on random input", () => {
 
 describe("through pipeops' own wrappers", () => {
   const client = { client_id: "pipeops_public_client" };
-  const standard = standardDialect({ as: { issuer: `${SERVER}/`, token_endpoint: `${SERVER}/token` }, client, server: SERVER });
+  const standard = standardDialect({ as: { issuer: `${SERVER}/`, token_endpoint: `${SERVER}/token` }, client, server: SERVER, fetch });
   const pipeops = pipeopsDialect({
     as: pipeopsAuthorizationServer(API_URL, new URL("http://127.0.0.1:4011")),
     client,
     server: SERVER,
     apiUrl: API_URL,
+    fetch,
   });
   /** What the device poll and revocation read of a connection. */
   const conn = { apiUrl: API_URL, as: { issuer: `${SERVER}/`, token_endpoint: `${SERVER}/token` }, client } as unknown as ServerConnection;
