@@ -37,6 +37,8 @@ export interface Context {
   capture: Runtime["capture"];
   /** A small text file read at once (the update check's record); undefined when it cannot be read. */
   readSmallTextFile: Runtime["readTextFileSync"];
+  /** A file's modification time from one stat (the update record's, which says when it next falls due). */
+  modifiedTime: Runtime["modifiedTime"];
   startDetached: Runtime["startDetached"];
   executablePath: Runtime["executablePath"];
   onSignal: Runtime["onSignal"];
@@ -176,6 +178,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     serve: runtime.serve,
     capture: runtime.capture,
     readSmallTextFile: runtime.readTextFileSync,
+    modifiedTime: runtime.modifiedTime,
     startDetached: runtime.startDetached,
     executablePath: runtime.executablePath,
     onSignal: runtime.onSignal,

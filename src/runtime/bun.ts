@@ -169,6 +169,11 @@ export const bunRuntime: Runtime = {
       return (error as { code?: unknown } | null)?.code === "ENOENT";
     }
   },
+  modifiedTime(path) {
+    // Bun.file().lastModified is one stat; for a file it cannot stat it says 2^52 - 1.
+    const time = Bun.file(path).lastModified;
+    return time > 0 && time < 2 ** 52 - 1 ? time : undefined;
+  },
   connectOptions({ proxy, extraCa }) {
     // `proxy: false` connects directly even when HTTPS_PROXY is set; `tls.ca` replaces the trusted
     // certificates, so the built-in ones come first. Certificates are checked whatever

@@ -223,6 +223,8 @@ export function denoRuntime(): Runtime {
     },
     // Deno has no cheaper probe than the read itself: the store finds out.
     isMissing: () => false,
+    // Unknown: the update notice reads its record instead.
+    modifiedTime: () => undefined,
     readTextFileSync(path) {
       try {
         return (process.getBuiltinModule("node:fs") as typeof import("node:fs")).readFileSync(path, "utf8").slice(0, 4096);

@@ -74,6 +74,8 @@ export interface Runtime {
    * credential store then reads and reports. The usual `auth status` before any login needs no more.
    */
   isMissing(path: string): boolean;
+  /** A file's modification time (ms since the epoch) from one stat, nothing opened; undefined when missing, or where the runtime cannot tell cheaply. */
+  modifiedTime(path: string): number | undefined;
   /**
    * Fetch options for how a request connects: through `proxy`, or directly when it is undefined
    * (even with proxy variables set: the choice is made by src/server/network.ts), trusting `extraCa`

@@ -11,12 +11,11 @@ import { cacheFile } from "../config/cache-path.ts";
 import type { Context } from "../context.ts";
 import { isCi } from "../io/progress.ts";
 import { COMMIT, VERSION } from "../version.ts";
+import { DAY_MS, nextDue, RECORD } from "./due.ts";
 import { RELEASE_PUBLIC_KEY } from "./stamp.ts";
 import { compareVersions } from "./versions.ts";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_RECORD_CHARS = 4096;
-const RECORD = "update.json";
 
 const RecordSchema = v.object({
   /** When a check was last started (ms since the epoch). */
@@ -41,11 +40,21 @@ function readRecord(ctx: Pick<Context, "readSmallTextFile">, path: string): Upda
   }
 }
 
-/** Written only when something was due: the file operations load then. */
+/** When the record says something next falls due, for this binary's version. */
+function dueAt(record: UpdateRecord): number {
+  const newer = record.latest_version !== undefined && compareVersions(record.latest_version, VERSION) > 0;
+  return nextDue({ checkedAt: record.checked_at, noticedAt: record.noticed_at, newer });
+}
+
+/**
+ * Written only when something was due: the file operations load then. Its modification time is
+ * set to when something next falls due, which is all a command reads of it on most days (due.ts).
+ */
 async function writeRecord(path: string, record: UpdateRecord): Promise<void> {
-  const { writeFileAtomic } = await import("../runtime/fs.ts");
+  const { touchFile, writeFileAtomic } = await import("../runtime/fs.ts");
   // A home that cannot be written: no notice, no failure.
   await writeFileAtomic(path, `${JSON.stringify(record)}\n`).catch(() => {});
+  await touchFile(path, new Date(dueAt(record)));
 }
 
 /** What the background check found: the latest version, kept beside when the notice was last shown. */
@@ -83,7 +92,11 @@ export async function afterCommand(ctx: Context, options: { json: boolean }): Pr
   const latest = record.latest_version;
   const noticeDue = latest !== undefined && compareVersions(latest, VERSION) > 0 && (record.noticed_at === undefined || now - record.noticed_at >= DAY_MS);
   const checkDue = record.checked_at === undefined || now - record.checked_at >= DAY_MS || record.checked_at > now;
-  if (!noticeDue && !checkDue) return;
+  if (!noticeDue && !checkDue) {
+    // The record's time said otherwise (a record written by an older binary, or by hand): set it right, once.
+    if (ctx.modifiedTime(path) !== dueAt(record)) await (await import("../runtime/fs.ts")).touchFile(path, new Date(dueAt(record)));
+    return;
+  }
   // Once a day at most, from here: a record someone else could have written says nothing (its notice would be theirs).
   const { writableByOthers } = await import("../runtime/fs.ts");
   if ((await skippedInFile(ctx)) || (noticeDue && (await writableByOthers(path)))) return;

@@ -7,10 +7,11 @@
  * ours against its, install.sh's signature check, the progress bar, and the update notice.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { DAY_MS } from "../../src/update/due.ts";
 import { ROOT, runProgram, spawnProgram } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/context.ts";
 import { spawnInTerminal } from "../helpers/interactive.ts";
@@ -403,6 +404,36 @@ describe("the update notice", () => {
     expect(first).toEndWith(`Run 'pipeops auth login' to authenticate\r\n${NOTICE}\r\n`);
     // Once a day.
     expect(await atTerminal(["auth", "status"])).not.toContain("A new version");
+  });
+
+  test("the record's modification time says when something next falls due, so a command reads no more of it until then", async () => {
+    const binary = installed("old");
+    const home = homeWithRecord(NEW_VERSION);
+    const record = join(home, ".cache", "pipeops", "update.json");
+    const atTerminal = async () => {
+      const cli = spawnInTerminal(["auth", "status"], { HOME: home, NO_COLOR: "1" }, { argv: [binary.path] });
+      try {
+        await cli.exited;
+        return cli.screen();
+      } finally {
+        cli.close();
+      }
+    };
+    const shown = Date.now();
+    expect(await atTerminal()).toContain(NOTICE);
+    // Checked a moment ago (the record's checked_at), shown now: the check falls due first, in a day.
+    const { checked_at } = JSON.parse(readFileSync(record, "utf8"));
+    expect(statSync(record).mtimeMs).toBe(checked_at + DAY_MS);
+    expect(checked_at).toBeLessThanOrEqual(shown);
+    // A record whose time says nothing is due is not read: a newer release written in by hand stays unseen until then.
+    const due = statSync(record).mtime;
+    writeFileSync(record, JSON.stringify({ checked_at: Date.now(), latest_version: "9.9.9" }));
+    utimesSync(record, due, due);
+    expect(await atTerminal()).not.toContain("A new version");
+    // One whose time says due (a record from before, or written by hand) is read, and its time set right.
+    writeFileSync(record, JSON.stringify({ checked_at: Date.now() - 1000, latest_version: OLD_VERSION }));
+    expect(await atTerminal()).not.toContain("A new version");
+    expect(statSync(record).mtimeMs).toBe(JSON.parse(readFileSync(record, "utf8")).checked_at + DAY_MS);
   });
 
   test("the official CLI's updates.skip_update_check in the shared file says no", async () => {

@@ -88,6 +88,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     serve: bunRuntime.serve,
     capture: bunRuntime.capture,
     readSmallTextFile: bunRuntime.readTextFileSync,
+    modifiedTime: bunRuntime.modifiedTime,
     startDetached: bunRuntime.startDetached,
     executablePath: bunRuntime.executablePath,
     onSignal: bunRuntime.onSignal,
