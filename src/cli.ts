@@ -5,7 +5,6 @@ import { AUTH_ALIASES, AUTH_COMMANDS, type AuthName, authCommands, SHORTCUTS } f
 import type { Context } from "./context.ts";
 import { envToken } from "./env-token.ts";
 import { printError, printJson } from "./output.ts";
-import { noticeMaybeDue } from "./update/due.ts";
 import { versionLine } from "./version.ts";
 
 /** Top-level commands besides `auth`: `api`, the completion script, and the hidden callback it uses. */
@@ -95,7 +94,7 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
     await command.render(ctx, result, options);
     // At a terminal only (the notice module checks the rest), and not after the commands that are about updating or completing.
     // Its module loads only when the record's time says something falls due (src/update/due.ts): one stat on most days.
-    if (ctx.stderr.isTTY && !(to.kind === "top" && to.name !== "api") && noticeMaybeDue(ctx, ctx.now()))
+    if (ctx.stderr.isTTY && !(to.kind === "top" && to.name !== "api") && (await import("./update/due.ts")).noticeMaybeDue(ctx, ctx.now()))
       await (await import("./update/notice.ts")).afterCommand(ctx, { json });
     return command.exitCode?.(result) ?? EXIT_OK;
   } catch (error) {

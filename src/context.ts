@@ -7,7 +7,7 @@ import { type InputStream, lineReader, type OutputStream, outputStream } from ".
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
 import { detectWsl } from "./io/wsl.ts";
 import type { Runtime } from "./runtime/index.ts";
-import { type FileInfo, readFileIfExists } from "./runtime/read.ts";
+import type { FileInfo } from "./runtime/read.ts";
 import type { Env } from "./runtime/types.ts";
 import { sleep } from "./sleep.ts";
 
@@ -96,7 +96,8 @@ function lazyCredentialFile(
     named,
     prefetch() {
       if (store || early || isMissing(path)) return;
-      early = readFileIfExists(path);
+      // The reader is a module of its own, out of the code every start loads (--version needs none of it).
+      early = import("./runtime/read.ts").then(({ readFileIfExists }) => readFileIfExists(path));
       // A failure is the store's to report when it reads, and nobody's when it never does.
       early.catch(() => {});
     },
