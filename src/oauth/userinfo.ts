@@ -7,7 +7,6 @@ import { type CliError, invalidToken, isUnreachable, sessionEnded } from "../err
 import type { Profile, UserInfo } from "../server/account.ts";
 import type { ServerConnection } from "../server/connect.ts";
 import { apiGet } from "../server/pipeops.ts";
-import { serverName } from "../server/url.ts";
 
 /** GET userinfo with the bearer token (RFC 6750), as the server's dialect asks for it. */
 export function userInfoRequest(conn: ServerConnection, accessToken: string): Promise<Response> {
@@ -40,7 +39,7 @@ export async function profileRequest(conn: ServerConnection, accessToken: string
   const endpoint = conn.dialect.profileEndpoint;
   if (!endpoint) return undefined;
   try {
-    return await apiGet({ ...conn, server: serverName(conn.apiUrl) }, endpoint, accessToken);
+    return await apiGet(conn.fetch, endpoint, accessToken);
   } catch (error) {
     // Userinfo already says who the user is: the profile only adds to it.
     if (isUnreachable(error)) return undefined;

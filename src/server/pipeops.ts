@@ -66,7 +66,7 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
     },
     processTokenResponse: (grant, response) => processTokenAnswer(response, grant, server),
     // An API call (pipeops-go-sdk pipeops/oauth.go, GetUserInfo), made as `pipeops api` makes one: no OAuth code loads for it.
-    userInfoRequest: (accessToken) => apiGet(base, endpointUnder(base.apiUrl, "oauth/userinfo"), accessToken),
+    userInfoRequest: (accessToken) => apiGet(base.fetch, endpointUnder(base.apiUrl, "oauth/userinfo"), accessToken),
     processUserInfoResponse: async (response) => parseUserInfo(await okJson(response, server), server),
     async processProfileResponse(response) {
       // Userinfo already says who the user is: a profile that cannot be had now adds nothing.
@@ -81,8 +81,8 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
 }
 
 /** A GET of a PipeOps API endpoint with the bearer token (RFC 6750 §2.1), asking for JSON. */
-export function apiGet(base: DialectBase, url: URL, accessToken: string): Promise<Response> {
-  return base.fetch(url, { headers: { accept: "application/json", authorization: `Bearer ${accessToken}`, "user-agent": `pipeops/${VERSION}` } });
+export function apiGet(fetch: DialectBase["fetch"], url: URL, accessToken: string): Promise<Response> {
+  return fetch(url, { headers: { accept: "application/json", authorization: `Bearer ${accessToken}`, "user-agent": `pipeops/${VERSION}` } });
 }
 
 const token = v.pipe(v.string(), v.check(isBearerToken, "must be a bearer token"));
