@@ -80,7 +80,7 @@ export function pipeopsDialect(base: DialectBase & { readonly apiUrl: URL }): Se
   };
 }
 
-/** A GET of a PipeOps API endpoint with the bearer token (RFC 6750 §2.1), asking for JSON. */
+/** A GET of a PipeOps API endpoint with the bearer token (RFC 6750 §2.1), asking for JSON, as the SDK's requests do (pipeops-go-sdk pipeops/client.go, NewRequest). */
 export function apiGet(fetch: DialectBase["fetch"], url: URL, accessToken: string): Promise<Response> {
   return fetch(url, { headers: { accept: "application/json", authorization: `Bearer ${accessToken}`, "user-agent": `pipeops/${VERSION}` } });
 }
