@@ -47,8 +47,20 @@ export type AnyCommand = Command<any, any, any>;
 
 export const JSON_FLAG = { name: "--json", description: "Print the result as one JSON document" } as const satisfies FlagSpec;
 
-/** argv parsed against the command's flags (src/flags.ts, loaded only when there is something to parse). */
+/**
+ * argv parsed against the command's flags, and its arguments. src/flags.ts (and cac) loads only
+ * when there is a flag to parse: a line of no more arguments than the command takes, none of them
+ * starting with "-", is those arguments as given (npm run bench, with a session: `pipeops api PATH`).
+ */
+export async function parseCommandLine<Flags extends readonly FlagSpec[]>(
+  command: FlagsOf<Flags>,
+  argv: readonly string[],
+): Promise<{ values: FlagValues<Flags>; args: string[]; given: [string, string][] }> {
+  if (argv.length <= (command.arguments?.length ?? 0) && !argv.some((arg) => arg.startsWith("-"))) return { values: {}, args: [...argv], given: [] };
+  return (await import("./flags.ts")).parseCommandLine(command, argv);
+}
+
+/** argv parsed against the command's flags, for a command that takes no arguments. */
 export async function parseFlags<Flags extends readonly FlagSpec[]>(command: FlagsOf<Flags>, argv: readonly string[]): Promise<FlagValues<Flags>> {
-  if (argv.length === 0) return {};
-  return (await import("./flags.ts")).parseArgv(command, argv);
+  return (await parseCommandLine(command, argv)).values;
 }

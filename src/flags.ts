@@ -52,12 +52,9 @@ export function flagKey(name: string): string {
  * Parses argv against the command's flags. Checked first, so errors name what the user typed:
  * `--no-brower` (not cac's `--brower`), `--timeout -5` (a value, not an unknown flag), and a
  * repeated flag's last value wins, as in gh. Arguments are never echoed: they may be a token.
+ * Returns the flags and, for a command that takes them, its arguments (after `--`, anything is an
+ * argument). Loaded by src/command.ts only when there is a flag to parse.
  */
-export function parseArgv<Flags extends readonly FlagSpec[]>(command: FlagsOf<Flags>, argv: readonly string[]): FlagValues<Flags> {
-  return parseCommandLine(command, argv).values;
-}
-
-/** Flags and, for a command that takes them, its arguments (after `--`, anything is an argument). */
 export function parseCommandLine<Flags extends readonly FlagSpec[]>(
   command: FlagsOf<Flags>,
   argv: readonly string[],

@@ -9,7 +9,7 @@ import { type ApiAnswer, type ApiRequest, callApi } from "../api/call.ts";
 import { type Field, fieldsToBody, fieldsToQuery, splitField, typedValue } from "../api/fields.ts";
 import { formatHead, prettyJson, terminalSafe } from "../api/pretty.ts";
 import { apiTarget, parseHeader } from "../api/target.ts";
-import type { Command, Streams } from "../command.ts";
+import { type Command, parseCommandLine, type Streams } from "../command.ts";
 import type { Context } from "../context.ts";
 import {
   apiFileUnreadable,
@@ -23,7 +23,6 @@ import {
   unknownMethod,
   usageError,
 } from "../errors.ts";
-import type { FlagValues } from "../flags.ts";
 import { printError } from "../output.ts";
 import { requireSession } from "../session/session.ts";
 import { VERSION } from "../version.ts";
@@ -66,13 +65,8 @@ const METHODS: readonly string[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELE
 /** Methods whose fields go into the query string: they carry no body. */
 const QUERY_METHODS = new Set(["GET", "HEAD", "DELETE"]);
 
-/** A line that is one path and nothing else needs no flag parser: it is not loaded (npm run bench, with a session). */
-const justAPath = (argv: readonly string[]) => argv.length === 1 && !argv[0]!.startsWith("-");
-
 async function parse(argv: readonly string[]): Promise<ApiOptions> {
-  const { values, args, given } = justAPath(argv)
-    ? { values: {} as FlagValues<typeof FLAGS>, args: [...argv], given: [] as [string, string][] }
-    : (await import("../flags.ts")).parseCommandLine(command, argv);
+  const { values, args, given } = await parseCommandLine(command, argv);
   const path = args[0];
   if (path === undefined) throw usageError("api needs a path, e.g. pipeops api oauth/userinfo", "Run 'pipeops api --help' for usage");
   const method = values.method?.toUpperCase();
