@@ -3,8 +3,7 @@
  * first operation that needs it: importing it costs a command about 0.4 ms, and the server cache's
  * read (every `auth status`) needs none of it (npm run bench, with a session).
  */
-import type { FileHandle } from "node:fs/promises";
-import { errorCode, NotAFileError, type SpecialFile, specialKind } from "./read.ts";
+import { errorCode, FileTooLargeError, readBytesIfExists, type SpecialFile, specialKind } from "./read.ts";
 
 export { errorCode, type FileInfo, isPermissionError, NotAFileError, readFileIfExists, type SpecialFile } from "./read.ts";
 
@@ -34,40 +33,19 @@ async function statter(): Promise<(path: string) => Promise<import("node:fs").St
 }
 
 /**
- * A regular file's bytes, at most `maxBytes` of them: `tooLarge` is thrown past that (checked on
- * the size before reading, and again on what was read, as a file may grow). A missing file throws
- * ENOENT; a named pipe or a device, NotAFileError, without waiting for a writer.
+ * A regular file's bytes, at most `maxBytes` of them: `tooLarge` is thrown past that. A missing
+ * file throws ENOENT; a named pipe or a device, NotAFileError, without waiting for a writer.
  */
 export async function readBoundedFile(path: string, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
-  const { fs, constants } = await nodeFs();
-  let handle: FileHandle;
+  let read: Awaited<ReturnType<typeof readBytesIfExists>>;
   try {
-    handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    read = await readBytesIfExists(path, maxBytes);
   } catch (error) {
-    if (errorCode(error) === "EISDIR") throw new NotAFileError("folder");
+    if (error instanceof FileTooLargeError) throw tooLarge();
     throw error;
   }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new NotAFileError(specialKind(stat));
-    if (stat.size > maxBytes) throw tooLarge();
-    let buffer = new Uint8Array(stat.size + 1);
-    let size = 0;
-    for (;;) {
-      if (size === buffer.length) {
-        // It grew since the stat: room for more, up to one byte past the limit.
-        if (size > maxBytes) throw tooLarge();
-        const larger = new Uint8Array(Math.min(size * 2, maxBytes + 1));
-        larger.set(buffer);
-        buffer = larger;
-      }
-      const { bytesRead } = await handle.read(buffer, size, buffer.length - size, null);
-      if (bytesRead === 0) return buffer.slice(0, size);
-      size += bytesRead;
-    }
-  } finally {
-    await handle.close();
-  }
+  if (!read) throw Object.assign(new Error(`no such file: ${path}`), { code: "ENOENT" });
+  return read.bytes;
 }
 
 /**

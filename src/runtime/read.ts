@@ -78,10 +78,16 @@ interface BunFile {
  * about it.
  */
 export async function readFileIfExists(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<FileInfo | null> {
+  const read = await readBytesIfExists(path, maxBytes);
+  return read && { text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(read.bytes), mode: read.stat.mode & 0o777, mtimeMs: read.stat.mtimeMs };
+}
+
+/** The same, as bytes (`pipeops api`'s --input and -F @file), with the file's stat. */
+export async function readBytesIfExists(path: string, maxBytes: number): Promise<{ bytes: Uint8Array; stat: FileStats } | null> {
   const bun = (globalThis as { Bun?: { file(path: string): BunFile } }).Bun;
   const read = bun ? await readWithBun(bun.file(path), maxBytes) : await readWithNode(path, maxBytes);
   if (read && read.bytes.length > maxBytes) throw new FileTooLargeError(maxBytes);
-  return read && { text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(read.bytes), mode: read.stat.mode & 0o777, mtimeMs: read.stat.mtimeMs };
+  return read;
 }
 
 /**
