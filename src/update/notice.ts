@@ -94,7 +94,9 @@ export async function afterCommand(ctx: Context, options: { json: boolean }): Pr
   const checkDue = record.checked_at === undefined || now - record.checked_at >= DAY_MS || record.checked_at > now;
   if (!noticeDue && !checkDue) {
     // The record's time said otherwise (a record written by an older binary, or by hand): set it right, once.
-    if (ctx.modifiedTime(path) !== dueAt(record)) await (await import("../runtime/fs.ts")).touchFile(path, new Date(dueAt(record)));
+    // A runtime that cannot tell the time (Deno) reads the record every time anyway: nothing to set.
+    const time = ctx.modifiedTime(path);
+    if (time !== undefined && time !== dueAt(record)) await (await import("../runtime/fs.ts")).touchFile(path, new Date(dueAt(record)));
     return;
   }
   // Once a day at most, from here: a record someone else could have written says nothing (its notice would be theirs).
