@@ -166,7 +166,8 @@ export async function bench(flags: BuildFlags, runs: number, pipeopsOut = join(O
 
 function describeFlags(flags: BuildFlags): string {
   const depth = flags.bytecode && flags.bytecodeDepth !== undefined && `--bytecode-depth=${flags.bytecodeDepth}`;
-  const names = [flags.minify && "--minify", flags.bytecode && "--bytecode", depth, flags.splitting && "--splitting"].filter(Boolean);
+  const jit = flags.jitPolicy !== undefined && `--compile-jit-policy=${flags.jitPolicy}`;
+  const names = [flags.minify && "--minify", flags.bytecode && "--bytecode", depth, flags.splitting && "--splitting", jit].filter(Boolean);
   return names.length ? names.join(" ") : "none of --minify, --bytecode, --splitting";
 }
 
@@ -253,6 +254,8 @@ if (import.meta.main) {
         // Only top-level code, or one level of functions, ahead of time: smaller bytecode.
         { minify: true, bytecode: true, splitting: true, bytecodeDepth: 0 },
         { minify: true, bytecode: true, splitting: true, bytecodeDepth: 1 },
+        // The release's: the JIT kept out of runs this short.
+        RELEASE_FLAGS,
       ]
     : [RELEASE_FLAGS];
   for (const flags of variants) {

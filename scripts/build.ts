@@ -15,10 +15,15 @@ export interface BuildFlags {
   splitting: boolean;
   /** With bytecode: how many levels of nested functions are compiled ahead of time (Bun's default: all). */
   bytecodeDepth?: number;
+  /**
+   * JavaScriptCore's tier-up thresholds, multiplied (`--compile-jit-policy`; Bun's default: 1). A
+   * run of a few milliseconds never pays back a compile: at 1, `auth status` starts a JIT thread.
+   */
+  jitPolicy?: number;
 }
 
 /** What `npm run build` and `npm run release` use; chosen by `npm run bench -- --variants`. */
-export const RELEASE_FLAGS: BuildFlags = { minify: true, bytecode: true, splitting: true };
+export const RELEASE_FLAGS: BuildFlags = { minify: true, bytecode: true, splitting: true, jitPolicy: 8 };
 
 export interface BuildOptions {
   entry?: string;
@@ -27,6 +32,7 @@ export interface BuildOptions {
   minify?: boolean;
   bytecode?: boolean;
   bytecodeDepth?: number;
+  jitPolicy?: number;
   splitting?: boolean;
   /** Stamped into the binary; the checkout's HEAD when omitted. */
   commit?: string;
@@ -80,6 +86,7 @@ export async function build(options: BuildOptions): Promise<void> {
   // Bytecode defaults to CommonJS, which has no top-level await; main.ts awaits at the top.
   if (options.bytecode) args.push("--bytecode", "--format", "esm");
   if (options.bytecode && options.bytecodeDepth !== undefined) args.push(`--bytecode-depth=${options.bytecodeDepth}`);
+  if (options.jitPolicy !== undefined) args.push(`--compile-jit-policy=${options.jitPolicy}`);
   const output = options.quiet ? "pipe" : "inherit";
   const child = Bun.spawn(args, { stdout: output, stderr: output });
   const [code, stderr] = await Promise.all([child.exited, options.quiet ? new Response(child.stderr).text() : ""]);
