@@ -90,6 +90,45 @@ describe("failures are one line that names the server", () => {
     expect((await failure(httpFetch()(`${url}/stream`))).message).toContain("too large");
   });
 
+  test("a gzip body, small on the wire and over 1 MiB unpacked, is refused: only a body read as sent is read at once", async () => {
+    const packed = Bun.gzipSync(new Uint8Array(2 * 1024 * 1024));
+    const { url } = serve(() => new Response(packed, { headers: { "content-encoding": "gzip" } }));
+    expect((await failure(httpFetch()(`${url}/bomb`))).message).toBe(`the response from ${url} is too large (over 1 MiB)`);
+  });
+
+  test("a body of declared length ends there, whatever the server sends after it", async () => {
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket) {
+          socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhello, and 2 MiB more: ");
+          socket.write(new Uint8Array(2 * 1024 * 1024));
+          socket.end();
+        },
+      },
+    });
+    servers.push(server);
+    const response = await httpFetch()(`http://127.0.0.1:${server.port}/framed`);
+    expect(await response.text()).toBe("hello");
+  });
+
+  test("a body shorter than its declared length is a network failure, not a short answer", async () => {
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket) {
+          socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this");
+          socket.end();
+        },
+      },
+    });
+    servers.push(server);
+    const error = await failure(httpFetch()(`http://127.0.0.1:${server.port}/short`));
+    expect(error.code).toBe("network");
+  });
+
   test("a bad PIPEOPS_HTTP_TIMEOUT is a usage error", () => {
     expect(() => httpFetch({ PIPEOPS_HTTP_TIMEOUT: "soon" })).toThrow(/PIPEOPS_HTTP_TIMEOUT must be a positive number/);
     // Huge values used to overflow the timer into an immediate timeout.
