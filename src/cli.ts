@@ -3,7 +3,6 @@ import { CliError, EXIT_OK, exitCodeFor, sanitize } from "./cli-error.ts";
 import type { AnyCommand, FlagSpec } from "./command.ts";
 import { AUTH_ALIASES, AUTH_COMMANDS, type AuthName, authCommands, SHORTCUTS } from "./commands/table.ts";
 import type { Context } from "./context.ts";
-import { envToken } from "./env-token.ts";
 import { printError, printJson } from "./output.ts";
 import { versionLine } from "./version.ts";
 
@@ -84,9 +83,6 @@ export async function runCli(system: Context, args: readonly string[]): Promise<
     // Commands that hold a token refuse to run with a debugger attached; `api` is one of them.
     const debuggerVariable = to.kind === "command" || to.name === "api" ? ctx.debuggerVariable() : undefined;
     if (debuggerVariable) throw (await import("./errors.ts")).debuggerOpen(debuggerVariable);
-    // The credential file is read while the command's code loads: every auth command and `api`
-    // reads it, unless the environment holds a token (npm run bench, with a session).
-    if ((to.kind === "command" || to.name === "api") && !envToken(ctx.env)) ctx.store().prefetch();
     const command: AnyCommand = (await (to.kind === "top" ? TOP_COMMANDS[to.name] : AUTH_COMMANDS[to.name])()).command;
     const options = await command.parse(to.argv);
     json = command.reportsJson?.(options) ?? false;

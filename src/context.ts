@@ -7,7 +7,6 @@ import { type InputStream, lineReader, type OutputStream, outputStream } from ".
 import { NO_TERMINAL, sttyControls } from "./io/terminal.ts";
 import { detectWsl } from "./io/wsl.ts";
 import type { Runtime } from "./runtime/index.ts";
-import type { FileInfo } from "./runtime/read.ts";
 import type { Env } from "./runtime/types.ts";
 import { sleep } from "./sleep.ts";
 
@@ -69,13 +68,12 @@ export interface Context {
 }
 
 /** What commands use of the credential store. */
-export type CredentialFile = Pick<CredentialStore, "path" | "named" | "read" | "save" | "clear" | "prefetch">;
+export type CredentialFile = Pick<CredentialStore, "path" | "named" | "read" | "save" | "clear">;
 
 /**
  * The credential store, its module (valibot, the schema) loaded by the first read or write rather
  * than at start, where `--help` and `--version` would pay for it. A file that is not there is read
- * as the store reads it (EMPTY_CONFIG), without loading the store at all. A prefetch starts reading
- * the file before the store's module has loaded, and hands that read to the store.
+ * as the store reads it (EMPTY_CONFIG), without loading the store at all.
  */
 function lazyCredentialFile(
   path: string,
@@ -84,24 +82,11 @@ function lazyCredentialFile(
   create: (path: string) => Promise<CredentialStore>,
 ): CredentialFile {
   let store: Promise<CredentialStore> | undefined;
-  let early: Promise<FileInfo | null> | undefined;
-  const loaded = () =>
-    (store ??= create(path).then((created) => {
-      if (early) created.prefetch(early);
-      early = undefined;
-      return created;
-    }));
+  const loaded = () => (store ??= create(path));
   return {
     path,
     named,
-    prefetch() {
-      if (store || early || isMissing(path)) return;
-      // The reader is a module of its own, out of the code every start loads (--version needs none of it).
-      early = import("./runtime/read.ts").then(({ readFileIfExists }) => readFileIfExists(path));
-      // A failure is the store's to report when it reads, and nobody's when it never does.
-      early.catch(() => {});
-    },
-    read: async () => (!store && !early && isMissing(path) ? EMPTY_CONFIG : (await loaded()).read()),
+    read: async () => (!store && isMissing(path) ? EMPTY_CONFIG : (await loaded()).read()),
     save: async (update) => (await loaded()).save(update),
     clear: async () => (await loaded()).clear(),
   };

@@ -67,31 +67,15 @@ export class CredentialStore {
     readonly named: PathSetting = "PIPEOPS_CONFIG_PATH",
   ) {}
 
-  /** A read of the file already under way, for the next read() (not a write) to use. */
-  private early: Promise<FileInfo | null> | undefined;
-
-  /**
-   * Starts reading the file now, for the next read(): a command starts it while its code loads
-   * (npm run bench, with a session). `started` is such a read begun before this module loaded.
-   * A write reads the file again, and drops a read begun before it.
-   */
-  prefetch(started?: Promise<FileInfo | null>): void {
-    if (this.early) return;
-    this.early = started ?? readFileIfExists(this.path);
-    this.early.catch(() => {});
-  }
-
   async read(): Promise<ConfigSnapshot> {
-    const early = this.early;
-    this.early = undefined;
-    return (await this.load(early)).snapshot;
+    return (await this.load()).snapshot;
   }
 
-  /** The snapshot, and the text it was read from (undefined for a missing or empty file); from `early` when one was started. */
-  protected async load(early?: Promise<FileInfo | null>): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
+  /** The snapshot, and the text it was read from (undefined for a missing or empty file). */
+  protected async load(): Promise<{ snapshot: ConfigSnapshot; text?: string }> {
     let file: FileInfo | null;
     try {
-      file = await (early ?? readFileIfExists(this.path));
+      file = await readFileIfExists(this.path);
     } catch (error) {
       throw await this.readError(error);
     }
@@ -255,7 +239,6 @@ export class CredentialStore {
   }
 
   private async write(data: Record<string, unknown>): Promise<void> {
-    this.early = undefined;
     const { writeFileAtomic, writeProblem } = await import("../runtime/fs.ts");
     try {
       await writeFileAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);

@@ -2,12 +2,26 @@
 
 import { invalidToken, invalidTokenFor, notAuthenticated, tokenExpired } from "../cli-error.ts";
 import type { ServerSettings, StoredCredentials } from "../config/store.ts";
-import type { Context } from "../context.ts";
-import { type EnvTokenVariable, envToken } from "../env-token.ts";
+import type { Context, Env } from "../context.ts";
 import { isBearerToken } from "../server/bearer.ts";
 import { FILE_API_URL, parseServerUrl, resolveApiUrl, sameServer, serverName } from "../server/url.ts";
 
-export { ENV_TOKEN_VARIABLES, type EnvTokenVariable, envToken } from "../env-token.ts";
+/**
+ * The variables a token may come from, the first set winning: ours, and the official Go CLI's name
+ * for the same thing (PipeOpsHQ/pipeops-cli internal/config/config.go, EnvTokenName). Neither is
+ * ever written to disk.
+ */
+export const ENV_TOKEN_VARIABLES = ["PIPEOPS_AUTH_TOKEN", "PIPEOPS_TOKEN"] as const;
+export type EnvTokenVariable = (typeof ENV_TOKEN_VARIABLES)[number];
+
+/** The token the environment gives, and the variable it is in; undefined when neither is set. */
+export function envToken(env: Env): { variable: EnvTokenVariable; token: string } | undefined {
+  for (const variable of ENV_TOKEN_VARIABLES) {
+    const token = env[variable]?.trim();
+    if (token) return { variable, token };
+  }
+  return undefined;
+}
 
 /** An access token that expires within this is refreshed before use. */
 export const REFRESH_MARGIN_MS = 60_000;

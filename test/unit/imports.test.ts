@@ -84,7 +84,6 @@ const RANKS: readonly (readonly [RegExp, number])[] = [
   [/^(cli-error|time|sleep|suggest|version)\.ts$/, 0],
   [/^(errors|schemas)\.ts$/, 0.5],
   [/^runtime\//, 1],
-  [/^env-token\.ts$/, 1.5],
   [/^(config|io)\//, 2],
   [/^(context|output)\.ts$/, 3],
   [/^server\//, 4],

@@ -224,35 +224,6 @@ describe("reads are bounded", () => {
   });
 });
 
-describe("a read started early (while a command's code loads)", () => {
-  test("the next read uses it; a later read reads the file again", async () => {
-    const { store, path } = storeIn();
-    writeFileSync(path, '{"auth_token":"first"}', { mode: 0o600 });
-    store.prefetch();
-    await Bun.sleep(20);
-    writeFileSync(path, '{"auth_token":"second"}', { mode: 0o600 });
-    expect((await store.read()).credentials?.accessToken).toBe("first");
-    expect((await store.read()).credentials?.accessToken).toBe("second");
-  });
-
-  test("a write drops it: what was read before the write is never returned after it", async () => {
-    const { store, path } = storeIn();
-    writeFileSync(path, '{"auth_token":"before","user":{"name":"kept"}}', { mode: 0o600 });
-    store.prefetch();
-    await store.save({ accessToken: "after" });
-    const { credentials, data } = await store.read();
-    expect(credentials?.accessToken).toBe("after");
-    expect(data).toMatchObject({ user: { name: "kept" } });
-  });
-
-  test("its failure is reported by the read that uses it", async () => {
-    const { store, path } = storeIn();
-    mkdirSync(path);
-    store.prefetch();
-    await expect(store.read()).rejects.toThrow(/is a folder, not a file$/);
-  });
-});
-
 describe("the missing-file probe the credential store skips loading on", () => {
   test("says missing only when the file does not exist", () => {
     const dir = tempDir();
