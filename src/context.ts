@@ -55,7 +55,7 @@ export interface Context {
    * --verbose (or PIPEOPS_DEBUG=1): one line on stderr for each request and for the credentials
    * used. The caller never passes a secret; every token-bearing part is masked before it gets here.
    */
-  trace(line: string): void;
+  trace(line: string | (() => string)): void;
   /** The variable that made the runtime open a debugger before pipeops started, when one did. */
   debuggerVariable(): string | undefined;
   /** The OS keyring, where this runtime has one (src/config/keyring.ts uses it). */
@@ -190,7 +190,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     },
     storeAt,
     trace(line) {
-      if (env.PIPEOPS_DEBUG === "1") stderr.write(`trace: ${line}\n`);
+      if (env.PIPEOPS_DEBUG === "1") stderr.write(`trace: ${typeof line === "function" ? line() : line}\n`);
     },
   };
 }

@@ -49,7 +49,8 @@ function withGlobals(ctx: Context, flags: GlobalFlags): Context {
     overrides.stdout = { value: Object.create(ctx.stdout, { quiet: { value: true } }) };
     overrides.stderr = { value: Object.create(ctx.stderr, { quiet: { value: true } }) };
   }
-  if (flags.verbose && ctx.env.PIPEOPS_DEBUG !== "1") overrides.trace = { value: (line: string) => ctx.stderr.write(`trace: ${line}\n`) };
+  if (flags.verbose && ctx.env.PIPEOPS_DEBUG !== "1")
+    overrides.trace = { value: (line: string | (() => string)) => ctx.stderr.write(`trace: ${typeof line === "function" ? line() : line}\n`) };
   if (flags.config) {
     const path = configPath({ PIPEOPS_CONFIG_PATH: flags.config }, ctx.homedir);
     let store: ReturnType<Context["store"]> | undefined;

@@ -11,11 +11,12 @@ const API_USAGE = "Run 'pipeops api --help' for usage";
 export function apiTarget(apiUrl: URL, path: string): URL {
   if (path.trim() === "") throw usageError("api needs a path, e.g. pipeops api oauth/userinfo", API_USAGE);
   let target: URL;
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(path)) {
+  if (path.includes(":") && /^[A-Za-z][A-Za-z0-9+.-]*:/.test(path)) {
     target = parseUrl(path);
   } else {
-    const base = apiUrl.pathname.replace(/\/+$/, "");
-    target = parseUrl(`${apiUrl.origin}${base}/${path.replace(/^[/\\]+/, "")}`);
+    const base = apiUrl.pathname.endsWith("/") ? apiUrl.pathname.replace(/\/+$/, "") : apiUrl.pathname;
+    const relative = path.startsWith("/") || path.startsWith("\\") ? path.replace(/^[/\\]+/, "") : path;
+    target = parseUrl(`${apiUrl.origin}${base}/${relative}`);
   }
   if (target.origin !== apiUrl.origin) {
     throw usageError(

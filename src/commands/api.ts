@@ -24,6 +24,7 @@ import {
   usageError,
 } from "../errors.ts";
 import { printError } from "../output.ts";
+import { AT_ONCE_BYTES, declaredWithin } from "../server/http.ts";
 import { requireSession } from "../session/session.ts";
 import { VERSION } from "../version.ts";
 
@@ -157,8 +158,28 @@ const MAX_PRETTY_BYTES = 8 * 1024 * 1024;
 /** How much of an error body is held to find its message. */
 const MAX_ERROR_BYTES = 64 * 1024;
 
+/** The body piece by piece: a stream's reader, or the whole of a small body in one piece. */
+type BodyReader = Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel">;
+
+/** The body's reader: a small one of declared length in one piece, read by the runtime (src/server/http.ts, declaredWithin). */
+function bodyReader(response: Response): BodyReader | undefined {
+  if (!declaredWithin(response, AT_ONCE_BYTES)) return response.body?.getReader();
+  let read = false;
+  return {
+    async read() {
+      const value = read ? undefined : await response.bytes();
+      read = true;
+      return value?.length ? { done: false, value } : { done: true, value: undefined };
+    },
+    async cancel(reason) {
+      if (!read) await response.body?.cancel(reason);
+      read = true;
+    },
+  };
+}
+
 /** Up to `limit` bytes of the body, and whether that was all of it (the reader is left where it stopped). */
-async function readUpTo(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<{ chunks: Uint8Array[]; size: number; done: boolean }> {
+async function readUpTo(reader: BodyReader, limit: number): Promise<{ chunks: Uint8Array[]; size: number; done: boolean }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (size <= limit) {
@@ -174,7 +195,7 @@ async function readUpTo(reader: ReadableStreamDefaultReader<Uint8Array>, limit: 
  * The body to stdout as it arrives. On a pipe, byte for byte; at a terminal, JSON indented and
  * coloured (when it fits in memory), other text with terminal controls made visible.
  */
-async function writeBody(io: Streams, response: Response, held: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, done: boolean): Promise<void> {
+async function writeBody(io: Streams, response: Response, held: Uint8Array[], reader: BodyReader, done: boolean): Promise<void> {
   const { stdout } = io;
   if (!stdout.isTTY) {
     for (const chunk of held) if (!(await stdout.writeBytes(chunk))) return void (await reader.cancel());
@@ -231,7 +252,7 @@ async function render(io: Streams, result: ApiResult, options: ApiOptions): Prom
     throw redirectedElsewhere(result.url.origin, result.offOrigin);
   }
   const failed = response.status >= 400;
-  const reader = response.body?.getReader();
+  const reader = bodyReader(response);
   let message: string | undefined;
   if (reader) {
     // An error's body is small: held whole (to find its message) before it goes out.

@@ -93,7 +93,8 @@ export const bunRuntime: Runtime = {
   debuggerVariable(env) {
     if (env.BUN_INSPECT?.trim()) return "BUN_INSPECT";
     if (env.BUN_INSPECT_CONNECT_TO?.trim()) return "BUN_INSPECT_CONNECT_TO";
-    return /(^|\s)--inspect/.test(env.BUN_OPTIONS ?? "") ? "BUN_OPTIONS" : undefined;
+    const options = env.BUN_OPTIONS;
+    return options && /(^|\s)--inspect/.test(options) ? "BUN_OPTIONS" : undefined;
   },
   write(fd, text) {
     // Bun's console.log writes a line to fd 1 synchronously (a single string argument is printed

@@ -79,9 +79,12 @@ export function createHttpFetch(ctx: Context, options: { stream?: boolean; tries
         } finally {
           stopWaitLine();
         }
-        ctx.trace(`${traceLine(request, url)} -> ${response.status} (${ctx.now() - sentAt} ms)`);
+        const { status } = response;
+        const tookMs = ctx.now() - sentAt;
+        ctx.trace(() => `${traceLine(request, url)} -> ${status} (${tookMs} ms)`);
       } catch (error) {
-        ctx.trace(`${traceLine(request, url)} -> failed (${ctx.now() - sentAt} ms)`);
+        const tookMs = ctx.now() - sentAt;
+        ctx.trace(() => `${traceLine(request, url)} -> failed (${tookMs} ms)`);
         if (retryable && attempt < maxTries && error instanceof CliError && error.code === "network") {
           await ctx.sleep(backoffMs(attempt));
           continue;
@@ -160,7 +163,11 @@ async function fetchWithin(ctx: Context, request: Request, url: URL, options: Tr
       await response.body?.cancel();
       throw proxyError(proxy, url, 407, undefined);
     }
-    const body = options.stream ? streamWithin(response, controller, timeoutSeconds, url, proxy) : await readLimited(response, url);
+    // A small body of a declared length is read whole (within the timeout), streamed or not.
+    const body =
+      options.stream && !declaredWithin(response, AT_ONCE_BYTES)
+        ? streamWithin(response, controller, timeoutSeconds, url, proxy)
+        : await readLimited(response, url);
     return new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
       status: response.status,
       statusText: response.statusText,
@@ -264,7 +271,23 @@ export async function loadCertificates(env: Env): Promise<string[]> {
   return certificates;
 }
 
+/** A body up to this size, of a declared length, is read at once even where it could be streamed. */
+export const AT_ONCE_BYTES = 64 * 1024;
+
+/**
+ * Whether the body's length is declared, at most `limit`, and what will be read: not encoded (the
+ * runtime unpacks gzip or br to any length, whatever Content-Length said). HTTP's framing then ends
+ * the body at that length, so the runtime may read it whole, without a stream to pass it through
+ * (npm run bench, with a session: asking for the stream alone costs a command 0.1 ms).
+ */
+export function declaredWithin(response: Response, limit: number): boolean {
+  const declared = response.headers.get("content-length");
+  const encoding = response.headers.get("content-encoding");
+  return declared !== null && /^\d{1,12}$/.test(declared) && Number(declared) <= limit && (encoding === null || encoding.trim().toLowerCase() === "identity");
+}
+
 async function readLimited(response: Response, url: URL): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (declaredWithin(response, MAX_BODY_BYTES)) return (await response.bytes()) as Uint8Array<ArrayBuffer>;
   if (!response.body) return null;
   const declared = Number(response.headers.get("content-length"));
   const tooLarge = () => responseTooLarge(url.origin);

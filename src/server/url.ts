@@ -7,8 +7,8 @@ export const DEFAULT_API_URL = "https://api.pipeops.io";
 
 /** True for hosts that never leave this machine: 127.0.0.0/8, ::1, localhost. */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+  const host = (hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname).toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || (host.startsWith("127.") && /^127(\.\d{1,3}){3}$/.test(host));
 }
 
 /** https://, or plain http:// to loopback only. */
@@ -46,7 +46,8 @@ export function parseServerUrl(raw: string, source: UrlSource, example = DEFAULT
 
 /** The origin (plus path, when there is one) used to name a server in messages. */
 export function serverName(url: URL): string {
-  return url.pathname === "/" ? url.origin : `${url.origin}${url.pathname.replace(/\/$/, "")}`;
+  const { pathname } = url;
+  return pathname === "/" ? url.origin : `${url.origin}${pathname.endsWith("/") ? pathname.slice(0, -1) : pathname}`;
 }
 
 /** Whether two server URLs name the same server (scheme, host, port and path). */

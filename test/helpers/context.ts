@@ -105,7 +105,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     storeAt: (path) => new CredentialStore(path, (message, hint) => printWarning(stderr, message, hint)),
     debuggerVariable: () => undefined,
     trace: (line) => {
-      if (env.PIPEOPS_DEBUG === "1") err += `trace: ${line}\n`;
+      if (env.PIPEOPS_DEBUG === "1") err += `trace: ${typeof line === "function" ? line() : line}\n`;
     },
     out: () => out,
     err: () => err,

@@ -140,6 +140,32 @@ describe("failures are one line that names the server", () => {
   });
 });
 
+describe("bodies read whole or streamed", () => {
+  const streaming = () => createHttpFetch({ ...testContext(), ...noWait }, { stream: true });
+
+  test("streamed, a gzip body is unpacked as it comes, past 1 MiB: only a body of declared, unencoded length is read at once", async () => {
+    const unpacked = new Uint8Array(2 * 1024 * 1024).fill(7);
+    const { url } = serve(() => new Response(Bun.gzipSync(unpacked), { headers: { "content-encoding": "gzip" } }));
+    const body = await (await streaming()(`${url}/packed`)).bytes();
+    expect(body.length).toBe(unpacked.length);
+    expect(body.every((byte) => byte === 7)).toBe(true);
+  });
+
+  test("a HEAD answer that declares a length has no body, and does not wait for one", async () => {
+    const { url } = serve(() => new Response("x".repeat(46), { headers: { "content-type": "application/json" } }));
+    for (const http of [httpFetch(), streaming()]) {
+      const response = await http(`${url}/head`, { method: "HEAD" });
+      expect(response.headers.get("content-length")).toBe("46");
+      expect((await response.bytes()).length).toBe(0);
+    }
+  });
+
+  test("a small body of declared length arrives whole, streamed or not", async () => {
+    const { url } = serve(() => Response.json({ data: { email: "user@example.com" } }));
+    for (const http of [httpFetch(), streaming()]) expect(await (await http(`${url}/small`)).json()).toEqual({ data: { email: "user@example.com" } });
+  });
+});
+
 describe("retries", () => {
   test("idempotent requests retry 5xx and 429, at most 3 tries", async () => {
     const flaky = serve((_request, hits) => (hits < 3 ? new Response("busy", { status: hits === 1 ? 503 : 429 }) : Response.json({ ok: true })));
