@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { invalidBody, sanitize } from "../errors.ts";
+import { builtOnFirstUse } from "../schemas.ts";
 import { formatRfc3339, parseRfc3339 } from "../time.ts";
 import { issueKey, unwrapEnvelope } from "./responses.ts";
 
@@ -54,18 +55,20 @@ const ClaimsSchema = v.looseObject({
   created_at: createdAt,
 });
 
-const ProfileSchema = v.looseObject({
-  id: v.optional(v.nullable(id)),
-  uuid: optionalText,
-  email: optionalText,
-  first_name: optionalText,
-  last_name: optionalText,
-  full_name: optionalText,
-  created_at: createdAt,
-});
+const profileSchema = builtOnFirstUse(() =>
+  v.looseObject({
+    id: v.optional(v.nullable(id)),
+    uuid: optionalText,
+    email: optionalText,
+    first_name: optionalText,
+    last_name: optionalText,
+    full_name: optionalText,
+    created_at: createdAt,
+  }),
+);
 
 /** What the profile adds: PipeOps' own account fields. */
-export type Profile = v.InferOutput<typeof ProfileSchema>;
+export type Profile = v.InferOutput<ReturnType<typeof profileSchema>>;
 
 function dateOf(value: string | number | null | undefined): string | undefined {
   return typeof value === "number" ? formatRfc3339(new Date(value * 1000)) : (value ?? undefined);
@@ -94,7 +97,7 @@ export function parseUserInfo(body: unknown, server: string): UserInfo {
 export function parseProfile(body: unknown, server: string): Profile {
   const data = unwrapEnvelope(body);
   const user = typeof data === "object" && data !== null && "user" in data ? (data as { user: unknown }).user : data;
-  const result = v.safeParse(ProfileSchema, user);
+  const result = v.safeParse(profileSchema(), user);
   if (!result.success) throw invalidBody(server, "account profile", issueKey(result.issues));
   return result.output;
 }

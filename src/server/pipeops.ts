@@ -16,6 +16,7 @@
 import type * as oauth from "oauth4webapi";
 import * as v from "valibot";
 import { authFailed, invalidBody, signInRefused, stateMismatch, tokenExpired } from "../errors.ts";
+import { builtOnFirstUse } from "../schemas.ts";
 import { VERSION } from "../version.ts";
 import { parseProfile, parseUserInfo } from "./account.ts";
 import { isBearerToken } from "./bearer.ts";
@@ -85,20 +86,21 @@ export function apiGet(fetch: DialectBase["fetch"], url: URL, accessToken: strin
   return fetch(url, { headers: { accept: "application/json", authorization: `Bearer ${accessToken}`, "user-agent": `pipeops/${VERSION}` } });
 }
 
-const token = v.pipe(v.string(), v.check(isBearerToken, "must be a bearer token"));
-const seconds = v.union([v.pipe(v.number(), v.finite(), v.minValue(0)), v.pipe(v.string(), v.regex(/^\d{1,10}$/), v.transform(Number))]);
-
-const TokensSchema = v.looseObject({
-  access_token: v.optional(token),
-  token: v.optional(token),
-  refresh_token: v.optional(v.nullable(token)),
-  expires_in: v.optional(v.nullable(seconds)),
+const tokensSchema = builtOnFirstUse(() => {
+  const token = v.pipe(v.string(), v.check(isBearerToken, "must be a bearer token"));
+  const seconds = v.union([v.pipe(v.number(), v.finite(), v.minValue(0)), v.pipe(v.string(), v.regex(/^\d{1,10}$/), v.transform(Number))]);
+  return v.looseObject({
+    access_token: v.optional(token),
+    token: v.optional(token),
+    refresh_token: v.optional(v.nullable(token)),
+    expires_in: v.optional(v.nullable(seconds)),
+  });
 });
 
 /** The tokens in a PipeOps token answer: RFC 6749 fields, or the token in the envelope's `data`. */
 export function parsePipeOpsTokens(body: unknown, server: string): IssuedTokens {
-  const top = v.safeParse(TokensSchema, body);
-  const inner = top.success && (top.output.access_token || top.output.token) ? top : v.safeParse(TokensSchema, unwrapEnvelope(body));
+  const top = v.safeParse(tokensSchema(), body);
+  const inner = top.success && (top.output.access_token || top.output.token) ? top : v.safeParse(tokensSchema(), unwrapEnvelope(body));
   const accessToken = inner.success ? (inner.output.access_token ?? inner.output.token) : undefined;
   if (!inner.success || !accessToken) throw invalidBody(server, "token response", inner.success ? "access_token" : (issueKey(inner.issues) ?? "access_token"));
   const { refresh_token, expires_in } = inner.output;

@@ -6,18 +6,21 @@
  */
 import * as v from "valibot";
 import { sanitize, statusError } from "../errors.ts";
+import { builtOnFirstUse } from "../schemas.ts";
 
 /** How much of a server's message is shown: one line, never a page. */
 const MESSAGE_CHARS = 200;
 
 const text = v.pipe(v.string(), v.maxLength(10_000));
 
-const ErrorBodySchema = v.looseObject({
-  message: v.optional(v.unknown()),
-  error: v.optional(v.unknown()),
-  error_description: v.optional(v.unknown()),
-  data: v.optional(v.unknown()),
-});
+const errorBodySchema = builtOnFirstUse(() =>
+  v.looseObject({
+    message: v.optional(v.unknown()),
+    error: v.optional(v.unknown()),
+    error_description: v.optional(v.unknown()),
+    data: v.optional(v.unknown()),
+  }),
+);
 
 /** The envelope PipeOps wraps bodies in: `data` beside `status` (or `success`) and `message`. */
 const EnvelopeSchema = v.looseObject({
@@ -55,7 +58,7 @@ export function serverMessage(bodyText: string): string | undefined {
     if (/^<(!doctype|html|\?xml)/i.test(trimmed) || /<\/(html|body|head)>/i.test(trimmed)) return undefined;
     return shorten(trimmed);
   }
-  const body = v.safeParse(ErrorBodySchema, parsed);
+  const body = v.safeParse(errorBodySchema(), parsed);
   if (!body.success) return undefined;
   const { message, error, error_description } = body.output;
   for (const candidate of [message, error_description, error]) {

@@ -6,9 +6,10 @@
  * to trust the token, which the server still checks on every request.
  */
 import * as v from "valibot";
+import { builtOnFirstUse } from "../schemas.ts";
 import { isServiceAccountToken, type Session } from "./session.ts";
 
-const Claims = v.object({ exp: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(253_402_300_799)) });
+const claimsSchema = builtOnFirstUse(() => v.object({ exp: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(253_402_300_799)) }));
 
 /** A JWT's `exp` as a Date; undefined for anything that is not a JWT with a sane `exp`. */
 export function jwtExpiry(token: string): Date | undefined {
@@ -23,7 +24,7 @@ export function jwtExpiry(token: string): Date | undefined {
   } catch {
     return undefined;
   }
-  const claims = v.safeParse(Claims, payload);
+  const claims = v.safeParse(claimsSchema(), payload);
   return claims.success ? new Date(claims.output.exp * 1000) : undefined;
 }
 
