@@ -16,6 +16,22 @@ function serve(handler: (request: Request, hits: number) => Response | Promise<R
   return { url: `http://127.0.0.1:${server.port}`, hits: () => hits };
 }
 
+/** A server that answers every request with these bytes as they are, then hangs up: HTTP as no framework would send it. */
+function serveRaw(...answer: (string | Uint8Array)[]) {
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket) {
+        for (const part of answer) socket.write(part);
+        socket.end();
+      },
+    },
+  });
+  servers.push(server);
+  return { url: `http://127.0.0.1:${server.port}` };
+}
+
 const noWait = { sleep: async () => {} };
 function httpFetch(env: Record<string, string> = {}) {
   const ctx = testContext({ env });
@@ -97,35 +113,17 @@ describe("failures are one line that names the server", () => {
   });
 
   test("a body of declared length ends there, whatever the server sends after it", async () => {
-    const server = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(socket) {
-          socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhello, and 2 MiB more: ");
-          socket.write(new Uint8Array(2 * 1024 * 1024));
-          socket.end();
-        },
-      },
-    });
-    servers.push(server);
-    const response = await httpFetch()(`http://127.0.0.1:${server.port}/framed`);
+    const { url } = serveRaw(
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhello, and 2 MiB more: ",
+      new Uint8Array(2 * 1024 * 1024),
+    );
+    const response = await httpFetch()(`${url}/framed`);
     expect(await response.text()).toBe("hello");
   });
 
   test("a body shorter than its declared length is a network failure, not a short answer", async () => {
-    const server = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(socket) {
-          socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this");
-          socket.end();
-        },
-      },
-    });
-    servers.push(server);
-    const error = await failure(httpFetch()(`http://127.0.0.1:${server.port}/short`));
+    const { url } = serveRaw("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this");
+    const error = await failure(httpFetch()(`${url}/short`));
     expect(error.code).toBe("network");
   });
 
