@@ -68,18 +68,18 @@ console.log("Authenticated as " + parseUserInfo(await response.json(), "the serv
     floor: "read the file, the same GET, write the body",
     source: `import * as v from "valibot";
 import { ConfigFileSchema } from ${src("config/schema.ts")};
-import { colorsFor } from ${src("io/colour.ts")};
+import { withColorFlag } from ${src("runtime/colour-probe.ts")};
 import { parseUserInfo } from ${src("server/account.ts")};
 const { auth_token, api_url } = v.parse(ConfigFileSchema, JSON.parse(await Bun.file(process.env.HOME + "/.pipeops.json").text()));
-const colors = await colorsFor(true);
+const colors = withColorFlag(() => require("picocolors").createColors(true));
 const response = await fetch(api_url + "/oauth/userinfo", { headers: { authorization: "Bearer " + auth_token } });
 console.log(colors.green("✓") + " Authenticated as " + parseUserInfo(await response.json(), "the server").email);
 `,
   },
   "load the colours (picocolors, as pipeops loads it), print the variable": {
     floor: "print the variable",
-    source: `import { colorsFor } from ${src("io/colour.ts")};
-await colorsFor(true);
+    source: `import { withColorFlag } from ${src("runtime/colour-probe.ts")};
+withColorFlag(() => require("picocolors").createColors(true));
 console.log(process.env.PIPEOPS_AUTH_TOKEN);
 `,
   },

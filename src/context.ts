@@ -61,8 +61,9 @@ export interface Context {
   /** The OS keyring, where this runtime has one (src/config/keyring.ts uses it). */
   keyring: Runtime["keyring"];
   /**
-   * Loads the colours of the streams that take them (a terminal, FORCE_COLOR), before a command
-   * or an error prints: `--version` never pays for them, even at a terminal.
+   * Where the runtime cannot load the colours when they are first painted (Deno), loads those of
+   * the streams that take them (a terminal, FORCE_COLOR) before a command or an error prints:
+   * `--version` never pays for them, even at a terminal. Elsewhere it has nothing to do.
    */
   loadColors(): Promise<void>;
 }
@@ -117,22 +118,25 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const isWsl = () => (wsl ??= detectWsl(env, runtime.platform, () => runtime.readTextFileSync("/proc/version")));
   const outTTY = runtime.isTerminal(1);
   const errTTY = runtime.isTerminal(2);
-  // Decided now, loaded by loadColors(): picocolors costs a terminal start about 1 ms (src/io/ansi.ts).
+  // Decided now, loaded when first painted (or by loadColors() where the runtime cannot do that):
+  // picocolors costs a terminal start about 0.5 ms (src/runtime/ansi.ts), which `$(pipeops auth token)` never needs.
+  let ansi: Colors | undefined;
+  const painted = () => (ansi ??= runtime.colorsNow?.());
+  const colorsOf = (enabled: boolean) => () => (enabled && painted()) || PLAIN_COLORS;
   const colorOut = colorEnabled(env, outTTY);
   const colorErr = colorEnabled(env, errTTY);
-  let ansi: Colors | undefined;
   const stdout = outputStream(
     (text) => runtime.write(1, text),
     (bytes) => runtime.writeBytes(1, bytes),
     outTTY,
-    () => (colorOut && ansi) || PLAIN_COLORS,
+    colorsOf(colorOut),
   );
   // Nothing writes bytes to stderr: text only.
   const stderr = outputStream(
     (text) => runtime.write(2, text),
     async () => false,
     errTTY,
-    () => (colorErr && ansi) || PLAIN_COLORS,
+    colorsOf(colorErr),
   );
   return {
     env,
@@ -173,7 +177,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
     debuggerVariable: () => runtime.debuggerVariable(env),
     keyring: runtime.keyring,
     async loadColors() {
-      if ((colorOut || colorErr) && !ansi) ansi = await colorsFor(true);
+      if ((colorOut || colorErr) && !ansi && !runtime.colorsNow) ansi = await colorsFor(true);
     },
     processAlive: runtime.processAlive,
     connectOptions(options) {

@@ -24,5 +24,5 @@ export function colorEnabled(env: Env, isTTY: boolean): boolean {
  * colour: pipes and files never pay for it.
  */
 export async function colorsFor(enabled: boolean): Promise<Colors> {
-  return enabled ? (await withColorFlag(() => import("./ansi.ts"))).ansi : PLAIN_COLORS;
+  return enabled ? (await withColorFlag(() => import("../runtime/ansi.ts"))).ansi : PLAIN_COLORS;
 }

@@ -32,7 +32,7 @@ export interface InputStream extends TerminalControls {
 /** What readLine() keeps of a line unless told otherwise: far more than a URL or a token. */
 export const MAX_LINE_CHARS = 64 * 1024;
 
-/** `colors` is asked each time: the stream's colours load after it is made (Context.loadColors). */
+/** `colors` is asked each time: the stream's colours load when first painted, after it is made (src/context.ts). */
 export function outputStream(
   write: (text: string) => void,
   writeBytes: (bytes: Uint8Array) => Promise<boolean>,

@@ -92,6 +92,12 @@ export interface Runtime {
    * so SIGTERM and SIGHUP end the process as they would have, and SIGSTOP stops it (job control).
    */
   raise(signal: "SIGTERM" | "SIGHUP" | "SIGSTOP"): void;
+  /**
+   * picocolors' ANSI colours, loaded by the first call: a warning or a result that paints them loads
+   * them as it is written, and a command that paints nothing never does. Undefined where the runtime
+   * cannot load a module synchronously (Deno): Context.loadColors loads them ahead there.
+   */
+  colorsNow?(): ReturnType<typeof import("picocolors").createColors>;
   /** The OS keyring, or undefined where this runtime has no way to it (Deno). */
   keyring(): Keyring | undefined;
   /** True when a process with this pid exists (used to break stale lock files). */

@@ -554,6 +554,17 @@ describe("at a terminal", () => {
     });
   });
 
+  test("token: the token as it is, and a warning in its colour though the token paints nothing", async () => {
+    const { env, path } = loggedIn();
+    expect(await inTerminal(["auth", "token"], env)).toEqual({ code: 0, screen: `${tokens.access_token}\r\n` });
+    // The colours load as the warning is written (src/context.ts), not before the command.
+    chmodSync(path, 0o644);
+    expect(await inTerminal(["auth", "token"], env)).toEqual({
+      code: 0,
+      screen: `\u001b[33mWarning:\u001b[39m config file ${path} is readable by other users\r\nRun 'chmod 600 ${path}' to protect it\r\n${tokens.access_token}\r\n`,
+    });
+  });
+
   test("logout: the spec's example, as the terminal shows it", async () => {
     const { env, path } = loggedIn();
     const cli = spawnInTerminal(["auth", "logout"], { ...env, NO_COLOR: "1" });

@@ -17,12 +17,21 @@ let stdoutBuilt = false;
 const own = Object.getOwnPropertyDescriptor(process, "stdout");
 Object.defineProperty(process, "stdout", { configurable: true, get() { stdoutBuilt = true; return own.get ? own.get.call(process) : own.value; } });
 const answer = bunRuntime.isTerminal(1);
+// Bun's way (loaded as first painted), or the one that loads ahead (Deno's).
 const { colorsFor } = ${"await"} import("${join(ROOT, "src/io/colour.ts")}");
-${"await"} colorsFor(true);
-process.stderr.write(JSON.stringify({ answer, stdoutBuilt, argvLeft: process.argv.includes("--color") }) + "\\n");
+const colors = process.env.PROBE_LOAD === "now" ? bunRuntime.colorsNow() : ${"await"} colorsFor(true);
+const painted = colors.red("x") === "\\x1b[31mx\\x1b[39m";
+process.stderr.write(JSON.stringify({ answer, stdoutBuilt, argvLeft: process.argv.includes("--color"), painted }) + "\\n");
 `;
 
-function probe(stdout: "file" | "devnull" | "pipe" | "pty"): { answer: boolean; stdoutBuilt: boolean; argvLeft: boolean } {
+interface Seen {
+  answer: boolean;
+  stdoutBuilt: boolean;
+  argvLeft: boolean;
+  painted: boolean;
+}
+
+function probe(stdout: "file" | "devnull" | "pipe" | "pty", load: "now" | "import"): Seen {
   const dir = tempDir();
   const script = join(dir, "probe.ts");
   Bun.write(script, PROBE);
@@ -31,10 +40,14 @@ function probe(stdout: "file" | "devnull" | "pipe" | "pty"): { answer: boolean; 
   try {
     if (stdout === "pty") {
       // Every fd on a pseudo-terminal (util-linux `script`); stderr taken to the file by the shell.
-      Bun.spawnSync(["script", "-qec", `${process.execPath} ${script} 2>${errFile}`, "/dev/null"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      Bun.spawnSync(["script", "-qec", `PROBE_LOAD=${load} ${process.execPath} ${script} 2>${errFile}`, "/dev/null"], {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "ignore",
+      });
     } else {
       const out = stdout === "file" ? openSync(join(dir, "stdout"), "w") : stdout === "devnull" ? openSync("/dev/null", "w") : "pipe";
-      Bun.spawnSync([process.execPath, script], { stdin: "ignore", stdout: out, stderr: err });
+      Bun.spawnSync([process.execPath, script], { stdin: "ignore", stdout: out, stderr: err, env: { ...process.env, PROBE_LOAD: load } });
       if (typeof out === "number") closeSync(out);
     }
   } finally {
@@ -50,11 +63,12 @@ describe("is fd 1 a terminal", () => {
     ["a pipe", "pipe", false],
     ["a pseudo-terminal", "pty", true],
   ] as const)("%s: %p", (_name, where, terminal) => {
-    const seen = probe(where);
-    expect(seen.answer).toBe(terminal);
-    // picocolors loaded, and neither the answer nor the load built Bun's Node stdout stream.
-    expect(seen.stdoutBuilt).toBe(false);
-    expect(seen.argvLeft).toBe(false);
+    for (const load of ["now", "import"] as const) {
+      const seen = probe(where, load);
+      expect(seen.answer).toBe(terminal);
+      // picocolors loaded (colours on, as asked), and neither the answer nor the load built Bun's Node stdout stream.
+      expect({ load, ...seen }).toEqual({ load, answer: terminal, stdoutBuilt: false, argvLeft: false, painted: true });
+    }
   });
 
   test("where fd 1 points, as Linux names it: terminals, and the devices that are not", () => {
