@@ -119,7 +119,7 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   const outTTY = runtime.isTerminal(1);
   const errTTY = runtime.isTerminal(2);
   // Decided now, loaded when first painted (or by loadColors() where the runtime cannot do that):
-  // picocolors costs a terminal start about 0.5 ms (src/runtime/ansi.ts), which `$(pipeops auth token)` never needs.
+  // picocolors costs a terminal start about 0.35 ms, which `$(pipeops auth token)` never needs.
   let ansi: Colors | undefined;
   const painted = () => (ansi ??= runtime.colorsNow?.());
   const colorsOf = (enabled: boolean) => () => (enabled && painted()) || PLAIN_COLORS;

@@ -186,7 +186,7 @@ export const bunRuntime: Runtime = {
   },
   // picocolors is CommonJS: the bundler keeps its code in a start chunk, wrapped in a function
   // that runs at the first call. Requiring a module of our own instead (an import.meta.require of
-  // a file of its own) cost `auth status` and `api` at a terminal 1.5-2% (npm run bench).
+  // a file of its own) cost `auth status` and `api` at a terminal 1.5-2% (fresh copies side by side).
   colorsNow: () => withColorFlag(() => (require("picocolors") as typeof import("picocolors")).createColors(true)),
   keyring() {
     // Bun.secrets: Keychain Services, libsecret (Secret Service over D-Bus), Credential Manager.
