@@ -121,8 +121,8 @@ export async function systemContext(runtime: Runtime, renderers: Renderers): Pro
   // Decided now, loaded when first painted (or by loadColors() where the runtime cannot do that):
   // picocolors costs a terminal start about 0.35 ms, which `$(pipeops auth token)` never needs.
   let ansi: Colors | undefined;
-  const painted = () => (ansi ??= runtime.colorsNow?.());
-  const colorsOf = (enabled: boolean) => () => (enabled && painted()) || PLAIN_COLORS;
+  const ansiColors = () => (ansi ??= runtime.colorsNow?.());
+  const colorsOf = (enabled: boolean) => () => (enabled && ansiColors()) || PLAIN_COLORS;
   const colorOut = colorEnabled(env, outTTY);
   const colorErr = colorEnabled(env, errTTY);
   const stdout = outputStream(
